@@ -1,0 +1,1 @@
+"""Branch problem-case queues (work orders, 工单) and their SLA clocks."""

@@ -1,0 +1,1 @@
+"""Intake of policies and, later, the calling rules, the scheduler loop and the telephony providers."""

@@ -1,0 +1,269 @@
+"""Import a policy file: validate every row, keep the good ones, decide callbacks, deadlines and holds.
+
+The service flushes; the caller (CLI command) commits once. Rows are written in chunks with executemany
+and the phone-quality rules run set-based over the whole database at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dialer.intake import rules
+from dialer.intake.phone_quality import reevaluate_phone_holds
+from dialer.intake.reader import IntakeTable, RawRow
+from dialer.intake.record import PolicyRecord, RowError
+from dialer.intake.validate import validate_row
+from kit.calendar import BusinessCalendar, UnknownCalendarYear
+from kit.clock import Clock, business_today
+from kit.settings import Settings
+from kit.vocab import TaskStatus
+from storage.models import CallbackTask, Policy
+from storage.repositories import org as org_repo
+from storage.repositories import policies as policy_repo
+from storage.repositories import tasks as task_repo
+
+CHUNK_ROWS = 2000
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    excluded: int = 0
+    tasks_created: int = 0
+    held: int = 0
+    holds_added: int = 0
+    holds_released: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "excluded": self.excluded,
+            "tasks_created": self.tasks_created,
+            "held": self.held,
+            "holds_added": self.holds_added,
+            "holds_released": self.holds_released,
+            "rejected": [e.as_dict() for e in self.rejected],
+            "ignored_columns": self.ignored_columns,
+        }
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What intake decides for one valid row."""
+
+    record: PolicyRecord
+    decision: rules.CallbackDecision
+    cooling_off_end: date | None
+    dual_recorded: bool
+    task: dict[str, Any] | None  # opens_on, deadline, questionnaire_variant when a task should exist
+
+
+class PolicyIntake:
+    def __init__(self, session: Session, *, settings: Settings, calendar: BusinessCalendar, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.calendar = calendar
+        self.clock = clock
+        self._branches: dict[str, int] = {}
+        self._agents: dict[str, int] = {}
+
+    def run(self, table: IntakeTable) -> ImportSummary:
+        summary = ImportSummary(ignored_columns=list(table.ignored_columns))
+        seen: dict[str, int] = {}
+        policy_ids: list[int] = []
+        for chunk in _chunks(table.rows, CHUNK_ROWS):
+            derived: list[_Derived] = []
+            for raw in chunk:
+                summary.rows += 1
+                item = self._derive(raw, seen)
+                if isinstance(item, list):
+                    summary.rejected.extend(item)
+                else:
+                    derived.append(item)
+            policy_ids.extend(self._store(derived, summary))
+        self.session.flush()
+        changes = reevaluate_phone_holds(
+            self.session, now=self.clock.now(), settings=self.settings, calendar=self.calendar
+        )
+        summary.holds_added, summary.holds_released = changes.added, changes.released
+        summary.held = task_repo.count_with_status(self.session, policy_ids, TaskStatus.HELD)
+        return summary
+
+    # -- per row ---------------------------------------------------------------------------------
+
+    def _derive(self, raw: RawRow, seen: dict[str, int]) -> _Derived | list[RowError]:
+        today = business_today(self.clock)
+        result = validate_row(raw, self.settings, today)
+        if isinstance(result, list):
+            return result
+        record = result
+        if record.policy_no in seen:
+            return [RowError(raw.row, "policy_no", f"policy_no {record.policy_no} repeats row {seen[record.policy_no]}")]
+        seen[record.policy_no] = raw.row
+        decision = rules.callback_decision(
+            is_group=record.is_group,
+            term_years=record.policy_term_years,
+            product_type=record.product_type,
+            guaranteed_renewal=record.guaranteed_renewal,
+        )
+        end: date | None = None
+        if record.receipt_signed_date is not None:
+            try:
+                end = rules.cooling_off_end(
+                    record.receipt_signed_date, record.cooling_off_days, self.settings.cooling_off, self.calendar
+                )
+            except UnknownCalendarYear as exc:
+                return [RowError(raw.row, "receipt_signed_date", f"cannot compute the cooling-off end: {exc}")]
+        dual = record.dual_recorded
+        if dual is None:
+            dual = rules.in_dual_recording_scope(
+                channel=record.channel,
+                product_type=record.product_type,
+                term_years=record.policy_term_years,
+                applicant_birth_date=record.applicant_birth_date,
+                issue_date=record.issue_date,
+                settings=self.settings.dual_recording,
+            )
+        task = None
+        if decision.required and end is not None and record.receipt_logged_date is not None:
+            planned = rules.planned_callback_date(record.receipt_logged_date, today, self.settings.callback)
+            task = {
+                "opens_on": record.receipt_logged_date,
+                "deadline": end,
+                "questionnaire_variant": rules.questionnaire_variant(
+                    callback_date=planned, cooling_off_end=end, issue_date=record.issue_date,
+                    settings=self.settings.callback,
+                ),
+            }
+        return _Derived(record, decision, end, dual, task)
+
+    # -- per chunk -------------------------------------------------------------------------------
+
+    def _store(self, items: list[_Derived], summary: ImportSummary) -> list[int]:
+        if not items:
+            return []
+        now = self.clock.now()
+        self._ensure_org(items)
+        existing = policy_repo.by_numbers(self.session, [d.record.policy_no for d in items])
+        new_items = [d for d in items if d.record.policy_no not in existing]
+        ids = policy_repo.insert_many(self.session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
+                                                     for d in new_items])
+        summary.imported += len(new_items)
+        new_tasks = [
+            {**d.task, "policy_id": ids[d.record.policy_no]} for d in new_items if d.task is not None
+        ]
+        updated_items = [d for d in items if d.record.policy_no in existing]
+        tasks = task_repo.by_policy_ids(self.session, [existing[d.record.policy_no].id for d in updated_items])
+        for d in updated_items:
+            policy = existing[d.record.policy_no]
+            changed = _apply(policy, self._policy_values(d))
+            if changed:
+                policy.updated_at = now
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+            task = tasks.get(policy.id)
+            if task is None:
+                if d.task is not None:
+                    new_tasks.append({**d.task, "policy_id": policy.id})
+            elif task.status in (TaskStatus.QUEUED, TaskStatus.HELD):
+                if d.task is None and not d.decision.required:
+                    task.status = TaskStatus.CANCELLED
+                    task.updated_at = now
+                elif d.task is not None and _apply(task, d.task):
+                    task.updated_at = now
+        summary.tasks_created += task_repo.insert_many(
+            self.session,
+            [t | {"status": TaskStatus.QUEUED, "attempts": 0, "reason_codes": [], "created_at": now, "updated_at": now}
+             for t in new_tasks],
+        )
+        summary.excluded += sum(1 for d in items if not d.decision.required)
+        return list(ids.values()) + [existing[d.record.policy_no].id for d in updated_items]
+
+    def _ensure_org(self, items: list[_Derived]) -> None:
+        now = self.clock.now()
+        branch_names = {d.record.branch_code: d.record.branch_name for d in items}
+        missing = [c for c in branch_names if c not in self._branches]
+        if missing:
+            self._branches.update(org_repo.branch_ids(self.session, missing))
+            new = {c: branch_names[c] for c in missing if c not in self._branches}
+            self._branches.update(org_repo.insert_branches(self.session, new, now))
+        agents = {d.record.agent_code: d.record for d in items}
+        known = org_repo.agents_by_code(self.session, list(agents))
+        for code, agent in known.items():  # the latest file is the truth for an agent's name and phone
+            record = agents[code]
+            agent.name, agent.phone = record.agent_name, record.agent_phone.stored
+            self._agents[code] = agent.id
+        rows: list[dict[str, object]] = [
+            {"code": c, "name": r.agent_name, "phone": r.agent_phone.stored,
+             "branch_id": self._branches[r.branch_code], "created_at": now}
+            for c, r in agents.items() if c not in known
+        ]
+        self._agents.update(org_repo.insert_agents(self.session, rows))
+
+    def _policy_values(self, d: _Derived) -> dict[str, Any]:
+        r = d.record
+        return {
+            "policy_no": r.policy_no,
+            "product_code": r.product_code,
+            "product_name": r.product_name,
+            "product_type": r.product_type,
+            "channel": r.channel,
+            "policy_term_years": r.policy_term_years,
+            "guaranteed_renewal": r.guaranteed_renewal,
+            "is_group": r.is_group,
+            "premium": r.premium,
+            "payment_frequency": r.payment_frequency,
+            "payment_years": r.payment_years,
+            "issue_date": r.issue_date,
+            "receipt_signed_date": r.receipt_signed_date,
+            "receipt_logged_date": r.receipt_logged_date,
+            "cooling_off_days": r.cooling_off_days,
+            "cooling_off_end": d.cooling_off_end,
+            "applicant_name": r.applicant_name,
+            "applicant_gender": r.applicant_gender,
+            "applicant_birth_date": r.applicant_birth_date,
+            "applicant_id_no": r.applicant_id_no,
+            "applicant_phone": r.applicant_phone.stored,
+            "applicant_phone_valid": r.applicant_phone.valid,
+            "applicant_phone2": r.applicant_phone2.stored if r.applicant_phone2 else None,
+            "insured_name": r.insured_name,
+            "insured_is_applicant": r.insured_is_applicant,
+            "agent_id": self._agents[r.agent_code],
+            "agent_is_applicant": r.agent_is_applicant,
+            "branch_id": self._branches[r.branch_code],
+            "bank_name": r.bank_name,
+            "dual_recorded": d.dual_recorded,
+            "dual_recorded_derived": r.dual_recorded is None,
+            "callback_required": d.decision.required,
+            "exclusion_reason": d.decision.exclusion_reason,
+        }
+
+
+def _apply(obj: Policy | CallbackTask, values: dict[str, Any]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch

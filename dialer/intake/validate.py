@@ -1,0 +1,220 @@
+"""Row validation: one raw row → a PolicyRecord, or every problem in it with its column and a message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from dialer.intake import columns as cols
+from dialer.intake.identity import looks_like_resident_id, parse_resident_id
+from dialer.intake.phones import normalize_phone
+from dialer.intake.reader import RawRow
+from dialer.intake.record import PolicyRecord, RowError
+from kit.settings import Settings
+from kit.vocab import Gender, PaymentFrequency, ProductType
+
+T = TypeVar("T")
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$|^(\d{4})(\d{2})(\d{2})$")
+
+
+class _Row:
+    """Collects the errors of one row while its fields are parsed."""
+
+    def __init__(self, raw: RawRow) -> None:
+        self.raw = raw
+        self.errors: list[RowError] = []
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.raw.row, column, message))
+
+    def text(self, column: str) -> str:
+        return self.raw.values.get(column, "").strip()
+
+    def required(self, column: str) -> str | None:
+        value = self.text(column)
+        if not value:
+            self.fail(column, f"{cols.describe(column)} is required")
+            return None
+        return value
+
+    def parse(self, column: str, parser: Callable[[str], T], *, required: bool) -> T | None:
+        value = self.required(column) if required else (self.text(column) or None)
+        if value is None:
+            return None
+        try:
+            return parser(value)
+        except ValueError as exc:
+            self.fail(column, f"{cols.describe(column)}: {exc}")
+            return None
+
+
+def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None) -> Callable[[str], T]:
+    allowed = allowed or " / ".join(sorted({str(v) for v in mapping.values()}))
+
+    def parse(value: str) -> T:
+        key = value.strip()
+        found = mapping.get(key.lower(), mapping.get(key))
+        if found is None:
+            raise ValueError(f"{value!r} is not a known {what} ({allowed})")
+        return found
+
+    return parse
+
+
+def parse_date(value: str) -> date:
+    match = _DATE.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    parts = [p for p in match.groups() if p is not None]
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real calendar date") from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise ValueError(f"{number} must be at least 1")
+    return number
+
+
+def _term(value: str) -> int | None:
+    if value.strip().lower() in cols.WHOLE_LIFE:
+        return None
+    return _positive_int(value)
+
+
+def _premium(value: str) -> Decimal:
+    try:
+        amount = Decimal(value.replace(",", "").replace("，", "").strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"{value} must be greater than 0")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError(f"{value} has more than 2 decimal places")
+    return amount
+
+
+_yes_no = _choice(cols.YES_NO, "yes/no value", "Y / N / 是 / 否")
+
+
+def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord | list[RowError]:
+    r = _Row(raw)
+    region = settings.phone.region
+    policy_no = r.required("policy_no")
+    product_code = r.required("product_code")
+    product_name = r.required("product_name")
+    product_type = r.parse("product_type", _choice(cols.PRODUCT_TYPES, "product type"), required=True)
+    channel = r.parse("channel", _choice(cols.CHANNELS, "channel"), required=True)
+    term = r.parse("policy_term_years", _term, required=True)
+    guaranteed_renewal = bool(r.parse("guaranteed_renewal", _yes_no, required=False))
+    is_group = bool(r.parse("is_group", _yes_no, required=False))
+    premium = r.parse("premium", _premium, required=True)
+    frequency = r.parse("payment_frequency", _choice(cols.PAYMENT_FREQUENCIES, "payment frequency"), required=True)
+    payment_years = r.parse("payment_years", _positive_int, required=True)
+    issue_date = r.parse("issue_date", parse_date, required=True)
+    signed = r.parse("receipt_signed_date", parse_date, required=False)
+    logged = r.parse("receipt_logged_date", parse_date, required=False)
+    cooling_off_days = r.parse("cooling_off_days", _positive_int, required=False)
+    applicant_name = r.required("applicant_name")
+    gender = r.parse("applicant_gender", _choice(cols.GENDERS, "gender"), required=True)
+    birth = r.parse("applicant_birth_date", parse_date, required=True)
+    id_no = r.required("applicant_id_no")
+    phone_text = r.required("applicant_phone")
+    phone2_text = r.text("applicant_phone2")
+    insured_name = r.required("insured_name")
+    insured_is_applicant = r.parse("insured_is_applicant", _yes_no, required=True)
+    agent_code = r.required("agent_code")
+    agent_name = r.required("agent_name")
+    agent_phone_text = r.required("agent_phone")
+    agent_is_applicant = bool(r.parse("agent_is_applicant", _yes_no, required=False))
+    branch_code = r.required("branch_code")
+    branch_name = r.required("branch_name")
+    bank_name = r.text("bank_name") or None
+    dual_recorded = r.parse("dual_recorded", _yes_no, required=False)
+
+    # Cross-field rules: impossible dates and values that contradict each other.
+    if frequency is PaymentFrequency.SINGLE and payment_years not in (None, 1):
+        r.fail("payment_years", f"{cols.describe('payment_years')}: a single premium is paid over 1 year, not {payment_years}")
+    if issue_date and issue_date > today:
+        r.fail("issue_date", f"{cols.describe('issue_date')}: {issue_date} is in the future")
+    if birth and issue_date and birth > issue_date:
+        r.fail("applicant_birth_date", f"{cols.describe('applicant_birth_date')}: {birth} is after the issue date {issue_date}")
+    if signed and issue_date and signed < issue_date:
+        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')}: {signed} is before the issue date {issue_date}")
+    if signed and signed > today:
+        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')}: {signed} is in the future")
+    if logged and not signed and not r.text("receipt_signed_date"):
+        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')} is required when the receipt is logged")
+    if logged and signed and logged < signed:
+        r.fail("receipt_logged_date", f"{cols.describe('receipt_logged_date')}: {logged} is before the signing date {signed}")
+    if logged and logged > today:
+        r.fail("receipt_logged_date", f"{cols.describe('receipt_logged_date')}: {logged} is in the future")
+    if id_no and looks_like_resident_id(id_no.upper()):
+        try:
+            resident = parse_resident_id(id_no)
+            id_no = resident.number
+            if birth and resident.birth_date != birth:
+                r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: the ID's birth date "
+                       f"{resident.birth_date} differs from applicant_birth_date {birth}")
+            if gender and resident.male != (gender is Gender.MALE):
+                r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: the ID's sex differs from applicant_gender")
+        except ValueError as exc:
+            r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: {exc}")
+    elif id_no and id_no.isdigit() and len(id_no) in (17, 19):
+        r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: {len(id_no)} digits; a resident ID has 18")
+    days = 0
+    if product_type is not None:
+        days = cooling_off_days or settings.cooling_off.default_days[product_type]
+        minimum = settings.cooling_off.health_minimum_days
+        if product_type is ProductType.HEALTH and days < minimum:
+            r.fail("cooling_off_days", f"{cols.describe('cooling_off_days')}: {days} days is below the {minimum}-day "
+                   "minimum for long-term health (健康保险管理办法 Art.15)")
+    if r.errors:
+        return r.errors
+    assert policy_no and product_code and product_name and product_type and channel and premium is not None
+    assert frequency and payment_years and issue_date and applicant_name and gender and birth and id_no
+    assert phone_text and insured_name and insured_is_applicant is not None and agent_code and agent_name
+    assert agent_phone_text and branch_code and branch_name
+    return PolicyRecord(
+        row=raw.row,
+        policy_no=policy_no,
+        product_code=product_code,
+        product_name=product_name,
+        product_type=product_type,
+        channel=channel,
+        policy_term_years=term,
+        guaranteed_renewal=guaranteed_renewal,
+        is_group=is_group,
+        premium=premium,
+        payment_frequency=frequency,
+        payment_years=payment_years,
+        issue_date=issue_date,
+        receipt_signed_date=signed,
+        receipt_logged_date=logged,
+        cooling_off_days=days,
+        applicant_name=applicant_name,
+        applicant_gender=gender,
+        applicant_birth_date=birth,
+        applicant_id_no=id_no,
+        applicant_phone=normalize_phone(phone_text, region),
+        applicant_phone2=normalize_phone(phone2_text, region) if phone2_text else None,
+        insured_name=insured_name,
+        insured_is_applicant=insured_is_applicant,
+        agent_code=agent_code,
+        agent_name=agent_name,
+        agent_phone=normalize_phone(agent_phone_text, region),
+        agent_is_applicant=agent_is_applicant,
+        branch_code=branch_code,
+        branch_name=branch_name,
+        bank_name=bank_name,
+        dual_recorded=dual_recorded,
+    )

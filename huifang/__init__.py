@@ -1,0 +1,1 @@
+"""huifang (回访): the CLI and the composition root that wires config → engine → services."""

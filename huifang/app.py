@@ -1,0 +1,51 @@
+"""The composition root: settings → calendar, clock, engine, sessions. Built explicitly, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from huifang.config import load_settings
+from kit.calendar import BusinessCalendar
+from kit.clock import Clock, SystemClock
+from kit.settings import Settings
+from storage.db import make_engine, make_session_factory
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    _engine: Engine | None = None
+    _sessions: sessionmaker[Session] | None = None
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.settings.calendar)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database.url)
+        return self._engine
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: committed when the block succeeds, rolled back otherwise."""
+        if self._sessions is None:
+            self._sessions = make_session_factory(self.engine)
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def build_app(config_path: Path | None = None, clock: Clock | None = None) -> App:
+    return App(settings=load_settings(config_path), clock=clock or SystemClock())

@@ -1,0 +1,200 @@
+"""The `huifang` command line. Each command parses, calls services, commits once, and prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from dialer.intake.reader import IntakeFileError, open_table
+from dialer.intake.service import PolicyIntake
+from huifang.app import App, build_app
+from huifang.config import ConfigError
+from huifang.output import emit_json, emit_table
+from huifang.views import policy_view, task_list_view
+from kit.calendar import UnknownCalendarYear
+from kit.clock import Clock, FrozenClock
+from kit.vocab import TaskStatus
+from storage import migrate
+from storage.repositories import policies as policy_repo
+from storage.repositories import tasks as task_repo
+
+F = TypeVar("F", bound=Callable[..., Any])
+NOW_ENV = "HUIFANG_NOW"  # freeze the clock (ISO 8601 with offset): demos, simulations, tests
+
+
+class UserError(click.ClickException):
+    """A one-line message on stderr and exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"huifang: {self.format_message()}", err=True)
+
+
+def _clock_from_env() -> Clock | None:
+    raw = os.environ.get(NOW_ENV)
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UserError(f"{NOW_ENV}={raw!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise UserError(f"{NOW_ENV}={raw!r} needs a UTC offset, e.g. 2026-11-25T10:00:00+08:00")
+    return FrozenClock(at)
+
+
+def handled(func: F) -> F:
+    """Turn expected failures into one line on stderr, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, IntakeFileError, UnknownCalendarYear) as exc:
+            raise UserError(str(exc)) from None
+        except (OperationalError, ProgrammingError) as exc:
+            raise UserError(_database_message(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _database_message(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = text.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        return "the database has no huifang schema yet: run `huifang db upgrade`"
+    return f"database error: {text}"
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML config file (default ./config.toml, else built-in defaults).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """huifang (回访): new-business policy callbacks."""
+    try:
+        app = build_app(config_path, clock=_clock_from_env())
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@handled
+def db_upgrade(app: App) -> None:
+    """Create or migrate the schema of the configured database."""
+    migrate.upgrade(app.engine)
+    click.echo(f"database at {app.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+@handled
+def import_(app: App, file: Path, as_json: bool) -> None:
+    """Import a policy file (CSV or XLSX; docs/policy-file.md)."""
+    table = open_table(file)
+    with app.unit_of_work() as session:
+        summary = PolicyIntake(session, settings=app.settings, calendar=app.calendar, clock=app.clock).run(table)
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    click.echo(
+        f"{summary.rows} rows: {summary.imported} new, {summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{len(summary.rejected)} rejected; {summary.excluded} need no callback; "
+        f"{summary.tasks_created} tasks created, {summary.held} held"
+    )
+    if summary.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
+    if summary.rejected:
+        emit_table(["row", "column", "error"], [(e.row, e.column, e.error) for e in summary.rejected])
+
+
+@cli.group()
+def policies() -> None:
+    """Policies and their callback state."""
+
+
+@policies.command("show")
+@click.argument("policy_no")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def policies_show(app: App, policy_no: str, as_json: bool) -> None:
+    """One policy and its callback state."""
+    with app.unit_of_work() as session:
+        policy = policy_repo.by_number(session, policy_no)
+        if policy is None:
+            raise UserError(f"no policy {policy_no}")
+        view = policy_view(session, policy, app.clock, app.settings)
+    if as_json:
+        emit_json(view)
+        return
+    task = view["task"]
+    lines = [
+        ("policy_no", view["policy_no"]),
+        ("callback_required", view["callback_required"]),
+        ("exclusion_reason", view["exclusion_reason"]),
+        ("cooling_off_end", view["cooling_off_end"]),
+        ("dual_recorded", view["dual_recorded"]),
+    ]
+    if task:
+        lines += [(f"task.{k}", ", ".join(v) if isinstance(v, list) else v) for k, v in task.items()]
+    else:
+        lines.append(("task", "none (no logged receipt yet, or no callback needed)"))
+    emit_table(["field", "value"], lines)
+    if view["cases"]:
+        click.echo()
+        emit_table(["case", "type", "reason", "status", "sla", "due_at", "detail"],
+                   [(c["id"], c["type"], c["reason"], c["status"], c["sla_status"], c["due_at"], c["detail"])
+                    for c in view["cases"]])
+
+
+@cli.group()
+def tasks() -> None:
+    """Callback tasks."""
+
+
+@tasks.command("list")
+@click.option("--status", type=click.Choice([s.value for s in TaskStatus]), default=None)
+@click.option("--branch", "branch_code", default=None, help="Branch code (机构代码).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: bool) -> None:
+    """Callback tasks by deadline."""
+    with app.unit_of_work() as session:
+        rows = task_repo.listing(session, status=TaskStatus(status) if status else None, branch_code=branch_code)
+        view = task_list_view(session, rows, app.clock)
+    if as_json:
+        emit_json(view)
+        return
+    emit_table(
+        ["policy_no", "status", "holds", "opens_on", "deadline", "variant", "attempts", "late"],
+        [(t["policy_no"], t["status"], ",".join(t["hold_reasons"]), t["opens_on"], t["deadline"],
+          t["questionnaire_variant"], t["attempts"], "yes" if t["late"] else "") for t in view],
+    )
+    click.echo(f"{len(view)} tasks")
+
+
+def main() -> None:
+    cli(prog_name="huifang")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

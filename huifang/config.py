@@ -1,0 +1,221 @@
+"""Loading settings: built-in defaults ← TOML file ← environment. Bad values fail fast, naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kit.calendar import YearTable
+from kit.settings import Settings
+from kit.vocab import ProductType
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+ENV_PREFIX = "HUIFANG__"  # HUIFANG__SECTION__KEY=value (value parsed as TOML when it can be)
+ENV_SHORTCUTS = {"HUIFANG_DATABASE_URL": ("database", "url")}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the key and why."""
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (or ./config.toml when it exists), apply environment overrides, validate."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        data = _read_toml(path)
+    elif DEFAULT_CONFIG_PATH.is_file():
+        data = _read_toml(DEFAULT_CONFIG_PATH)
+    _apply_environment(data, environ)
+    calendar_data = data.pop("calendar", {})
+    settings = _build(Settings, data, "")
+    settings = dataclasses.replace(settings, calendar=_build_calendar(calendar_data))
+    validate(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    overrides: list[tuple[tuple[str, ...], str]] = []
+    for name, raw in environ.items():
+        if name in ENV_SHORTCUTS:
+            overrides.append((ENV_SHORTCUTS[name], raw))
+        elif name.startswith(ENV_PREFIX):
+            overrides.append((tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__")), raw))
+    for keys, raw in overrides:
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a table")
+        node[keys[-1]] = _parse_env_value(raw)
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'config'}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    unknown = sorted(set(data) - {f.name for f in fields})
+    if unknown:
+        raise ConfigError(f"unknown config key {_join(path, unknown[0])}")
+    values = {name: _convert(hints[name], value, _join(path, name)) for name, value in data.items()}
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ConfigError(f"{path}: missing key {missing[0]}")
+    if required:
+        return cls(**values)
+    base = cls()
+    for name, value in values.items():
+        current = getattr(base, name)
+        if isinstance(current, dict) and isinstance(value, dict):
+            values[name] = {**current, **value}  # a partial table keeps the other defaults
+    return dataclasses.replace(base, **values)
+
+
+def _convert(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if origin is dict:
+        key_type, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table, got {value!r}")
+        return {
+            _convert(key_type, k, _join(path, k)): _convert(value_type, v, _join(path, k)) for k, v in value.items()
+        }
+    if origin is tuple:
+        (item_type, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        return tuple(_convert(item_type, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{path}: unsupported type")  # pragma: no cover - no such setting today
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in hint)  # type: ignore[attr-defined]
+            raise ConfigError(f"{path}: {value!r} is not one of {allowed}") from None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected a whole number, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{path}: unsupported type {hint!r}")  # pragma: no cover
+
+
+def _build_calendar(data: Any) -> dict[int, YearTable]:
+    if not isinstance(data, dict):
+        raise ConfigError("calendar: expected a table")
+    unknown = sorted(set(data) - {"years"})
+    if unknown:
+        raise ConfigError(f"unknown config key calendar.{unknown[0]}")
+    years: dict[int, YearTable] = {}
+    for year_key, table in data.get("years", {}).items():
+        path = f"calendar.years.{year_key}"
+        try:
+            year = int(year_key)
+        except ValueError:
+            raise ConfigError(f"{path}: the key must be a year such as 2027") from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: expected a table with holidays and workdays")
+        extra = sorted(set(table) - {"holidays", "workdays"})
+        if extra:
+            raise ConfigError(f"unknown config key {path}.{extra[0]}")
+        years[year] = YearTable(
+            holidays=_dates(table.get("holidays", []), f"{path}.holidays", year),
+            workdays=_dates(table.get("workdays", []), f"{path}.workdays", year),
+        )
+    return years
+
+
+def _dates(values: Any, path: str, year: int) -> frozenset[date]:
+    if not isinstance(values, list):
+        raise ConfigError(f"{path}: expected a list of dates")
+    out: set[date] = set()
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f"{path}[{i}]: {value!r} is not a YYYY-MM-DD date") from None
+        if not isinstance(value, date):
+            raise ConfigError(f"{path}[{i}]: expected a date, got {value!r}")
+        if value.year != year:
+            raise ConfigError(f"{path}[{i}]: {value} is not in {year}")
+        out.add(value)
+    return frozenset(out)
+
+
+def validate(settings: Settings) -> None:
+    """Cross-field rules; each failure names the key."""
+    co = settings.cooling_off
+    for product_type, days in co.default_days.items():
+        if days < 1:
+            raise ConfigError(f"cooling_off.default_days.{product_type}: must be at least 1 day, got {days}")
+    if co.health_minimum_days < 1:
+        raise ConfigError("cooling_off.health_minimum_days: must be at least 1 day")
+    health_days = co.default_days.get(ProductType.HEALTH, co.health_minimum_days)
+    if health_days < co.health_minimum_days:
+        raise ConfigError(
+            f"cooling_off.default_days.health: {health_days} is below the statutory minimum of "
+            f"{co.health_minimum_days} days for long-term health (健康保险管理办法 Art.15)"
+        )
+    if settings.callback.first_dial_delay_days < 0:
+        raise ConfigError("callback.first_dial_delay_days: must not be negative")
+    if settings.callback.legacy_variant_days < 1:
+        raise ConfigError("callback.legacy_variant_days: must be at least 1")
+    if settings.phone.duplicate_applicants_threshold < 2:
+        raise ConfigError("phone.duplicate_applicants_threshold: must be at least 2 (one applicant always shares with itself)")
+    if not settings.database.url:
+        raise ConfigError("database.url: must not be empty")
+    if settings.dual_recording.elderly_age < 1:
+        raise ConfigError("dual_recording.elderly_age: must be a positive age")
+    for case_type, rule in settings.cases.sla.items():
+        if rule.days < 1:
+            raise ConfigError(f"cases.sla.{case_type}.days: must be at least 1, got {rule.days}")
+    if settings.cases.warning_days_before_due < 0:
+        raise ConfigError("cases.warning_days_before_due: must not be negative")
+    if not 0 < settings.cases.warning_elapsed_fraction <= 1:
+        raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)

@@ -1,0 +1,1 @@
+"""Shared value types every package may use: the vocabulary, the clock, the business calendar, settings."""

@@ -1,0 +1,55 @@
+"""The one clock (architecture invariant 1). Every rule that looks at "now" takes a Clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FrozenClock:
+    """A clock that only moves when told to: tests and the simulated campaign use it."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs a timezone-aware datetime")
+        self._at = at.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs a timezone-aware datetime")
+        self._at = at.astimezone(timezone.utc)
+
+    def advance(self, delta: timedelta) -> None:
+        self._at = self._at + delta
+
+
+def business_today(clock: Clock) -> date:
+    """Today's business date (Asia/Shanghai)."""
+    return clock.now().astimezone(BUSINESS_TZ).date()
+
+
+def business_start_of(day: date) -> datetime:
+    """00:00 Asia/Shanghai on `day`, as an aware datetime."""
+    return datetime(day.year, day.month, day.day, tzinfo=BUSINESS_TZ)
+
+
+def isoformat_local(at: datetime) -> str:
+    """An instant as ISO 8601 with the business offset, e.g. 2026-11-25T10:00:00+08:00."""
+    return at.astimezone(BUSINESS_TZ).isoformat(timespec="seconds")

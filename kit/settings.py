@@ -1,0 +1,92 @@
+"""Typed settings. Values come from config.example.toml's keys (see huifang/config.py for loading).
+
+The defaults here are the documented defaults; tests check that config.example.toml says the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from kit.calendar import YearTable
+from kit.vocab import CaseType, DayType, ProductType
+
+
+class VariantRule(StrEnum):
+    COOLING_OFF = "cooling_off"  # A while the planned callback date <= cooling-off end (docs/domain.md §8.5)
+    LEGACY_DAYS_FROM_ISSUE = "legacy_days_from_issue"  # A while callback date - issue date <= N days (seed)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///./var/huifang.db"
+
+
+def _default_cooling_off_days() -> dict[ProductType, int]:
+    return {product_type: 15 for product_type in ProductType}
+
+
+@dataclass(frozen=True)
+class CoolingOffSettings:
+    default_days: dict[ProductType, int] = field(default_factory=_default_cooling_off_days)
+    health_minimum_days: int = 15
+    count_signing_day: bool = False
+    extend_past_days_off: bool = True
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    first_dial_delay_days: int = 1
+    variant_rule: VariantRule = VariantRule.COOLING_OFF
+    legacy_variant_days: int = 18
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    region: str = "CN"
+    duplicate_applicants_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class DualRecordingSettings:
+    elderly_age: int = 60
+    ancillary_channels: tuple[str, ...] = ("bancassurance",)
+
+
+@dataclass(frozen=True)
+class SlaRule:
+    days: int
+    day_type: DayType = DayType.NATURAL
+
+
+def _default_sla() -> dict[CaseType, SlaRule]:
+    natural7 = SlaRule(7, DayType.NATURAL)
+    return {
+        CaseType.VERIFICATION_CASE: natural7,
+        CaseType.DIALECT_CASE: natural7,
+        CaseType.FIRST_EXPLANATION_CASE: natural7,
+        CaseType.SECOND_EXPLANATION_CASE: natural7,
+        CaseType.MIS_SELLING_CASE: SlaRule(15, DayType.WORKING),
+        CaseType.PROXY_SIGNATURE_CASE: natural7,
+        CaseType.IN_PERSON_VISIT_CASE: natural7,
+        CaseType.LETTER_CASE: natural7,
+        CaseType.CONTRACT_QUALITY_CASE: natural7,
+    }
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    sla: dict[CaseType, SlaRule] = field(default_factory=_default_sla)
+    warning_days_before_due: int = 2
+    warning_elapsed_fraction: float = 0.7
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
+    callback: CallbackSettings = field(default_factory=CallbackSettings)
+    phone: PhoneSettings = field(default_factory=PhoneSettings)
+    dual_recording: DualRecordingSettings = field(default_factory=DualRecordingSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
+    calendar: dict[int, YearTable] = field(default_factory=dict)

@@ -1,0 +1,8 @@
+"""All models, imported here so Alembic and the metadata see every table."""
+
+from storage.models.case import Case
+from storage.models.org import Agent, Branch
+from storage.models.policy import Policy
+from storage.models.task import CallbackTask, TaskHold
+
+__all__ = ["Agent", "Branch", "CallbackTask", "Case", "Policy", "TaskHold"]

@@ -1,0 +1,27 @@
+"""Problem cases (work orders, 工单) in a branch's queue, each with an SLA due time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.vocab import CaseStatus, CaseType
+from storage.base import Base, IdMixin, TimestampMixin, enum_column
+
+
+class Case(IdMixin, TimestampMixin, Base):
+    __tablename__ = "cases"
+
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
+    reason: Mapped[str] = mapped_column(String(48))  # a reason code from the vocabulary
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
+    detail: Mapped[str] = mapped_column(Text)  # zh-CN, read by branch staff
+    due_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    resolution_action: Mapped[str | None] = mapped_column(String(48))
+    resolution_note: Mapped[str | None] = mapped_column(Text)

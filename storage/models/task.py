@@ -1,0 +1,37 @@
+"""Callback tasks (one per policy that needs a callback) and the holds that keep a task from being dialled."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.vocab import HoldReason, QuestionnaireVariant, ResultClass, TaskStatus
+from storage.base import Base, IdMixin, TimestampMixin, enum_column
+
+
+class CallbackTask(IdMixin, TimestampMixin, Base):
+    __tablename__ = "callback_tasks"
+
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), unique=True)
+    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), index=True)
+    opens_on: Mapped[date]
+    deadline: Mapped[date]
+    questionnaire_variant: Mapped[QuestionnaireVariant] = mapped_column(enum_column(QuestionnaireVariant))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    result_class: Mapped[ResultClass | None] = mapped_column(enum_column(ResultClass))
+    reason_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    completed_at: Mapped[datetime | None]
+
+
+class TaskHold(IdMixin, Base):
+    __tablename__ = "task_holds"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
+    reason: Mapped[HoldReason] = mapped_column(enum_column(HoldReason))
+    detail: Mapped[str] = mapped_column(String(255))  # zh-CN, read by branch staff
+    created_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    release_note: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,107 @@
+"""Callback task and hold queries."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from kit.vocab import OPEN_TASK_STATUSES, HoldReason, TaskStatus
+from storage.models import Branch, CallbackTask, Policy, TaskHold
+from storage.repositories import chunked
+
+
+def by_policy_ids(session: Session, policy_ids: Collection[int]) -> dict[int, CallbackTask]:
+    found: dict[int, CallbackTask] = {}
+    for batch in chunked(policy_ids):
+        for task in session.scalars(select(CallbackTask).where(CallbackTask.policy_id.in_(batch))):
+            found[task.policy_id] = task
+    return found
+
+
+def for_policy(session: Session, policy_id: int) -> CallbackTask | None:
+    return session.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy_id)).one_or_none()
+
+
+def insert_many(session: Session, rows: list[dict[str, object]]) -> int:
+    if rows:
+        session.execute(insert(CallbackTask), rows)
+    return len(rows)
+
+
+def active_hold_reasons(session: Session, task_ids: Collection[int]) -> dict[int, list[HoldReason]]:
+    out: dict[int, list[HoldReason]] = {}
+    for batch in chunked(task_ids):
+        rows = session.execute(
+            select(TaskHold.task_id, TaskHold.reason)
+            .where(TaskHold.task_id.in_(batch), TaskHold.released_at.is_(None))
+            .order_by(TaskHold.id)
+        ).tuples()
+        for task_id, reason in rows:
+            out.setdefault(task_id, []).append(reason)
+    return out
+
+
+def active_holds_on_open_tasks(session: Session) -> list[tuple[int, int, HoldReason]]:
+    """(hold id, task id, reason) of every unreleased hold on a queued or held task."""
+    stmt = (
+        select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
+        .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
+        .where(TaskHold.released_at.is_(None), CallbackTask.status.in_(OPEN_TASK_STATUSES))
+    )
+    return list(session.execute(stmt).tuples())
+
+
+def insert_holds(session: Session, rows: list[dict[str, object]]) -> None:
+    if rows:
+        session.execute(insert(TaskHold), rows)
+
+
+def release_holds(session: Session, hold_ids: Collection[int], now: datetime, note: str) -> None:
+    for batch in chunked(hold_ids):
+        session.execute(
+            update(TaskHold).where(TaskHold.id.in_(batch)).values(released_at=now, release_note=note)
+        )
+
+
+def sync_held_status(session: Session, now: datetime) -> None:
+    """An open task is held exactly while it has an unreleased hold."""
+    active = select(TaskHold.task_id).where(TaskHold.released_at.is_(None))
+    session.execute(
+        update(CallbackTask)
+        .where(CallbackTask.status == TaskStatus.QUEUED, CallbackTask.id.in_(active))
+        .values(status=TaskStatus.HELD, updated_at=now)
+    )
+    session.execute(
+        update(CallbackTask)
+        .where(CallbackTask.status == TaskStatus.HELD, CallbackTask.id.not_in(active))
+        .values(status=TaskStatus.QUEUED, updated_at=now)
+    )
+
+
+def count_with_status(session: Session, policy_ids: Sequence[int], status: TaskStatus) -> int:
+    total = 0
+    for batch in chunked(policy_ids):
+        total += session.scalar(
+            select(func.count()).select_from(CallbackTask)
+            .where(CallbackTask.policy_id.in_(batch), CallbackTask.status == status)
+        ) or 0
+    return total
+
+
+def listing(
+    session: Session, *, status: TaskStatus | None = None, branch_code: str | None = None
+) -> list[tuple[CallbackTask, str]]:
+    """Tasks with their policy number, by deadline then policy number."""
+    stmt = (
+        select(CallbackTask, Policy.policy_no)
+        .join(Policy, Policy.id == CallbackTask.policy_id)
+        .order_by(CallbackTask.deadline, Policy.policy_no)
+    )
+    if status is not None:
+        stmt = stmt.where(CallbackTask.status == status)
+    if branch_code is not None:
+        stmt = stmt.join(Branch, Branch.id == Policy.branch_id).where(Branch.code == branch_code)
+    return list(session.execute(stmt).tuples())
