@@ -33,7 +33,7 @@ def open_cases(
     settings: CaseSettings,
     calendar: BusinessCalendar,
 ) -> int:
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "policy_id": c.policy_id,
             "task_id": c.task_id,

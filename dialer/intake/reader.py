@@ -50,11 +50,11 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             pass
     with path.open("rb") as handle:
-        decoder = codecs.getincrementaldecoder("gb18030")()
+        gb_decoder = codecs.getincrementaldecoder("gb18030")()
         try:
             while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+                gb_decoder.decode(chunk)
+            gb_decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise IntakeFileError(f"{path}: neither UTF-8 nor GB18030 text ({exc.reason} at byte {exc.start})") from None
     return "gb18030"

@@ -180,10 +180,27 @@ def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord |
                    "minimum for long-term health (健康保险管理办法 Art.15)")
     if r.errors:
         return r.errors
-    assert policy_no and product_code and product_name and product_type and channel and premium is not None
-    assert frequency and payment_years and issue_date and applicant_name and gender and birth and id_no
-    assert phone_text and insured_name and insured_is_applicant is not None and agent_code and agent_name
-    assert agent_phone_text and branch_code and branch_name
+    assert policy_no
+    assert product_code
+    assert product_name
+    assert product_type
+    assert channel
+    assert premium is not None
+    assert frequency
+    assert payment_years
+    assert issue_date
+    assert applicant_name
+    assert gender
+    assert birth
+    assert id_no
+    assert phone_text
+    assert insured_name
+    assert insured_is_applicant is not None
+    assert agent_code
+    assert agent_name
+    assert agent_phone_text
+    assert branch_code
+    assert branch_name
     return PolicyRecord(
         row=raw.row,
         policy_no=policy_no,

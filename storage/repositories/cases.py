@@ -47,4 +47,4 @@ def for_policy(session: Session, policy_id: int) -> list[tuple[Case, str]]:
         .where(Case.policy_id == policy_id)
         .order_by(Case.created_at, Case.id)
     )
-    return list(session.execute(stmt).tuples())
+    return list(session.execute(stmt))

@@ -15,7 +15,7 @@ from storage.repositories import chunked
 def branch_ids(session: Session, codes: Collection[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in chunked(codes):
-        found.update(session.execute(select(Branch.code, Branch.id).where(Branch.code.in_(batch))).tuples().all())
+        found.update(session.execute(select(Branch.code, Branch.id).where(Branch.code.in_(batch))).all())
     return found
 
 
@@ -24,7 +24,7 @@ def insert_branches(session: Session, names_by_code: Mapping[str, str], now: dat
         return {}
     rows = [{"code": code, "name": name, "created_at": now} for code, name in names_by_code.items()]
     result = session.execute(insert(Branch).returning(Branch.code, Branch.id), rows)
-    return dict(result.tuples().all())
+    return dict(result.all())
 
 
 def agents_by_code(session: Session, codes: Collection[str]) -> dict[str, Agent]:
@@ -38,7 +38,7 @@ def insert_agents(session: Session, rows: list[dict[str, object]]) -> dict[str, 
     if not rows:
         return {}
     result = session.execute(insert(Agent).returning(Agent.code, Agent.id), rows)
-    return dict(result.tuples().all())
+    return dict(result.all())
 
 
 def branch_by_code(session: Session, code: str) -> Branch | None:

@@ -53,5 +53,5 @@ def open_tasks_with_phone_problems(session: Session, threshold: int) -> list[Pho
     )
     return [
         PhoneFacts(task_id, policy_id, branch_id, phone, bool(valid), bool(conflict), int(n or 0))
-        for task_id, policy_id, branch_id, phone, valid, conflict, n in session.execute(stmt).tuples()
+        for task_id, policy_id, branch_id, phone, valid, conflict, n in session.execute(stmt)
     ]

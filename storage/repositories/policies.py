@@ -28,4 +28,4 @@ def insert_many(session: Session, rows: list[dict[str, object]]) -> dict[str, in
     if not rows:
         return {}
     result = session.execute(insert(Policy).returning(Policy.policy_no, Policy.id), rows)
-    return dict(result.tuples().all())
+    return dict(result.all())

@@ -38,7 +38,7 @@ def active_hold_reasons(session: Session, task_ids: Collection[int]) -> dict[int
             select(TaskHold.task_id, TaskHold.reason)
             .where(TaskHold.task_id.in_(batch), TaskHold.released_at.is_(None))
             .order_by(TaskHold.id)
-        ).tuples()
+        )
         for task_id, reason in rows:
             out.setdefault(task_id, []).append(reason)
     return out
@@ -51,7 +51,7 @@ def active_holds_on_open_tasks(session: Session) -> list[tuple[int, int, HoldRea
         .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
         .where(TaskHold.released_at.is_(None), CallbackTask.status.in_(OPEN_TASK_STATUSES))
     )
-    return list(session.execute(stmt).tuples())
+    return list(session.execute(stmt))
 
 
 def insert_holds(session: Session, rows: list[dict[str, object]]) -> None:
@@ -104,4 +104,4 @@ def listing(
         stmt = stmt.where(CallbackTask.status == status)
     if branch_code is not None:
         stmt = stmt.join(Branch, Branch.id == Policy.branch_id).where(Branch.code == branch_code)
-    return list(session.execute(stmt).tuples())
+    return list(session.execute(stmt))
