@@ -38,11 +38,18 @@ _PACKAGE_YEARS = range(min(_cc_constants.holidays).year, max(_cc_constants.holid
 class BusinessCalendar:
     def __init__(self, extra_years: Mapping[int, YearTable] | None = None) -> None:
         self._extra: dict[int, YearTable] = dict(extra_years or {})
+        self._workday_memo: dict[date, bool] = {}
 
     def knows_year(self, year: int) -> bool:
         return year in self._extra or year in _PACKAGE_YEARS
 
     def is_workday(self, day: date) -> bool:
+        known = self._workday_memo.get(day)
+        if known is None:
+            known = self._workday_memo[day] = self._lookup(day)
+        return known
+
+    def _lookup(self, day: date) -> bool:
         table = self._extra.get(day.year)
         if table is not None:
             if day in table.workdays:

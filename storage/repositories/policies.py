@@ -24,8 +24,16 @@ def by_number(session: Session, policy_no: str) -> Policy | None:
 
 
 def insert_many(session: Session, rows: list[dict[str, object]]) -> dict[str, int]:
-    """Insert new policies in one executemany; returns policy_no → id."""
+    """Insert new policies in one executemany; returns policy_no → id.
+
+    render_nulls keeps every row's parameter set identical, so the batch is one statement (rows that leave
+    different optional fields empty would otherwise be split into a statement each). The ids are read back
+    with a plain select: executemany with RETURNING is several times slower on psycopg.
+    """
     if not rows:
         return {}
-    result = session.execute(insert(Policy).returning(Policy.policy_no, Policy.id), rows)
-    return dict(result.all())
+    session.execute(insert(Policy).execution_options(render_nulls=True), rows)
+    ids: dict[str, int] = {}
+    for batch in chunked([str(r["policy_no"]) for r in rows]):
+        ids.update(session.execute(select(Policy.policy_no, Policy.id).where(Policy.policy_no.in_(batch))).all())
+    return ids
