@@ -192,7 +192,14 @@ def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: b
 
 
 def main() -> None:
-    cli(prog_name="huifang")
+    try:
+        cli(prog_name="huifang")
+    except Exception as exc:  # a bug: still one line, with the way to see more
+        if os.environ.get("HUIFANG_DEBUG"):
+            raise
+        click.echo(f"huifang: internal error: {type(exc).__name__}: {exc} (set HUIFANG_DEBUG=1 for the traceback)",
+                   err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,1 @@
+"""IVR: the Flask app factory and the Twilio voice webhooks that run a flow over a call (issue 5)."""
