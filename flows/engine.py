@@ -1,0 +1,269 @@
+"""The flow engine: a pure state machine. (state, caller input) → (next state, what to say and expect).
+
+No I/O, no clock, no database: the IVR stores the state between webhooks (CallState.to_dict) and feeds
+each recognised answer back in. Every prompt it returns is already rendered for this policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from flows.facts import PLACEHOLDERS, PolicyFacts, condition_values
+from flows.messages import Messages
+from flows.model import EndReason, Flow, OnNo, Step, StepKind, matches
+from flows.vocab import Topic
+
+
+class InputKind(StrEnum):
+    YES = "yes"
+    NO = "no"
+    REPEAT = "repeat"
+    HUMAN = "human"
+    UNKNOWN = "unknown"
+    SILENCE = "silence"
+    DIGITS = "digits"
+    HANGUP = "hangup"
+    # what the IVR reports after a hand-off request
+    TRANSFERRED = "transferred"
+    AGENT_UNAVAILABLE = "agent_unavailable"
+
+
+@dataclass(frozen=True)
+class CallerInput:
+    kind: InputKind
+    digits: str = ""
+    text: str = ""  # the raw recognition, kept for the record
+
+
+class Expect(StrEnum):
+    YES_NO = "yes_no"
+    DIGITS = "digits"
+    NOTHING = "nothing"
+
+
+class Answer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    CLARIFIED = "clarified"  # no, then yes after the explanation
+    UNRESOLVED = "unresolved"  # still no after the explanation
+    HUMAN_REQUESTED = "human_requested"  # asked for a person to explain
+
+
+KEYPAD = {"1": InputKind.YES, "2": InputKind.NO, "0": InputKind.HUMAN, "*": InputKind.REPEAT}
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    max_reprompts: int = 2  # unknown/silence answers re-asked before keypad-only is offered
+    identity_attempts: int = 2  # wrong birthdays before the call ends as identity_failed
+    max_turns: int = 80  # caller inputs in one call before the engine stops any loop
+
+
+@dataclass(frozen=True)
+class Prompt:
+    step_id: str
+    topic: str | None
+    text: str
+    role: str  # question | statement | explanation | system
+
+
+@dataclass(frozen=True)
+class Turn:
+    prompts: tuple[Prompt, ...]
+    expect: Expect
+    digits: int = 0  # how many keys, when expect is digits
+    keypad_only: bool = False
+    handoff_topic: str | None = None  # the IVR should try to transfer to a human now
+    end_reason: EndReason | None = None
+    record_message: bool = False  # the IVR may record a short answer (e.g. when to call back) before hanging up
+
+    @property
+    def ended(self) -> bool:
+        return self.end_reason is not None
+
+
+@dataclass(frozen=True)
+class CallState:
+    flow_id: str
+    flow_version: int
+    flow_hash: str
+    plan: tuple[str, ...]  # the ids of the steps this policy gets, in order
+    index: int = 0
+    phase: str = "ask"  # ask | explained | handoff | ended
+    reprompts: int = 0
+    keypad_only: bool = False
+    identity_failures: int = 0
+    identity_verified: bool = False
+    turns: int = 0
+    answers: dict[str, str] = field(default_factory=dict)
+    end_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["plan"] = list(self.plan)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallState:
+        return cls(**{**data, "plan": tuple(data["plan"]), "answers": dict(data["answers"])})
+
+
+class FlowEngine:
+    def __init__(self, flow: Flow, facts: PolicyFacts, messages: Messages, limits: EngineLimits | None = None) -> None:
+        self.flow = flow
+        self.facts = facts
+        self.messages = messages
+        self.limits = limits or EngineLimits()
+        self._values = {name: render(facts) for name, render in PLACEHOLDERS.items()}
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def plan(self) -> tuple[str, ...]:
+        values = condition_values(self.facts)
+        return tuple(s.id for s in self.flow.steps if matches(s.when, values))
+
+    def start(self) -> tuple[CallState, Turn]:
+        state = CallState(self.flow.id, self.flow.version, self.flow.content_hash, self.plan())
+        return self._advance(state, [])
+
+    def step(self, state: CallState, given: CallerInput) -> tuple[CallState, Turn]:
+        if state.end_reason is not None:
+            raise ValueError("the call has already ended")
+        state = replace(state, turns=state.turns + 1)
+        if given.kind is InputKind.HANGUP:
+            return self._end(state, EndReason.HANGUP, [])
+        if state.phase == "handoff":
+            return self._after_handoff(state, given)
+        if state.turns > self.limits.max_turns:
+            return self._end(state, EndReason.LANGUAGE_BARRIER, [self._system("turn_limit")])
+        step = self._current(state)
+        kind = self._normalise(given, step)
+        if kind is InputKind.REPEAT:
+            return state, self._ask(state, step, [])
+        if step.kind is StepKind.VERIFY_BIRTHDAY:
+            return self._identity(state, step, given, kind)
+        if kind is InputKind.HUMAN and state.identity_verified and step.topic is not None:
+            answers = {**state.answers, step.topic.value: Answer.HUMAN_REQUESTED.value}
+            return self._handoff(replace(state, answers=answers))
+        if kind is InputKind.YES:
+            answer = Answer.CLARIFIED if state.phase == "explained" else Answer.YES
+            return self._next(self._record(state, step, answer), [])
+        if kind is InputKind.NO:
+            return self._no(state, step)
+        return self._not_understood(state, step)
+
+    # -- transitions ----------------------------------------------------------------------------
+
+    def _advance(self, state: CallState, prompts: list[Prompt]) -> tuple[CallState, Turn]:
+        """Play statements until the next question, or end the call when the plan is done."""
+        index = state.index
+        while index < len(state.plan):
+            step = self.flow.step(state.plan[index])
+            if step.kind is StepKind.SAY:
+                prompts.append(Prompt(step.id, step.topic.value if step.topic else None, self._render(step.text),
+                                      "statement"))
+                index += 1
+                continue
+            state = replace(state, index=index, phase="ask", reprompts=0)
+            return state, self._ask(state, step, prompts)
+        return self._end(replace(state, index=index), EndReason.COMPLETED, prompts)
+
+    def _next(self, state: CallState, prompts: list[Prompt]) -> tuple[CallState, Turn]:
+        return self._advance(replace(state, index=state.index + 1, phase="ask", reprompts=0), prompts)
+
+    def _no(self, state: CallState, step: Step) -> tuple[CallState, Turn]:
+        if step.on_no is OnNo.END:
+            assert step.end_reason is not None
+            state = self._record(state, step, Answer.NO)
+            return self._end(state, step.end_reason, [self._system(f"end_{step.end_reason.value}")],
+                             record_message=step.end_reason is EndReason.APPLICANT_ABSENT)
+        if step.on_no is OnNo.RECORD:
+            return self._next(self._record(state, step, Answer.NO), [])
+        if state.phase == "explained":
+            return self._handoff(self._record(state, step, Answer.UNRESOLVED))
+        explanation = Prompt(step.id, _topic(step), self._render(step.explain or ""), "explanation")
+        state = replace(state, phase="explained", reprompts=0)
+        reask = Prompt(step.id, _topic(step), self._render(self.messages.text("reask")), "question")
+        return state, self._turn(state, [explanation, reask], Expect.YES_NO)
+
+    def _identity(self, state: CallState, step: Step, given: CallerInput, kind: InputKind) -> tuple[CallState, Turn]:
+        if kind is not InputKind.DIGITS:
+            return self._not_understood(state, step)
+        if given.digits == self.facts.birthday_digits:
+            state = replace(state, identity_verified=True)
+            return self._next(self._record(state, step, Answer.YES), [])
+        failures = state.identity_failures + 1
+        state = replace(state, identity_failures=failures, reprompts=0)
+        if failures >= self.limits.identity_attempts:
+            return self._end(self._record(state, step, Answer.NO), EndReason.IDENTITY_FAILED,
+                             [self._system("end_identity_failed")])
+        return state, self._ask(state, step, [self._system("identity_retry")])
+
+    def _not_understood(self, state: CallState, step: Step) -> tuple[CallState, Turn]:
+        if state.keypad_only:
+            return self._end(state, EndReason.LANGUAGE_BARRIER, [self._system("end_language_barrier")])
+        reprompts = state.reprompts + 1
+        if reprompts <= self.limits.max_reprompts:
+            state = replace(state, reprompts=reprompts)
+            return state, self._ask(state, step, [self._system("reprompt")])
+        state = replace(state, keypad_only=True, reprompts=0)
+        return state, self._ask(state, step, [self._system("keypad_only")])
+
+    def _handoff(self, state: CallState) -> tuple[CallState, Turn]:
+        state = replace(state, phase="handoff")
+        step = self._current(state)
+        turn = Turn((self._system("handoff"),), Expect.NOTHING, handoff_topic=_topic(step))
+        return state, turn
+
+    def _after_handoff(self, state: CallState, given: CallerInput) -> tuple[CallState, Turn]:
+        if given.kind is InputKind.TRANSFERRED:
+            return self._end(state, EndReason.HANDED_OFF, [])
+        if given.kind is not InputKind.AGENT_UNAVAILABLE:
+            raise ValueError(f"after a hand-off request the IVR reports transferred or agent_unavailable, not {given.kind}")
+        return self._next(state, [self._system("agent_unavailable")])
+
+    def _end(self, state: CallState, reason: EndReason, prompts: list[Prompt],
+             record_message: bool = False) -> tuple[CallState, Turn]:
+        state = replace(state, phase="ended", end_reason=reason.value)
+        return state, Turn(tuple(prompts), Expect.NOTHING, end_reason=reason, record_message=record_message)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _current(self, state: CallState) -> Step:
+        return self.flow.step(state.plan[state.index])
+
+    def _normalise(self, given: CallerInput, step: Step) -> InputKind:
+        if given.kind is InputKind.DIGITS and step.kind is not StepKind.VERIFY_BIRTHDAY:
+            return KEYPAD.get(given.digits, InputKind.UNKNOWN)
+        if given.kind is InputKind.SILENCE:
+            return InputKind.UNKNOWN
+        return given.kind
+
+    def _record(self, state: CallState, step: Step, answer: Answer) -> CallState:
+        topic = _topic(step)
+        if topic is None:
+            return state
+        return replace(state, answers={**state.answers, topic: answer.value})
+
+    def _ask(self, state: CallState, step: Step, prompts: list[Prompt]) -> Turn:
+        question = Prompt(step.id, _topic(step), self._render(step.text), "question")
+        if step.kind is StepKind.VERIFY_BIRTHDAY:
+            return self._turn(state, [*prompts, question], Expect.DIGITS, digits=len(self.facts.birthday_digits))
+        return self._turn(state, [*prompts, question], Expect.YES_NO)
+
+    def _turn(self, state: CallState, prompts: list[Prompt], expect: Expect, digits: int = 0) -> Turn:
+        if state.keypad_only and expect is Expect.YES_NO:
+            prompts = [*prompts, self._system("keypad_hint")]
+        return Turn(tuple(prompts), expect, digits=digits, keypad_only=state.keypad_only)
+
+    def _system(self, name: str) -> Prompt:
+        return Prompt(f"system.{name}", None, self._render(self.messages.text(name)), "system")
+
+    def _render(self, text: str) -> str:
+        return text.format_map(self._values)
+
+
+def _topic(step: Step) -> str | None:
+    return step.topic.value if isinstance(step.topic, Topic) else None
