@@ -102,9 +102,9 @@ def classify(answers: Mapping[str, str], end_reason: EndReason, identity_verifie
     """§8.6 / §9.1: contact failures → verification; any unresolved negative → problem; negatives all
     clarified on the call → sub_standard; everything affirmative → standard."""
     if end_reason in END_RULES or end_reason is EndReason.HANGUP:
-        rule = END_RULES.get(end_reason) or (HANGUP_AFTER_IDENTITY if identity_verified else HANGUP_BEFORE_IDENTITY)
-        cases = (CaseToOpen(rule.case, rule.reason, None),) if rule.case else ()
-        return Classification(rule.result, (rule.reason,), cases, rule.case is None, (rule.basis,))
+        end = END_RULES.get(end_reason) or (HANGUP_AFTER_IDENTITY if identity_verified else HANGUP_BEFORE_IDENTITY)
+        opened = (CaseToOpen(end.case, end.reason, None),) if end.case else ()
+        return Classification(end.result, (end.reason,), opened, end.case is None, (end.basis,))
 
     result = ResultClass.STANDARD
     reasons: list[ReasonCode] = []

@@ -48,7 +48,9 @@ def load_library(path: Path = SHIPPED) -> FlowLibrary:
     for spec in sources.flows:
         flow = assemble(spec, sources.modules)
         errors = check_flow(spec, sources.modules, flow)
-        if spec.language not in sources.messages:
+        if spec.language in sources.broken_languages:
+            errors.append(FlowError(spec.file, spec.line, f"flow {spec.id!r}: the {spec.language} messages have errors"))
+        elif spec.language not in sources.messages:
             errors.append(FlowError(spec.file, spec.line, f"flow {spec.id!r}: no messages file for language "
                                     f"{spec.language!r}"))
         if spec.id in library.flows:

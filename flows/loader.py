@@ -57,6 +57,7 @@ class Sources:
     modules: dict[str, Module] = field(default_factory=dict)
     flows: list[FlowSpec] = field(default_factory=list)
     messages: dict[str, Messages] = field(default_factory=dict)
+    broken_languages: set[str] = field(default_factory=set)
     errors: list[FlowError] = field(default_factory=list)
 
 
@@ -102,6 +103,8 @@ def read_sources(path: Path) -> Sources:
             messages = _read_messages(data, f)
             if messages is not None:
                 sources.messages[messages.language] = messages
+                if f.failed:
+                    sources.broken_languages.add(messages.language)
         elif "flow" in data:
             spec = _read_flow(data, f)
             if spec is not None:
@@ -215,7 +218,7 @@ def _read_step(data: Any, module: str, f: _File) -> Step | None:
         when = {}
     return Step(id=step_id, kind=kind, text=text.strip(), topic=topic, on_no=on_no, end_reason=end_reason,
                 explain=explain.strip() if isinstance(explain, str) else None, when=dict(when), module=module,
-                file=f.name, line=line)
+                file=f.name, line=line, text_line=line_of(data, kind.value), explain_line=line_of(data, "explain"))
 
 
 def _read_flow(data: LineDict, f: _File) -> FlowSpec | None:

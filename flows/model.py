@@ -54,6 +54,11 @@ class Step:
     module: str = ""
     file: str = ""
     line: int = 0
+    text_line: int = 0
+    explain_line: int = 0
+
+
+_POSITIONS = ("file", "line", "text_line", "explain_line")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class Flow:
         data = asdict(self)
         data.pop("file")
         for step in data["steps"]:
-            for key in ("file", "line"):
+            for key in _POSITIONS:
                 step.pop(key)
         return data
 

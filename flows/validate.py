@@ -51,17 +51,17 @@ def check_flow(spec: FlowSpec, modules: Mapping[str, Module], flow: Flow) -> lis
         if step.id in seen:
             err(step.file, step.line, f"{where} repeats the id of {seen[step.id].file}:{seen[step.id].line}")
         seen[step.id] = step
-        for text in (step.text, step.explain or ""):
+        for text, line in ((step.text, step.text_line), (step.explain or "", step.explain_line)):
             try:
                 names = placeholders_in(text)
             except ValueError as exc:
-                err(step.file, step.line, f"{where}: {exc}")
+                err(step.file, line, f"{where}: {exc}")
                 continue
             for name in names:
                 if name not in PLACEHOLDERS:
-                    err(step.file, step.line, f"{where}: unknown placeholder {{{name}}}")
+                    err(step.file, line, f"{where}: unknown placeholder {{{name}}}")
                 elif name in PRIVATE_PLACEHOLDERS and not identity_done:
-                    err(step.file, step.line, f"{where}: speaks {{{name}}} before the identity check")
+                    err(step.file, line, f"{where}: speaks {{{name}}} before the identity check")
         if step.kind is StepKind.ASK and step.topic is not Topic.IDENTITY and not identity_done:
             err(step.file, step.line, f"{where}: asks about the policy before the identity check")
         if step.kind is StepKind.VERIFY_BIRTHDAY:

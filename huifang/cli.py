@@ -16,6 +16,7 @@ from dialer.intake.reader import IntakeFileError, open_table
 from dialer.intake.service import PolicyIntake
 from huifang.app import App, build_app
 from huifang.config import ConfigError
+from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
 from huifang.views import policy_view, task_list_view
 from kit.calendar import UnknownCalendarYear
@@ -189,6 +190,9 @@ def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: b
           t["questionnaire_variant"], t["attempts"], "yes" if t["late"] else "") for t in view],
     )
     click.echo(f"{len(view)} tasks")
+
+
+cli.add_command(flows_group)
 
 
 def main() -> None:

@@ -206,6 +206,10 @@ def validate(settings: Settings) -> None:
         raise ConfigError("phone.duplicate_applicants_threshold: must be at least 2 (one applicant always shares with itself)")
     if not settings.database.url:
         raise ConfigError("database.url: must not be empty")
+    q = settings.questionnaire
+    for key in ("max_reprompts", "identity_attempts", "max_turns"):
+        if getattr(q, key) < (0 if key == "max_reprompts" else 1):
+            raise ConfigError(f"questionnaire.{key}: must be a positive number, got {getattr(q, key)}")
     if settings.dual_recording.elderly_age < 1:
         raise ConfigError("dual_recording.elderly_age: must be a positive age")
     for case_type, rule in settings.cases.sla.items():

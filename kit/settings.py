@@ -82,6 +82,16 @@ class CaseSettings:
 
 
 @dataclass(frozen=True)
+class QuestionnaireSettings:
+    flows_path: str = ""  # empty: the flows shipped in flows/library
+    company_name: str = "汇方人寿"
+    hotline: str = "4000-123-456"
+    max_reprompts: int = 2
+    identity_attempts: int = 2
+    max_turns: int = 80
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -89,4 +99,5 @@ class Settings:
     phone: PhoneSettings = field(default_factory=PhoneSettings)
     dual_recording: DualRecordingSettings = field(default_factory=DualRecordingSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
+    questionnaire: QuestionnaireSettings = field(default_factory=QuestionnaireSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

@@ -144,3 +144,36 @@ def test_xlsx_and_csv_headers_import_alike(db_url: str, tmp_path: Path, chinese:
     workbook.save(path)
     summary = run_json(db_url, "import", str(path))
     assert (summary["imported"], summary["tasks_created"]) == (1, 1)
+
+
+class TestFlowsCheck:
+    def test_shipped_flows_pass(self) -> None:
+        result = CliRunner().invoke(cli, ["flows", "check", "--json"], env={"HUIFANG_NOW": NOW})
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["ok"] is True
+        assert data["errors"] == []
+        assert {f["id"] for f in data["flows"]} == {"traditional", "participating", "universal",
+                                                    "investment_linked", "health"}
+        assert all(len(f["hash"]) == 64 and f["version"] >= 1 for f in data["flows"])
+
+    def test_a_broken_flow_fails_with_file_and_line(self, tmp_path: Path) -> None:
+        import shutil
+
+        from flows.library import SHIPPED
+
+        shutil.copytree(SHIPPED, tmp_path / "f")
+        core = tmp_path / "f" / "modules" / "core.yaml"
+        core.write_text(core.read_text(encoding="utf-8").replace("{policy_term}", "{term}", 1), encoding="utf-8")
+        result = CliRunner().invoke(cli, ["flows", "check", str(tmp_path / "f"), "--json"])
+        assert result.exit_code == 1
+        data = json.loads(result.stdout)
+        assert data["ok"] is False
+        assert {"file": "modules/core.yaml", "line": 31, "message": "step 'understand_coverage': unknown placeholder {term}"} in data["errors"]
+        human = CliRunner().invoke(cli, ["flows", "check", str(tmp_path / "f")])
+        assert "modules/core.yaml:31: step 'understand_coverage': unknown placeholder {term}" in human.stdout
+
+    def test_a_missing_path_is_one_line(self, tmp_path: Path) -> None:
+        result = CliRunner().invoke(cli, ["flows", "check", str(tmp_path / "none")])
+        assert result.exit_code == 1
+        assert "no such file or directory" in result.stderr
