@@ -124,6 +124,14 @@ class FlowEngine:
         values = condition_values(self.facts)
         return tuple(s.id for s in self.flow.steps if matches(s.when, values))
 
+    def prompt_texts(self) -> list[str]:
+        """Every text this call may say, rendered for this policy: pre-render them before dialing."""
+        planned = set(self.plan())
+        steps = [s for s in self.flow.steps if s.id in planned]
+        texts = [s.text for s in steps] + [s.explain for s in steps if s.explain]
+        texts += list(self.messages.texts.values())
+        return list(dict.fromkeys(self._render(text) for text in texts))
+
     def start(self) -> tuple[CallState, Turn]:
         state = CallState(self.flow.id, self.flow.version, self.flow.content_hash, self.plan())
         return self._advance(state, [])

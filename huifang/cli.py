@@ -18,6 +18,7 @@ from huifang.app import App, build_app
 from huifang.config import ConfigError
 from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
+from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
 from kit.calendar import UnknownCalendarYear
 from kit.clock import Clock, FrozenClock
@@ -193,6 +194,8 @@ def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: b
 
 
 cli.add_command(flows_group)
+cli.add_command(speech_group)
+cli.add_command(prompts_group)
 
 
 def main() -> None:

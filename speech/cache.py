@@ -1,0 +1,67 @@
+"""A content-addressed prompt cache: one WAV per (text, language, voice, rate, pitch, engine version).
+
+Files are written atomically (temporary file, then rename), so concurrent renders of the same prompt, in
+threads or processes, leave one complete file and a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from speech.audio import Audio, write_wav
+
+
+class Renderer(Protocol):
+    def identity(self, language: str) -> str: ...
+
+    def render(self, text: str, language: str) -> Audio: ...
+
+
+@dataclass(frozen=True)
+class CachedPrompt:
+    key: str
+    path: Path
+    rendered: bool  # False when the file was already in the cache
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+class PromptCache:
+    def __init__(self, root: Path, renderer: Renderer) -> None:
+        self.root = root
+        self.renderer = renderer
+
+    def key(self, text: str, language: str) -> str:
+        material = json.dumps([text, language, self.renderer.identity(language)], ensure_ascii=False)
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def path_for(self, key: str) -> Path:
+        if len(key) != 64 or any(ch not in "0123456789abcdef" for ch in key):
+            raise ValueError(f"not a prompt key: {key!r}")
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, text: str, language: str) -> CachedPrompt:
+        """The prompt's audio file, rendering it only when it is not cached yet."""
+        key = self.key(text, language)
+        path = self.path_for(key)
+        if path.is_file():
+            return CachedPrompt(key, path, rendered=False)
+        data = write_wav(self.renderer.render(text, language))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, scratch = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(scratch, path)
+        except BaseException:
+            Path(scratch).unlink(missing_ok=True)
+            raise
+        return CachedPrompt(key, path, rendered=True)

@@ -1,0 +1,183 @@
+"""Answer lexicons (intent → phrases, per language), the keypad map, and the grammar built from them.
+
+A lexicon is written as people say the phrases. A Vosk grammar must be spelled in the model's own words,
+so `build_grammar` splits each phrase into words the model knows (longest match first, as Chinese models
+segment text) and reports phrases it cannot spell instead of letting Vosk drop them silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+
+class Intent(StrEnum):
+    YES = "yes"
+    NO = "no"
+    REPEAT = "repeat"
+    HUMAN = "human"
+    UNKNOWN = "unknown"
+    SILENCE = "silence"
+
+
+ANSWER_INTENTS = (Intent.YES, Intent.NO, Intent.HUMAN, Intent.REPEAT)
+
+# The keypad fallback every prompt announces: 1 yes, 2 no, 0 a person, * say it again.
+DTMF_INTENTS: Mapping[str, Intent] = {"1": Intent.YES, "2": Intent.NO, "0": Intent.HUMAN, "*": Intent.REPEAT}
+
+
+class LexiconError(ValueError):
+    """A lexicon file or grammar that cannot be used; the message names the file, language or phrase."""
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    phrases: Mapping[Intent, tuple[str, ...]]
+
+    def intent_of(self, phrase: str) -> Intent:
+        key = _squash(phrase)
+        for intent, phrases in self.phrases.items():
+            if any(_squash(candidate) == key for candidate in phrases):
+                return intent
+        return Intent.UNKNOWN
+
+
+def dtmf_intent(digits: str) -> Intent:
+    """The intent of keys pressed for an answer: one key from the map, anything else is unknown."""
+    return DTMF_INTENTS.get(digits.strip().rstrip("#"), Intent.UNKNOWN)
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def load_lexicon(language: str, directory: Path | None = None) -> Lexicon:
+    """The lexicon for `language` from `directory` (default: the ones shipped in speech/lexicons)."""
+    name = f"{language}.yaml"
+    if directory is None:
+        source = resources.files("speech").joinpath("lexicons", name)
+        if not source.is_file():
+            raise LexiconError(f"no lexicon for language {language!r} (ship speech/lexicons/{name})")
+        text, where = source.read_text(encoding="utf-8"), f"speech/lexicons/{name}"
+    else:
+        path = directory / name
+        if not path.is_file():
+            raise LexiconError(f"no lexicon for language {language!r}: {path} does not exist")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    return parse_lexicon(text, where)
+
+
+def parse_lexicon(text: str, where: str) -> Lexicon:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("language"), str):
+        raise LexiconError(f"{where}: needs `language:` and `intents:`")
+    intents = data.get("intents")
+    if not isinstance(intents, dict):
+        raise LexiconError(f"{where}: `intents:` must map intent → list of phrases")
+    phrases: dict[Intent, tuple[str, ...]] = {}
+    owner: dict[str, Intent] = {}
+    for raw_intent, raw_phrases in intents.items():
+        if isinstance(raw_intent, bool):  # YAML 1.1 reads an unquoted `yes:` / `no:` key as a boolean
+            raw_intent = "yes" if raw_intent else "no"
+        try:
+            intent = Intent(str(raw_intent))
+        except ValueError:
+            allowed = ", ".join(str(i) for i in ANSWER_INTENTS)
+            raise LexiconError(f"{where}: unknown intent {raw_intent!r} (use {allowed})") from None
+        if intent not in ANSWER_INTENTS:
+            raise LexiconError(f"{where}: {intent} is a recogniser outcome, not a lexicon intent")
+        if not isinstance(raw_phrases, list) or not raw_phrases:
+            raise LexiconError(f"{where}: intent {intent} needs a non-empty list of phrases")
+        for phrase in raw_phrases:
+            key = _squash(str(phrase))
+            if key in owner and owner[key] != intent:
+                raise LexiconError(f"{where}: phrase {phrase!r} is listed under both {owner[key]} and {intent}")
+            owner[key] = intent
+        phrases[intent] = tuple(str(phrase) for phrase in raw_phrases)
+    for required in (Intent.YES, Intent.NO):
+        if required not in phrases:
+            raise LexiconError(f"{where}: intent {required} has no phrases")
+    return Lexicon(language=data["language"], phrases=phrases)
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """The phrases spelled in model words (for Vosk) and the ones the model cannot spell."""
+
+    language: str
+    spelled: Mapping[str, Intent]  # "是 的" → yes
+    missing: tuple[str, ...]
+
+    def phrases(self) -> list[str]:
+        return sorted(self.spelled)
+
+    def intent_of_text(self, text: str) -> Intent:
+        """Map recognised text (a sequence of grammar phrases) to one intent; mixed intents are unknown."""
+        words = text.split()
+        if not words:
+            return Intent.UNKNOWN
+        found: set[Intent] = set()
+        index = 0
+        longest = max((len(p.split()) for p in self.spelled), default=0)
+        while index < len(words):
+            for size in range(min(longest, len(words) - index), 0, -1):
+                intent = self.spelled.get(" ".join(words[index : index + size]))
+                if intent is not None:
+                    found.add(intent)
+                    index += size
+                    break
+            else:
+                return Intent.UNKNOWN
+        return found.pop() if len(found) == 1 else Intent.UNKNOWN
+
+
+def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_chars: int = 6) -> Grammar:
+    """Spell each phrase in words the model knows; phrases that cannot be spelled go to `missing`."""
+    spelled: dict[str, Intent] = {}
+    missing: list[str] = []
+    for intent, phrases in lexicon.phrases.items():
+        for phrase in phrases:
+            words: list[str] = []
+            for token in phrase.split():
+                pieces = _segment(token, knows_word, max_word_chars)
+                if pieces is None:
+                    words = []
+                    break
+                words.extend(pieces)
+            if words:
+                spelled[" ".join(words)] = intent
+            else:
+                missing.append(phrase)
+    for required in (Intent.YES, Intent.NO):
+        if required not in spelled.values():
+            raise LexiconError(
+                f"{lexicon.language}: the model knows none of the {required} phrases "
+                f"({', '.join(lexicon.phrases[required])}); is speech.vosk_model_path a {lexicon.language} model?"
+            )
+    return Grammar(language=lexicon.language, spelled=spelled, missing=tuple(missing))
+
+
+def _segment(token: str, knows_word: Callable[[str], bool], max_chars: int) -> list[str] | None:
+    """Longest-match-first split of `token` into known words, or None when some part is unknown."""
+    if knows_word(token):
+        return [token]
+    best: list[list[str] | None] = [None] * (len(token) + 1)
+    best[0] = []
+    for end in range(1, len(token) + 1):
+        for start in range(max(0, end - max_chars), end):
+            prefix = best[start]
+            if prefix is not None and knows_word(token[start:end]):
+                candidate = [*prefix, token[start:end]]
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[len(token)]

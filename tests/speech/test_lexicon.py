@@ -1,0 +1,249 @@
+"""Answer lexicons, the grammar spelled in a model's words, and the keypad map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from speech.lexicon import (
+    Grammar,
+    Intent,
+    Lexicon,
+    LexiconError,
+    build_grammar,
+    dtmf_intent,
+    load_lexicon,
+    parse_lexicon,
+)
+
+
+def vocab(*words: str) -> Callable[[str], bool]:
+    known = frozenset(words)
+    return known.__contains__
+
+
+def lexicon(yes: Iterable[str], no: Iterable[str], language: str = "zh-CN", **more: Iterable[str]) -> Lexicon:
+    phrases = {Intent.YES: tuple(yes), Intent.NO: tuple(no)}
+    phrases.update({Intent(name): tuple(items) for name, items in more.items()})
+    return Lexicon(language, phrases)
+
+
+class TestShippedLexicons:
+    @pytest.mark.parametrize("language", ["zh-CN", "ko-KR"])
+    def test_each_has_the_four_answer_intents(self, language: str) -> None:
+        lex = load_lexicon(language)
+        assert lex.language == language
+        assert set(lex.phrases) == {Intent.YES, Intent.NO, Intent.HUMAN, Intent.REPEAT}
+        assert all(lex.phrases[intent] for intent in lex.phrases)
+
+    @pytest.mark.parametrize(
+        ("phrase", "intent"),
+        [("是", Intent.YES), ("是的", Intent.YES), ("对", Intent.YES), ("没有", Intent.NO), ("不是", Intent.NO),
+         ("不清楚", Intent.NO), ("不知道", Intent.NO), ("人工", Intent.HUMAN), ("转人工", Intent.HUMAN),
+         ("再说一遍", Intent.REPEAT)],
+    )
+    def test_zh_cn_phrases(self, phrase: str, intent: Intent) -> None:
+        lex = load_lexicon("zh-CN")
+        assert phrase in lex.phrases[intent]
+        assert lex.intent_of(phrase) is intent
+
+    def test_intent_of_ignores_spaces_and_knows_unknown(self) -> None:
+        lex = load_lexicon("ko-KR")
+        assert lex.intent_of("한번 더") is Intent.REPEAT
+        assert lex.intent_of("네") is Intent.YES
+        assert lex.intent_of("바나나") is Intent.UNKNOWN
+
+    def test_unknown_language(self) -> None:
+        with pytest.raises(LexiconError, match=r"no lexicon for language 'fr-FR'.*speech/lexicons/fr-FR\.yaml"):
+            load_lexicon("fr-FR")
+
+    def test_a_directory_overrides_the_shipped_lexicons(self, tmp_path: Path) -> None:
+        (tmp_path / "zh-CN.yaml").write_text("language: zh-CN\nintents:\n  yes: [行]\n  no: [不行]\n",
+                                             encoding="utf-8")
+        lex = load_lexicon("zh-CN", tmp_path)
+        assert lex.phrases == {Intent.YES: ("行",), Intent.NO: ("不行",)}
+
+    def test_a_directory_without_the_language(self, tmp_path: Path) -> None:
+        with pytest.raises(LexiconError, match="no lexicon for language 'ko-KR'") as caught:
+            load_lexicon("ko-KR", tmp_path)
+        assert str(tmp_path / "ko-KR.yaml") in str(caught.value)
+
+    def test_errors_in_a_directory_file_name_the_file(self, tmp_path: Path) -> None:
+        (tmp_path / "zh-CN.yaml").write_text("language: zh-CN\nintents:\n  yes: [行]\n", encoding="utf-8")
+        with pytest.raises(LexiconError, match="intent no has no phrases") as caught:
+            load_lexicon("zh-CN", tmp_path)
+        assert str(caught.value).startswith(str(tmp_path / "zh-CN.yaml"))
+
+
+class TestParse:
+    def test_unquoted_yes_and_no_keys_are_intents(self) -> None:
+        lex = parse_lexicon("language: zh-CN\nintents:\n  yes: [是]\n  no: [不是]\n  human: [人工]\n", "t.yaml")
+        assert lex.phrases == {Intent.YES: ("是",), Intent.NO: ("不是",), Intent.HUMAN: ("人工",)}
+
+    def test_quoted_keys_work_too(self) -> None:
+        lex = parse_lexicon("language: ko-KR\nintents:\n  'yes': [네]\n  \"no\": [아니요]\n", "t.yaml")
+        assert lex.phrases == {Intent.YES: ("네",), Intent.NO: ("아니요",)}
+
+    def test_unknown_intent(self) -> None:
+        text = "language: zh-CN\nintents:\n  yes: [是]\n  no: [不是]\n  maybe: [也许]\n"
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: unknown intent 'maybe' \(use yes, no, human, repeat\)"):
+            parse_lexicon(text, "bad.yaml")
+
+    def test_a_phrase_under_two_intents(self) -> None:
+        text = "language: zh-CN\nintents:\n  yes: [是, 对]\n  no: [不是, 对]\n"
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: phrase '对' is listed under both yes and no"):
+            parse_lexicon(text, "bad.yaml")
+
+    def test_a_phrase_under_two_intents_is_found_despite_spacing(self) -> None:
+        text = "language: ko-KR\nintents:\n  yes: [네]\n  no: [아니요]\n  repeat: [한 번 더]\n  human: [한번더]\n"
+        with pytest.raises(LexiconError, match="'한번더' is listed under both repeat and human"):
+            parse_lexicon(text, "bad.yaml")
+
+    def test_a_phrase_twice_under_one_intent_is_fine(self) -> None:
+        lex = parse_lexicon("language: zh-CN\nintents:\n  yes: [是, 是]\n  no: [不是]\n", "t.yaml")
+        assert lex.intent_of("是") is Intent.YES
+
+    @pytest.mark.parametrize("missing", ["yes", "no"])
+    def test_yes_and_no_are_required(self, missing: str) -> None:
+        intents = {"yes": "[是]", "no": "[不是]", "human": "[人工]"}
+        del intents[missing]
+        text = "language: zh-CN\nintents:\n" + "".join(f"  {k}: {v}\n" for k, v in intents.items())
+        with pytest.raises(LexiconError, match=rf"^bad\.yaml: intent {missing} has no phrases$"):
+            parse_lexicon(text, "bad.yaml")
+
+    def test_not_yaml(self) -> None:
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: not valid YAML"):
+            parse_lexicon("language: zh-CN\nintents: [yes: {\n", "bad.yaml")
+
+    @pytest.mark.parametrize("text", ["- just\n- a list\n", "intents:\n  yes: [是]\n  no: [不]\n", ""])
+    def test_language_and_intents_are_needed(self, text: str) -> None:
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: needs `language:` and `intents:`"):
+            parse_lexicon(text, "bad.yaml")
+
+    def test_intents_must_be_a_mapping(self) -> None:
+        with pytest.raises(LexiconError, match="`intents:` must map intent"):
+            parse_lexicon("language: zh-CN\nintents: [是, 不是]\n", "bad.yaml")
+
+    @pytest.mark.parametrize("outcome", ["silence", "unknown"])
+    def test_recogniser_outcomes_are_not_lexicon_intents(self, outcome: str) -> None:
+        text = f"language: zh-CN\nintents:\n  yes: [是]\n  no: [不是]\n  {outcome}: [嗯嗯]\n"
+        with pytest.raises(LexiconError, match=rf"^bad\.yaml: {outcome} is a recogniser outcome, not a lexicon intent"):
+            parse_lexicon(text, "bad.yaml")
+
+    @pytest.mark.parametrize("phrases", ["[]", "是", "null"])
+    def test_an_intent_needs_a_non_empty_list(self, phrases: str) -> None:
+        text = f"language: zh-CN\nintents:\n  yes: {phrases}\n  no: [不是]\n"
+        with pytest.raises(LexiconError, match="intent yes needs a non-empty list of phrases"):
+            parse_lexicon(text, "bad.yaml")
+
+
+class TestBuildGrammar:
+    def test_a_phrase_the_model_knows_whole_stays_whole(self) -> None:
+        grammar = build_grammar(lexicon(["是的"], ["不是"]), vocab("是的", "不是", "是", "的"))
+        assert grammar.spelled == {"是的": Intent.YES, "不是": Intent.NO}
+        assert grammar.missing == ()
+
+    def test_a_phrase_is_split_into_known_words(self) -> None:
+        lex = lexicon(["是"], ["不"], human=["转人工"])
+        grammar = build_grammar(lex, vocab("是", "不", "转", "人工", "人", "工"))
+        assert grammar.spelled["转 人工"] is Intent.HUMAN
+        assert "转人工" not in grammar.spelled
+        assert grammar.missing == ()
+
+    def test_the_split_uses_the_fewest_words(self) -> None:
+        lex = lexicon(["是"], ["不"], repeat=["再说一遍"])
+        grammar = build_grammar(lex, vocab("是", "不", "再", "说", "一", "遍", "一遍"))
+        assert grammar.spelled["再 说 一遍"] is Intent.REPEAT
+        assert grammar.phrases() == sorted(["是", "不", "再 说 一遍"])
+
+    def test_an_unspellable_phrase_goes_to_missing(self) -> None:
+        lex = lexicon(["是", "收到了"], ["不是"], human=["客服"])
+        grammar = build_grammar(lex, vocab("是", "不", "收到", "客"))
+        assert grammar.missing == ("收到了", "客服")
+        assert grammar.spelled == {"是": Intent.YES, "不 是": Intent.NO}
+
+    def test_spaces_in_a_phrase_separate_words(self) -> None:
+        lex = lexicon(["네"], ["아니요"], language="ko-KR", repeat=["한 번 더"])
+        grammar = build_grammar(lex, vocab("네", "아니요", "한", "번", "더"))
+        assert grammar.spelled["한 번 더"] is Intent.REPEAT
+
+    def test_words_longer_than_the_limit_are_not_tried(self) -> None:
+        lex = lexicon(["是"], ["不"], human=["人工服务"])
+        known = vocab("是", "不", "人工服", "务")
+        assert build_grammar(lex, known, max_word_chars=3).spelled["人工服 务"] is Intent.HUMAN
+        assert build_grammar(lex, known, max_word_chars=2).missing == ("人工服务",)
+
+    def test_no_yes_phrase_spelled_points_at_the_model_setting(self) -> None:
+        lex = lexicon(["是", "对"], ["不"])
+        with pytest.raises(LexiconError, match="speech.vosk_model_path") as caught:
+            build_grammar(lex, vocab("不"))
+        message = str(caught.value)
+        assert message.startswith("zh-CN:")
+        assert "yes phrases (是, 对)" in message
+
+    def test_no_no_phrase_spelled_is_an_error_too(self) -> None:
+        with pytest.raises(LexiconError, match="none of the no phrases"):
+            build_grammar(lexicon(["是"], ["不是"]), vocab("是"))
+
+    def test_the_shipped_zh_cn_lexicon_with_a_character_vocabulary(self) -> None:
+        lex = load_lexicon("zh-CN")
+        characters = {ch for phrases in lex.phrases.values() for phrase in phrases for ch in phrase} - {"遍"}
+        grammar = build_grammar(lex, vocab(*characters))
+        assert set(grammar.missing) == {"再说一遍", "重复一遍"}
+        assert grammar.spelled["转 人 工"] is Intent.HUMAN
+        assert len(grammar.spelled) + len(grammar.missing) == sum(len(p) for p in lex.phrases.values())
+
+
+class TestIntentOfText:
+    @pytest.fixture
+    def grammar(self) -> Grammar:
+        lex = lexicon(["是", "是的", "对"], ["不是", "不", "没有"], human=["人工"], repeat=["再说一遍"])
+        return build_grammar(lex, vocab("是", "的", "对", "不", "没有", "人工", "再", "说", "一遍"))
+
+    @pytest.mark.parametrize(
+        ("text", "intent"),
+        [
+            ("是 的", Intent.YES),
+            ("是", Intent.YES),
+            ("是 的 是 的", Intent.YES),
+            ("对 是 的", Intent.YES),
+            ("不 是", Intent.NO),
+            ("没有 没有", Intent.NO),
+            ("再 说 一遍", Intent.REPEAT),
+            ("人工", Intent.HUMAN),
+            ("是 的 不 是", Intent.UNKNOWN),
+            ("是 人工", Intent.UNKNOWN),
+            ("", Intent.UNKNOWN),
+            ("   ", Intent.UNKNOWN),
+            ("好", Intent.UNKNOWN),
+            ("是 好", Intent.UNKNOWN),
+            ("的", Intent.UNKNOWN),
+            ("再 说", Intent.UNKNOWN),
+        ],
+    )
+    def test_text_to_intent(self, grammar: Grammar, text: str, intent: Intent) -> None:
+        assert grammar.intent_of_text(text) is intent
+
+    def test_multi_word_korean_phrase(self) -> None:
+        grammar = build_grammar(load_lexicon("ko-KR"),
+                                vocab("네", "예", "아니요", "아뇨", "상담원", "다시", "한", "번", "더"))
+        assert grammar.intent_of_text("한 번 더") is Intent.REPEAT
+        assert grammar.intent_of_text("다시 한 번 더") is Intent.REPEAT
+        assert grammar.intent_of_text("네 네") is Intent.YES
+        assert grammar.intent_of_text("한 번") is Intent.UNKNOWN
+
+    def test_an_empty_grammar_knows_nothing(self) -> None:
+        assert Grammar("zh-CN", {}, ()).intent_of_text("是") is Intent.UNKNOWN
+
+
+class TestDtmf:
+    @pytest.mark.parametrize(
+        ("digits", "intent"),
+        [("1", Intent.YES), ("2", Intent.NO), ("0", Intent.HUMAN), ("*", Intent.REPEAT), ("1#", Intent.YES),
+         (" 2 ", Intent.NO), ("9", Intent.UNKNOWN), ("12", Intent.UNKNOWN), ("", Intent.UNKNOWN),
+         ("#", Intent.UNKNOWN), ("**", Intent.UNKNOWN)],
+    )
+    def test_keys_to_intent(self, digits: str, intent: Intent) -> None:
+        assert dtmf_intent(digits) is intent
