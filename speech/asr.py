@@ -16,6 +16,7 @@ nothing spoken by espeak-ng).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -91,8 +92,9 @@ class VoskModel:
                     self._model = model
         return self._model
 
-    @property
+    @functools.cached_property
     def sample_rate(self) -> int:
+        """From the model's conf/mfcc.conf (read once: it is asked on every recognition)."""
         conf = self.path / "conf" / "mfcc.conf"
         match = re.search(r"--sample-frequency=(\d+)", conf.read_text()) if conf.is_file() else None
         return int(match.group(1)) if match else 16000

@@ -114,9 +114,8 @@ class EspeakTts:
             # only the first value of a process, and espeak-ng sometimes keeps the old rate when it is set on
             # one side of a voice change only (tests/speech/test_tts.py pins both).
             driver = engine.proxy._driver
-            for name, value in (("rate", rate or self.settings.rate), ("pitch", self.settings.pitch if pitch is None else pitch),
-                                ("voice", voice), ("rate", rate or self.settings.rate),
-                                ("pitch", self.settings.pitch if pitch is None else pitch)):
+            prosody = (("rate", rate or self.settings.rate), ("pitch", self.settings.pitch if pitch is None else pitch))
+            for name, value in (*prosody, ("voice", voice), *prosody):
                 driver.setProperty(name, value)
             raw = None
             for _ in range(2):  # pyttsx3 2.99 now and then returns before espeak-ng has spoken: once more
