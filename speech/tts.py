@@ -1,32 +1,118 @@
 """Offline TTS: pyttsx3 over espeak-ng, rendered to telephone WAV (8 kHz, mono, 16-bit PCM, peak-normalised).
 
 espeak-ng keeps one synthesiser per process and pyttsx3 drives it through a callback, so renders are
-serialised with a process-wide lock (bench/tts.py measures this against other ways; prompts are rendered
-ahead of calls, never inside a webhook).
+serialised, one at a time, in a worker process of their own (speech.tts_worker): an espeak-ng crash kills
+the worker, not the caller, and the render is tried once more in a fresh worker. Prompts are rendered
+ahead of calls (bench/tts.py measures this against other ways), never inside a webhook.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
-import io
+import json
+import os
+import select
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from speech.audio import TELEPHONE_RATE, Audio, normalise, read_wav, resample
 
 APT_HINT = "install the Debian/Ubuntu package espeak-ng (apt-get install espeak-ng)"
 OUTPUT_FORMAT = "wav-8000-s16-mono-peak-3dBFS"
-
-_ENGINE_LOCK = threading.Lock()
+START_TIMEOUT_S = 30.0
+RENDER_TIMEOUT_S = 60.0
 
 
 class TtsUnavailable(RuntimeError):
-    """espeak-ng or a configured voice is missing; the message names what to install."""
+    """espeak-ng or a configured voice is missing or failing; the message names what to install."""
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One `python -m speech.tts_worker` child; `ask` sends a request line and waits for the answer line."""
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "speech.tts_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        greeting = self._read(START_TIMEOUT_S)
+        if "error" in greeting:
+            self.close()
+            raise TtsUnavailable(f"{greeting['error']}; {APT_HINT}")
+        self.version: str = greeting["version"]
+        self.voice_ids = frozenset(greeting["voices"])
+
+    def ask(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        stdin = self._pipe(self.process.stdin)
+        try:
+            stdin.write(json.dumps(request, ensure_ascii=False).encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise _WorkerDied(f"the TTS worker is gone ({exc})") from exc
+        return self._read(RENDER_TIMEOUT_S)
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        stdout = self._pipe(self.process.stdout)
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        line = stdout.readline() if ready else b""
+        if not line:
+            self.close()
+            why = "did not answer in time" if not ready else f"exited with {self.process.returncode}"
+            raise _WorkerDied(f"the TTS worker {why}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    @staticmethod
+    def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
+        assert pipe is not None  # both are PIPE
+        return pipe
+
+    def alive(self) -> bool:
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+_LOCK = threading.Lock()
+_worker: _Worker | None = None
+
+
+def _ask(request: Mapping[str, Any] | None) -> tuple[_Worker, dict[str, Any]]:
+    """Send `request` (None: only make sure a worker runs) to this process's worker; call with _LOCK held.
+
+    A worker that died (crash, kill, fork) is replaced, and the request tried once more in the new one.
+    """
+    global _worker  # noqa: PLW0603 - one worker per process, like one espeak-ng per process
+    last: _WorkerDied | None = None
+    for _ in range(2):
+        if _worker is None or not _worker.alive():
+            _worker = _Worker()
+        if request is None:
+            return _worker, {}
+        try:
+            return _worker, _worker.ask(request)
+        except _WorkerDied as exc:
+            last, _worker = exc, None
+    text = str((request or {}).get("text", ""))[:20]
+    raise TtsUnavailable(f"espeak-ng failed twice rendering {text!r}: {last}; {APT_HINT}")
+
+
+def worker_pid() -> int | None:
+    """The process id of this process's TTS worker, if one runs (for tests and diagnostics)."""
+    with _LOCK:
+        return _worker.process.pid if _worker is not None and _worker.alive() else None
 
 
 @dataclass(frozen=True)
@@ -39,39 +125,10 @@ class VoiceSettings:
 
 
 class EspeakTts:
-    """Renders text with pyttsx3's espeak driver. Safe to call from many threads (renders are serialised)."""
+    """Renders text with pyttsx3's espeak driver in the worker process. Safe from many threads (serialised)."""
 
     def __init__(self, settings: VoiceSettings | None = None) -> None:
         self.settings = settings or VoiceSettings()
-        self._engine: Any = None
-        self._voice_ids: frozenset[str] = frozenset()
-        self._engine_version = ""
-
-    def _load(self) -> Any:
-        if self._engine is None:
-            try:
-                import pyttsx3
-
-                engine = pyttsx3.init("espeak")
-                from pyttsx3.drivers import _espeak
-
-                espeak_version = _espeak.Info().decode()
-            except (ImportError, OSError, RuntimeError) as exc:
-                raise TtsUnavailable(f"cannot start espeak-ng through pyttsx3 ({exc}); {APT_HINT}") from exc
-            self._voice_ids = frozenset(voice.id for voice in engine.getProperty("voices"))
-            self._engine_version = f"pyttsx3 {importlib.metadata.version('pyttsx3')}, espeak-ng {espeak_version}"
-            # pyttsx3 2.99's espeak driver returns from the first runAndWait of a process before a long
-            # text is synthesised (the file is written later, or never); one short render first avoids it.
-            with tempfile.TemporaryDirectory(prefix="huifang-tts-") as scratch:
-                self._synthesise(engine, "。", Path(scratch) / "warm.wav")
-            self._engine = engine
-        return self._engine
-
-    @staticmethod
-    def _synthesise(engine: Any, text: str, target: Path) -> None:
-        with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-            engine.save_to_file(text, str(target))
-            engine.runAndWait()
 
     def voice_for(self, language: str) -> str:
         try:
@@ -82,11 +139,11 @@ class EspeakTts:
 
     def check(self, languages: Iterable[str]) -> None:
         """Fail now, not at the first call, when espeak-ng or a language's voice is missing."""
-        with _ENGINE_LOCK:
-            self._load()
+        with _LOCK:
+            worker, _ = _ask(None)
         for language in languages:
             voice = self.voice_for(language)
-            if voice not in self._voice_ids:
+            if voice not in worker.voice_ids:
                 raise TtsUnavailable(
                     f"espeak-ng has no voice {voice!r} for {language} (speech.voices); {APT_HINT} "
                     "with its voice data (espeak-ng-data)"
@@ -94,10 +151,10 @@ class EspeakTts:
 
     def identity(self, language: str, rate: int | None = None, pitch: int | None = None) -> str:
         """Everything that changes the rendered audio, for cache keys."""
-        with _ENGINE_LOCK:
-            self._load()
+        with _LOCK:
+            version = _ask(None)[0].version
         return (
-            f"{self._engine_version}; voice={self.voice_for(language)}; rate={rate or self.settings.rate}; "
+            f"{version}; voice={self.voice_for(language)}; rate={rate or self.settings.rate}; "
             f"pitch={self.settings.pitch if pitch is None else pitch}; out={OUTPUT_FORMAT}"
         )
 
@@ -107,24 +164,17 @@ class EspeakTts:
             raise ValueError("nothing to render: the prompt text is empty")
         self.check([language])
         voice = self.voice_for(language)
-        with tempfile.TemporaryDirectory(prefix="huifang-tts-") as scratch, _ENGINE_LOCK:
-            engine = self._load()
+        request = {
+            "text": text,
+            "voice": voice,
+            "rate": rate or self.settings.rate,
+            "pitch": self.settings.pitch if pitch is None else pitch,
+        }
+        with tempfile.TemporaryDirectory(prefix="huifang-tts-") as scratch:
             target = Path(scratch) / "out.wav"
-            # Set on the driver itself, around the voice: pyttsx3 2.99 queues Engine.setProperty and applies
-            # only the first value of a process, and espeak-ng sometimes keeps the old rate when it is set on
-            # one side of a voice change only (tests/speech/test_tts.py pins both).
-            driver = engine.proxy._driver
-            prosody = (("rate", rate or self.settings.rate), ("pitch", self.settings.pitch if pitch is None else pitch))
-            for name, value in (*prosody, ("voice", voice), *prosody):
-                driver.setProperty(name, value)
-            raw = None
-            for _ in range(2):  # pyttsx3 2.99 now and then returns before espeak-ng has spoken: once more
-                target.unlink(missing_ok=True)
-                self._synthesise(engine, text, target)
-                if target.is_file():
-                    raw = read_wav(target.read_bytes())
-                    if raw.seconds >= 0.05:
-                        break
-            if raw is None or raw.seconds < 0.05:
-                raise TtsUnavailable(f"espeak-ng produced no audio for {text[:20]!r}; {APT_HINT}")
+            with _LOCK:
+                _, answer = _ask({**request, "path": str(target)})
+            if "error" in answer:
+                raise TtsUnavailable(f"{answer['error']}; {APT_HINT}")
+            raw = read_wav(target.read_bytes())
         return normalise(resample(raw, TELEPHONE_RATE))

@@ -173,15 +173,17 @@ def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts
     clips = [_said(tts, text, rate=rate) for text in ("예예", "아뇨", "사람", "안녕하세요") for rate in (150, 170)]
     clips.append(silence(1.0))
     serial = [recognizer.recognize(clip) for clip in clips]
-    results: dict[int, tuple[Intent, str]] = {}
+    results: dict[int, Intent] = {}
 
     def work(index: int) -> None:
-        result = recognizer.recognize(clips[index])
-        results[index] = (result.intent, result.text)
+        results[index] = recognizer.recognize(clips[index]).intent
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(clips))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == {i: (r.intent, r.text) for i, r in enumerate(serial)}
+    # intents, not texts: for speech outside the grammar Vosk's best phrase among tied hypotheses changes
+    # from run to run even serially (안녕하세요 → 한 번 아니요 / 한 번 그래요), but such a tie is never trusted
+    assert results == {i: r.intent for i, r in enumerate(serial)}
+    assert {Intent.YES, Intent.NO, Intent.SILENCE} <= set(results.values())

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from speech.audio import TELEPHONE_RATE, Audio, write_wav
-from speech.tts import EspeakTts, TtsUnavailable, VoiceSettings
+from speech.tts import EspeakTts, TtsUnavailable, VoiceSettings, worker_pid
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +90,10 @@ def test_empty_text_is_refused(tts: EspeakTts) -> None:
         tts.render("  ", "zh-CN")
 
 
-def test_missing_espeak_library_names_the_apt_package() -> None:
-    """A machine without libespeak-ng: the loader fails the way ctypes does, and the error says what to install."""
-    script = textwrap.dedent("""
+def test_missing_espeak_library_names_the_apt_package(tmp_path: Path) -> None:
+    """A machine without libespeak-ng: the worker's loader fails the way ctypes does, and the error says what to
+    install. The failure is planted with a sitecustomize module, which every Python process of the test loads."""
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
         import ctypes
         real = ctypes.cdll.LoadLibrary
         def no_espeak(name):
@@ -97,14 +101,29 @@ def test_missing_espeak_library_names_the_apt_package() -> None:
                 raise OSError(f"{name}: cannot open shared object file")
             return real(name)
         ctypes.cdll.LoadLibrary = no_espeak
+    """))
+    script = textwrap.dedent("""
         from speech.tts import EspeakTts, TtsUnavailable
         try:
             EspeakTts().render("您好", "zh-CN")
         except TtsUnavailable as exc:
             print(exc)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert "cannot start espeak-ng through pyttsx3" in out.stdout
     assert "apt-get install espeak-ng" in out.stdout
+
+
+def test_a_crashed_worker_is_replaced_and_the_render_still_succeeds(tts: EspeakTts) -> None:
+    """espeak-ng can die inside espeak_Synth (SIGSEGV): that kills the worker, never the caller."""
+    before = tts.render("请按一确认", "zh-CN")
+    crashed = worker_pid()
+    assert crashed is not None
+    os.kill(crashed, signal.SIGSEGV)
+    after = tts.render("请按一确认", "zh-CN")
+    assert worker_pid() not in (None, crashed)
+    assert abs(len(after.samples) - len(before.samples)) < 400
 
 
 def test_concurrent_renders_equal_serial_renders(tts: EspeakTts) -> None:
