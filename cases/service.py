@@ -23,6 +23,7 @@ class NewCase:
     type: CaseType
     reason: str
     detail: str  # zh-CN, for branch staff
+    call_id: int | None = None  # the call that raised it
 
 
 def open_cases(
@@ -38,6 +39,7 @@ def open_cases(
             "policy_id": c.policy_id,
             "task_id": c.task_id,
             "branch_id": c.branch_id,
+            "call_id": c.call_id,
             "type": c.type,
             "reason": c.reason,
             "status": CaseStatus.OPEN,
@@ -55,3 +57,7 @@ def close_cases_for_tasks(
     session: Session, task_reasons: Collection[tuple[int, str]], *, now: datetime, action: str, note: str
 ) -> int:
     return case_repo.close_open(session, task_reasons, now=now, action=action, note=note)
+
+
+def close_case_ids(session: Session, case_ids: Collection[int], *, now: datetime, action: str, note: str) -> int:
+    return case_repo.close_ids(session, case_ids, now=now, action=action, note=note)

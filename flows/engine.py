@@ -145,7 +145,7 @@ class FlowEngine:
         if state.phase == "handoff":
             return self._after_handoff(state, given)
         if state.turns > self.limits.max_turns:
-            return self._end(state, EndReason.LANGUAGE_BARRIER, [self._system("turn_limit")])
+            return self.time_out(state)
         step = self._current(state)
         kind = self._normalise(given, step)
         if kind is InputKind.REPEAT:
@@ -161,6 +161,12 @@ class FlowEngine:
         if kind is InputKind.NO:
             return self._no(state, step)
         return self._not_understood(state, step)
+
+    def time_out(self, state: CallState) -> tuple[CallState, Turn]:
+        """The call ran past its time limit (the IVR's clock, not the engine's): end it politely."""
+        if state.end_reason is not None:
+            raise ValueError("the call has already ended")
+        return self._end(state, EndReason.LANGUAGE_BARRIER, [self._system("turn_limit")])
 
     # -- transitions ----------------------------------------------------------------------------
 

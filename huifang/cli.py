@@ -193,6 +193,29 @@ def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: b
     click.echo(f"{len(view)} tasks")
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.pass_obj
+@handled
+def serve(app: App, host: str, port: int) -> None:
+    """Run the web app (Twilio webhooks, prompt audio, agent pages) with a threaded WSGI server."""
+    from werkzeug.serving import run_simple
+
+    from huifang.web import build_services
+    from ivr.app import create_app
+    from speech.asr import ModelError
+    from speech.lexicon import LexiconError
+    from speech.tts import TtsUnavailable
+
+    try:
+        web = create_app(build_services(app))
+    except (ValueError, ModelError, LexiconError, TtsUnavailable) as exc:
+        raise UserError(f"cannot start the web app: {exc}") from None
+    click.echo(f"huifang: serving on http://{host}:{port} (public URL {app.settings.ivr.public_base_url})", err=True)
+    run_simple(host, port, web, threaded=True)
+
+
 cli.add_command(flows_group)
 cli.add_command(speech_group)
 cli.add_command(prompts_group)

@@ -219,6 +219,24 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_days_before_due: must not be negative")
     if not 0 < settings.cases.warning_elapsed_fraction <= 1:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
+    _validate_ivr(settings)
+
+
+def _validate_ivr(settings: Settings) -> None:
+    ivr = settings.ivr
+    if not ivr.public_base_url.startswith(("http://", "https://")) or ivr.public_base_url.endswith("/"):
+        raise ConfigError(f"ivr.public_base_url: must be an http(s) URL without a trailing slash, got "
+                          f"{ivr.public_base_url!r}")
+    if ivr.agent_kind not in ("number", "sip", "client"):
+        raise ConfigError(f"ivr.agent_kind: {ivr.agent_kind!r} is not one of number, sip, client")
+    for key in ("record_timeout_s", "record_max_length_s", "gather_timeout_s", "max_call_seconds",
+                "answer_fetch_attempts", "dial_timeout_s"):
+        if getattr(ivr, key) < 1:
+            raise ConfigError(f"ivr.{key}: must be at least 1, got {getattr(ivr, key)}")
+    rec = settings.recordings
+    for key in ("download_attempts", "retention_years_short_term", "retention_years_long_term"):
+        if getattr(rec, key) < 1:
+            raise ConfigError(f"recordings.{key}: must be at least 1, got {getattr(rec, key)}")
 
 
 def _join(path: str, key: Any) -> str:

@@ -110,6 +110,41 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: str = ""  # secret: set HUIFANG__TWILIO__AUTH_TOKEN rather than writing it in a file
+    validate_signatures: bool = True
+    api_base_url: str = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    public_base_url: str = "http://127.0.0.1:8080"  # the URL Twilio reaches this app at (signatures use it)
+    record_timeout_s: int = 2
+    record_max_length_s: int = 15
+    gather_timeout_s: int = 6
+    max_call_seconds: int = 900
+    answer_fetch_attempts: int = 6
+    answer_fetch_wait_s: float = 0.5
+    agent_kind: str = "number"  # number | sip | client
+    agent_target: str = ""  # empty: no agent line, hand-offs end as agent_unavailable
+    dial_timeout_s: int = 30
+    agent_page_secret: str = ""  # secret for the agent context links; empty: derived from the auth token
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    root: str = "./var/recordings"
+    download_attempts: int = 3
+    download_wait_s: float = 1.0
+    retry_after_minutes: int = 10
+    short_term_years: int = 1
+    retention_years_short_term: int = 5
+    retention_years_long_term: int = 10
+    retention_years_after_dispute: int = 2
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -119,4 +154,7 @@ class Settings:
     cases: CaseSettings = field(default_factory=CaseSettings)
     questionnaire: QuestionnaireSettings = field(default_factory=QuestionnaireSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

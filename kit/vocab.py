@@ -8,8 +8,8 @@ from enum import StrEnum
 from flows.vocab import CaseType, ReasonCode, ResultClass, Topic
 
 __all__ = [
-    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "CaseStatus", "CaseType", "Channel", "DayType", "ExclusionReason",
-    "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant", "ReasonCode", "ResultClass",
+    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CaseStatus", "CaseType", "Channel", "DayType", "ExclusionReason",
+    "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant", "ReasonCode", "RecordingStatus", "ResultClass",
     "SlaStatus", "TaskStatus", "Topic",
 ]
 
@@ -92,3 +92,28 @@ class SlaStatus(StrEnum):
 class DayType(StrEnum):
     NATURAL = "natural"
     WORKING = "working"
+
+
+class CallOutcome(StrEnum):
+    """How one call attempt ended, as the dialer reads it (docs/twilio-facts.md §2.2)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"  # the flow reached an end (any result)
+    HANGUP = "hangup"  # answered, but the caller hung up before the flow ended
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    MACHINE = "machine"  # answering machine or fax (AMD)
+    FAILED = "failed"  # provider error or unreachable number
+    CANCELED = "canceled"
+
+
+class RecordingStatus(StrEnum):
+    PENDING = "pending"  # announced by Twilio, not stored yet: retried until stored
+    STORED = "stored"
+    ABSENT = "absent"  # Twilio says there is no audio (RecordingStatus=absent)
+    FAILED = "failed"  # Twilio says recording failed
+
+
+class AgentOutcome(StrEnum):
+    CLARIFIED = "clarified"
+    NOT_CLARIFIED = "not_clarified"

@@ -17,6 +17,7 @@ class Case(IdMixin, TimestampMixin, Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)  # the call that raised it
     type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
     reason: Mapped[str] = mapped_column(String(48))  # a reason code from the vocabulary
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)

@@ -40,6 +40,18 @@ def close_open(
     return closed
 
 
+def close_ids(session: Session, case_ids: Collection[int], *, now: datetime, action: str, note: str) -> int:
+    if not case_ids:
+        return 0
+    result = session.execute(
+        update(Case)
+        .where(Case.id.in_(list(case_ids)), Case.status.in_(OPEN_CASE_STATUSES))
+        .values(status=CaseStatus.CLOSED, closed_at=now, updated_at=now, resolution_action=action,
+                resolution_note=note)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def for_policy(session: Session, policy_id: int) -> list[tuple[Case, str]]:
     stmt = (
         select(Case, Branch.code)

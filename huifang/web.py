@@ -1,0 +1,60 @@
+"""Wiring for the web app: settings → the IVR's services → the Flask app (`huifang serve`, WSGI servers)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask
+
+from flows.library import load_library
+from huifang.app import App, build_app
+from huifang.flows_cmd import flows_path
+from huifang.speech_wiring import build_prompt_cache, build_recognizer
+from ivr.app import create_app as create_ivr_app
+from ivr.capture import AnswerCapture, KeypadCapture, Recognizer, RecordCapture
+from ivr.prompts import PromptIndex
+from ivr.services import IvrServices
+from recordings.media import MediaClient
+from recordings.store import FileStore
+from storage.db import make_session_factory
+
+log = logging.getLogger(__name__)
+
+
+def build_services(app: App, recognizer: Recognizer | None = None,
+                   sleep: Callable[[float], None] = time.sleep) -> IvrServices:
+    """Everything the webhooks need. A broken model path or flow library fails here, at start-up."""
+    settings = app.settings
+    library = load_library(flows_path(app))
+    if not library.flows:
+        raise ValueError(f"no valid flow in {flows_path(app)}: run huifang flows check")
+    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token, sleep=sleep)
+    ivr = settings.ivr
+    capture: AnswerCapture
+    if recognizer is None and settings.speech.vosk_model_path:
+        recognizer = build_recognizer(settings.speech)
+    if recognizer is not None:
+        capture = RecordCapture(recognizer, media, timeout_s=ivr.record_timeout_s, max_length_s=ivr.record_max_length_s,
+                                fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s)
+    else:
+        log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
+        capture = KeypadCapture(timeout_s=ivr.gather_timeout_s)
+    return IvrServices(
+        settings=settings,
+        clock=app.clock,
+        calendar=app.calendar,
+        sessions=make_session_factory(app.engine),
+        library=library,
+        prompts=PromptIndex(build_prompt_cache(settings.speech), ivr.public_base_url),
+        capture=capture,
+        media=media,
+        files=FileStore(Path(settings.recordings.root)),
+    )
+
+
+def create_app(config_path: str | None = None) -> Flask:
+    """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment)."""
+    return create_ivr_app(build_services(build_app(Path(config_path) if config_path else None)))

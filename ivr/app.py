@@ -1,0 +1,59 @@
+"""The Flask app factory: Twilio's webhooks, prompt audio and the agent's context page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, Response, current_app
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from ivr.security import SignatureCheck
+from ivr.services import IvrError, IvrServices
+
+log = logging.getLogger(__name__)
+
+
+def create_app(services: IvrServices) -> Flask:
+    from ivr.web_agent import agent
+    from ivr.web_twilio import media, twilio
+
+    app = Flask("huifang.ivr")
+    app.extensions["huifang"] = services
+    app.extensions["huifang.signatures"] = SignatureCheck(
+        services.settings.twilio.auth_token, services.settings.ivr.public_base_url,
+        services.settings.twilio.validate_signatures)
+    app.register_blueprint(twilio)
+    app.register_blueprint(media)
+    app.register_blueprint(agent)
+
+    @app.errorhandler(Exception)
+    def _error(exc: Exception) -> Response:
+        """One handler: our refusals and HTTP errors as a plain one-line body; anything else logged, 500."""
+        if isinstance(exc, IvrError):
+            return Response(f"{exc}\n", status=exc.status, mimetype="text/plain")
+        if isinstance(exc, HTTPException):
+            return Response(f"{exc.description}\n", status=exc.code or 500, mimetype="text/plain")
+        log.exception("unexpected error in a request")
+        return Response("internal error\n", status=500, mimetype="text/plain")
+
+    return app
+
+
+def services() -> IvrServices:
+    svc: IvrServices = current_app.extensions["huifang"]
+    return svc
+
+
+def signatures() -> SignatureCheck:
+    check: SignatureCheck = current_app.extensions["huifang.signatures"]
+    return check
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction per request: committed when the handler succeeds (architecture invariant 2)."""
+    with services().sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,47 @@
+"""Prompt audio for <Play>: content-addressed files from the prompt cache, served at the public base URL.
+
+Everything a call may say is rendered when the call is set up (`prepare`), before dialing, so a webhook
+only hashes text. A prompt missing at webhook time is rendered there and counted (`late_renders`), so it
+shows up in monitoring instead of failing the call. Prompt URLs are unguessable (SHA-256 of the text and
+voice): they carry personal data such as the applicant's name and may be fetched without a signature.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from speech.cache import PromptCache
+
+log = logging.getLogger(__name__)
+
+
+class PromptIndex:
+    def __init__(self, cache: PromptCache, public_base_url: str) -> None:
+        self.cache = cache
+        self.base_url = public_base_url
+        self.late_renders = 0
+        self._lock = threading.Lock()
+        self._identity: dict[str, str] = {}
+
+    def url(self, text: str, language: str) -> str:
+        key = self.cache.key(text, language)
+        if not self.cache.path_for(key).is_file():
+            self.cache.get(text, language)
+            with self._lock:
+                self.late_renders += 1
+            log.warning("prompt rendered inside a webhook (not prepared before dialing): %.20s", text)
+        return f"{self.base_url}/prompts/{key}.wav"
+
+    def prepare(self, texts: Iterable[str], language: str) -> int:
+        """Render what is not cached yet; returns how many were rendered."""
+        return sum(self.cache.get(text, language).rendered for text in texts)
+
+    def file(self, key: str) -> Path | None:
+        try:
+            path = self.cache.path_for(key)
+        except ValueError:
+            return None
+        return path if path.is_file() else None

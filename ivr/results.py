@@ -1,0 +1,53 @@
+"""A finished call's classification → the call, its callback task and the branch's cases.
+
+Applied again when an agent reports the outcome of a hand-off: cases the new result no longer needs are
+closed, new ones opened. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cases.service import NewCase, close_case_ids, open_cases
+from flows.classify import Classification
+from kit.calendar import BusinessCalendar
+from kit.settings import CaseSettings
+from kit.vocab import TaskStatus
+from storage.models import Call, CallbackTask, Policy
+from storage.repositories import calls as call_repo
+
+DETAIL = "机器人回访（通话 {sid}）：{result}；原因：{reasons}{topic}"
+RESULT_ZH = {"standard": "标准件", "sub_standard": "次标准件", "problem": "问题件", "verification": "核实件"}
+
+
+def apply_result(session: Session, call: Call, task: CallbackTask, policy: Policy, result: Classification, *,
+                 now: datetime, cases: CaseSettings, calendar: BusinessCalendar, note: str) -> None:
+    call.result_class = result.result_class
+    call.reason_codes = [str(code) for code in result.reason_codes]
+    call.finished_at = now
+    call.updated_at = now
+    task.updated_at = now
+    if result.retry:
+        task.status = TaskStatus.QUEUED  # not reached yet: the dialer calls again (its rules decide when)
+    else:
+        task.status = TaskStatus.COMPLETED
+        task.result_class = result.result_class
+        task.reason_codes = list(call.reason_codes)
+        task.completed_at = now
+    wanted = {(c.type, str(c.reason)): c for c in result.cases}
+    open_now = call_repo.open_cases_of_call(session, call.id)
+    have = {(c.type, c.reason) for c in open_now}
+    close_case_ids(session, [c.id for c in open_now if (c.type, c.reason) not in wanted],
+                   now=now, action="reclassified", note=note)
+    reasons = "、".join(call.reason_codes)
+    new = [
+        NewCase(policy_id=policy.id, task_id=task.id, branch_id=policy.branch_id, type=c.type, reason=str(c.reason),
+                detail=DETAIL.format(sid=call.call_sid, result=RESULT_ZH[str(result.result_class)], reasons=reasons,
+                                     topic=f"；问题项：{c.topic}" if c.topic else ""),
+                call_id=call.id)
+        for key, c in wanted.items() if key not in have
+    ]
+    open_cases(session, new, now=now, settings=cases, calendar=calendar)
+    session.flush()

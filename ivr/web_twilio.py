@@ -1,0 +1,124 @@
+"""Routes Twilio calls: the voice webhooks, status and recording callbacks; and the prompt audio it plays."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request, send_file
+
+from ivr import calls, status
+from ivr.app import services, signatures, unit_of_work
+from ivr.capture import Heard
+from ivr.services import IvrError, NotFound
+from recordings import service as recording_service
+from storage.models import Policy
+from storage.repositories import calls as call_repo
+from storage.repositories import recordings as recording_repo
+
+twilio = Blueprint("twilio", __name__, url_prefix="/twilio")
+media = Blueprint("media", __name__)
+
+TWIML = "application/xml"
+
+
+@twilio.before_request
+def _signed() -> None:
+    if not signatures().valid(request):
+        abort(403, "invalid or missing X-Twilio-Signature")
+
+
+def _int_arg(name: str, required: bool = True) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise IvrError(f"missing query parameter {name}")
+        return None
+    if not raw.isdigit():
+        raise IvrError(f"query parameter {name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype=TWIML)
+
+
+@twilio.post("/voice/answer")
+def voice_answer() -> Response:
+    task_id = _int_arg("task", required=False)
+    with unit_of_work() as session:
+        return _twiml(calls.start(session, services(), request.form, task_id))
+
+
+@twilio.post("/voice/turn")
+def voice_turn() -> Response:
+    svc = services()
+    seq = _int_arg("seq")
+    assert seq is not None
+    call_sid = status.require(request.form, "CallSid")
+    no_input = request.args.get("no_input") == "1"
+    with svc.sessions() as session:
+        current = calls.is_current(session, svc, call_sid, seq)
+    # Fetching and recognising the answer happens outside the transaction, and only for the current turn.
+    heard = svc.capture.read(request.form, no_input) if current else Heard(calls.CallerInput(calls.InputKind.SILENCE))
+    with unit_of_work() as session:
+        return _twiml(calls.answer(session, svc, call_sid, seq, heard))
+
+
+@twilio.post("/voice/dial")
+def voice_dial() -> Response:
+    seq = _int_arg("seq")
+    assert seq is not None
+    with unit_of_work() as session:
+        return _twiml(calls.dial_ended(session, services(), request.form, seq))
+
+
+@twilio.post("/voice/message")
+def voice_message() -> Response:
+    seq = _int_arg("seq")
+    assert seq is not None
+    with unit_of_work() as session:
+        return _twiml(calls.message(session, services(), request.form, seq))
+
+
+@twilio.post("/voice/status")
+def voice_status() -> Response:
+    task_id = _int_arg("task", required=False)
+    with unit_of_work() as session:
+        changed = status.on_status(session, services(), request.form, task_id)
+    return Response("taken\n" if changed else "already taken\n", mimetype="text/plain")
+
+
+@twilio.post("/recording")
+def recording_callback() -> Response:
+    svc = services()
+    try:
+        callback = recording_service.RecordingCallback.parse(request.form)
+    except recording_service.BadCallback as exc:
+        raise IvrError(str(exc)) from exc
+    now = svc.clock.now()
+    with unit_of_work() as session:
+        call = call_repo.by_sid(session, callback.call_sid)
+        if call is None:
+            raise NotFound(f"unknown CallSid {callback.call_sid!r}")
+        policy = session.get(Policy, call.policy_id)
+        assert policy is not None
+        recording = recording_service.announce(session, call, policy, callback, now=now, settings=svc.settings.recordings)
+        pending = recording is not None and recording.status == "pending"
+    if pending:  # after the commit: the announcement is safe even if the download fails now
+        with unit_of_work() as session:
+            row = recording_repo.by_sid(session, callback.recording_sid)
+            call = call_repo.by_sid(session, callback.call_sid)
+            assert row is not None
+            assert call is not None
+            policy = session.get(Policy, call.policy_id)
+            assert policy is not None
+            recording_service.store(session, row, call, policy, media=svc.media, files=svc.files, now=now,
+                                    settings=svc.settings.recordings)
+    return Response("taken\n", mimetype="text/plain")
+
+
+@media.get("/prompts/<key>.wav")
+def prompt_audio(key: str) -> Response:
+    path = services().prompts.file(key)
+    if path is None:
+        abort(404, f"no prompt {key}")
+    response = send_file(path, mimetype="audio/wav", max_age=86400)
+    return response

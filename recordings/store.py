@@ -1,0 +1,77 @@
+"""The recordings store: files on a local filesystem, written once, each with its SHA-256.
+
+Designed for another backend (an S3-compatible bucket) behind the same two methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from kit.clock import BUSINESS_TZ
+
+
+class AlreadyStored(FileExistsError):
+    """A different file already sits at that path: stored recordings are never overwritten."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    path: str  # relative to the store's root, POSIX separators
+    sha256: str
+    size_bytes: int
+
+
+class RecordingStore(Protocol):
+    def put(self, relative: str, data: bytes) -> Stored: ...
+
+    def read(self, relative: str) -> bytes: ...
+
+
+def recording_path(started: datetime, policy_no: str, recording_sid: str, extension: str = "wav") -> str:
+    """YYYY/MM/DD/POLICY_NO/RECORDING_SID.wav, the date in business time."""
+    day = started.astimezone(BUSINESS_TZ)
+    safe_policy = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in policy_no)
+    return str(PurePosixPath(f"{day:%Y/%m/%d}", safe_policy, f"{recording_sid}.{extension}"))
+
+
+class FileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _full(self, relative: str) -> Path:
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"recording path {relative!r} leaves the store")
+        return path
+
+    def put(self, relative: str, data: bytes) -> Stored:
+        """Write `data` once. The same bytes again are a no-op (a retried callback); other bytes are refused."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self._full(relative)
+        if target.exists():
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return Stored(relative, digest, len(data))
+            raise AlreadyStored(f"{relative}: a different recording is already stored there")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, scratch = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(scratch, target)  # fails if another writer got there first: never overwrite
+        except FileExistsError:
+            raise AlreadyStored(f"{relative}: a recording was stored there meanwhile") from None
+        finally:
+            Path(scratch).unlink(missing_ok=True)
+        target.chmod(0o444)
+        return Stored(relative, digest, len(data))
+
+    def read(self, relative: str) -> bytes:
+        return self._full(relative).read_bytes()

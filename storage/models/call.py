@@ -1,0 +1,58 @@
+"""Calls (one per Twilio CallSid) with the flow state between webhooks, and their event log (the transcript)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.vocab import AgentOutcome, CallOutcome, ResultClass
+from storage.base import Base, IdMixin, TimestampMixin, enum_column
+
+
+class Call(IdMixin, TimestampMixin, Base):
+    __tablename__ = "calls"
+
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    twilio_status: Mapped[str] = mapped_column(String(16))  # the latest CallStatus taken
+    status_rank: Mapped[int] = mapped_column(default=0)  # order of that status; older callbacks change nothing
+    attempt_counted: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[CallOutcome] = mapped_column(enum_column(CallOutcome))
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime | None]  # when Twilio started the call (initiated)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[int | None]
+    flow_id: Mapped[str | None] = mapped_column(String(64))
+    flow_version: Mapped[int | None]
+    flow_hash: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # flows.engine.CallState.to_dict()
+    turn_seq: Mapped[int] = mapped_column(default=0)  # the turn the next webhook must name
+    last_twiml: Mapped[str | None] = mapped_column(Text)  # replayed when Twilio delivers a turn twice
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_topic: Mapped[str | None] = mapped_column(String(48))
+    agent_outcome: Mapped[AgentOutcome | None] = mapped_column(enum_column(AgentOutcome))
+    result_class: Mapped[ResultClass | None] = mapped_column(enum_column(ResultClass))
+    reason_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    finished_at: Mapped[datetime | None]  # when the result was classified
+
+
+class CallEvent(IdMixin, Base):
+    """One line of a call's record: a prompt played, an answer heard (raw recognition kept), a status."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (UniqueConstraint("call_id", "seq", name="uq_call_events_call_id_seq"),)
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(8))  # robot | caller | twilio | agent
+    kind: Mapped[str] = mapped_column(String(16))  # prompt | answer | status | handoff | dial | outcome
+    topic: Mapped[str | None] = mapped_column(String(48))
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,46 @@
+"""Call and call-event queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kit.vocab import OPEN_CASE_STATUSES
+from storage.models import Call, CallEvent, Case
+
+
+def by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Call | None:
+    """The call; with lock, its row is locked until the transaction ends (one webhook at a time per call)."""
+    stmt = select(Call).where(Call.call_sid == call_sid)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def for_policy(session: Session, policy_id: int) -> list[Call]:
+    return list(session.scalars(select(Call).where(Call.policy_id == policy_id).order_by(Call.id)))
+
+
+def add_events(session: Session, call: Call, at: datetime, events: Sequence[dict[str, Any]]) -> None:
+    """Append events (who, kind, topic, text, detail) to the call's record, numbered in order."""
+    if not events:
+        return
+    last = session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call.id))
+    start = (last or 0) + 1
+    for offset, event in enumerate(events):
+        session.add(CallEvent(call_id=call.id, seq=start + offset, at=at, who=event["who"], kind=event["kind"],
+                              topic=event.get("topic"), text=event.get("text", ""), detail=event.get("detail", {})))
+    session.flush()
+
+
+def events(session: Session, call_id: int) -> list[CallEvent]:
+    return list(session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)))
+
+
+def open_cases_of_call(session: Session, call_id: int) -> list[Case]:
+    stmt = select(Case).where(Case.call_id == call_id, Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)
+    return list(session.scalars(stmt))

@@ -1,0 +1,219 @@
+"""An IVR wired to a real database (SQLite and PostgreSQL), real prompts, and Twilio-signed requests."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import wave
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from dialer.intake.reader import open_table
+from dialer.intake.service import PolicyIntake
+from flows.library import load_library
+from ivr.app import create_app
+from ivr.capture import AnswerCapture, KeypadCapture, RecordCapture
+from ivr.prompts import PromptIndex
+from ivr.services import IvrServices
+from kit.calendar import BusinessCalendar
+from kit.clock import FrozenClock
+from kit.settings import IvrSettings, Settings, TwilioSettings
+from recordings.media import MediaClient
+from recordings.store import FileStore
+from speech.asr import Recognition
+from speech.audio import Audio
+from speech.cache import PromptCache
+from speech.lexicon import Intent
+from speech.tts import EspeakTts
+from storage.db import make_session_factory
+from storage.models import Call, CallbackTask, CallEvent, Case, Policy
+from tests.conftest import NOW
+from tests.factories import policy_row, write_csv
+
+TOKEN = "test-auth-token"
+ACCOUNT = "AC" + "0" * 32
+BASE = "https://ivr.example.com"
+BIRTHDAY = "0517"  # policy_row's applicant is born 1980-05-17
+
+
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
+    return PromptCache(tmp_path_factory.mktemp("prompts"), EspeakTts())
+
+
+@dataclass
+class ScriptedRecognizer:
+    """Stands in for Vosk where the IVR's logic is under test: returns the next scripted result and keeps
+    the audio it was given (tests check it is the audio served at RecordingUrl)."""
+
+    results: list[Recognition] = field(default_factory=list)
+    heard: list[Audio] = field(default_factory=list)
+
+    def say(self, intent: Intent, text: str = "", confidence: float = 0.9) -> None:
+        self.results.append(Recognition(intent, confidence, text))
+
+    def recognize(self, audio: Audio) -> Recognition:
+        self.heard.append(audio)
+        return self.results.pop(0)
+
+
+def answer_wav(seconds: float = 1.0) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x10\x00" * int(8000 * seconds))
+    return buffer.getvalue()
+
+
+class Ivr:
+    """The app under test plus what a test needs to drive it the way Twilio does and to look inside."""
+
+    def __init__(self, app: Flask, svc: IvrServices, engine: Engine, clock: FrozenClock,
+                 recognizer: ScriptedRecognizer, sleeps: list[float]) -> None:
+        self.app, self.svc, self.engine, self.clock = app, svc, engine, clock
+        self.client: FlaskClient = app.test_client()
+        self.recognizer = recognizer
+        self.sleeps = sleeps
+        self.http = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.task_id = 0
+        self.policy_no = ""
+        self._recordings = 0
+
+    # -- requests as Twilio sends them --------------------------------------------------------------
+
+    def post(self, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN) -> TestResponse:
+        headers = {}
+        if sign:
+            headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(BASE + path, form)
+        return self.client.post(path, data=form, headers=headers)
+
+    def params(self, call_sid: str, **extra: str) -> dict[str, str]:
+        return {"CallSid": call_sid, "AccountSid": ACCOUNT, "From": "+861085551234", "To": "+8613700000001",
+                "CallStatus": "in-progress", "ApiVersion": "2010-04-01", "Direction": "outbound-api", **extra}
+
+    def answer_call(self, call_sid: str = "CA1", **extra: str) -> ET.Element:
+        return self.ok(self.post(f"/twilio/voice/answer?task={self.task_id}", self.params(call_sid, **extra)))
+
+    def turn(self, call_sid: str = "CA1", *, digits: str | None = None, speech: Intent | None = None,
+             no_input: bool = False, seq: int | None = None) -> TestResponse:
+        seq = self.call(call_sid).turn_seq if seq is None else seq
+        form = self.params(call_sid)
+        path = f"/twilio/voice/turn?seq={seq}" + ("&no_input=1" if no_input else "")
+        if digits is not None:
+            form["Digits"] = digits
+        if speech is not None:
+            self.recognizer.say(speech)
+            form.update(self.serve_answer_recording())
+        return self.post(path, form)
+
+    def serve_answer_recording(self, status: int = 200, seconds: float = 1.0) -> dict[str, str]:
+        self._recordings += 1
+        sid = f"RE{self._recordings:032d}"
+        url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}"
+        self.http.add(responses.GET, url + ".wav", body=answer_wav(seconds), status=status,
+                      content_type="audio/x-wav")
+        return {"RecordingUrl": url, "RecordingSid": sid, "RecordingDuration": str(int(seconds)), "Digits": ""}
+
+    def status(self, call_sid: str, status: str, **extra: str) -> TestResponse:
+        return self.post(f"/twilio/voice/status?task={self.task_id}", self.params(call_sid, CallStatus=status, **extra))
+
+    @staticmethod
+    def ok(response: TestResponse) -> ET.Element:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.mimetype == "application/xml"
+        return ET.fromstring(response.get_data())
+
+    # -- looking inside ------------------------------------------------------------------------------
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def call(self, call_sid: str = "CA1") -> Call:
+        with self.session() as s:
+            return s.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+
+    def events(self, call_sid: str = "CA1") -> list[CallEvent]:
+        with self.session() as s:
+            call = s.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+            return list(s.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq)))
+
+    def task(self) -> CallbackTask:
+        with self.session() as s:
+            task = s.get(CallbackTask, self.task_id)
+            assert task is not None
+            return task
+
+    def cases(self) -> list[Case]:
+        with self.session() as s:
+            return list(s.scalars(select(Case).order_by(Case.id)))
+
+    def run_to_question(self, call_sid: str = "CA1") -> ET.Element:
+        """Answer the call, confirm it is the applicant (key 1) and key the birthday: the TwiML of the first
+        question after identity."""
+        self.answer_call(call_sid)
+        self.ok(self.turn(call_sid, digits="1"))
+        return self.ok(self.turn(call_sid, digits=BIRTHDAY))
+
+    def prompts_of(self, twiml: ET.Element) -> list[str]:
+        """The texts of the prompts a TwiML plays (from the call's own record of what it said)."""
+        by_url: dict[str, str] = {}
+        for event in self.events():
+            if event.kind == "prompt":
+                by_url[self.svc.prompts.url(event.text, "zh-CN")] = event.text
+        return [by_url[play.text or ""] for play in twiml.iter("Play")]
+
+
+def verbs(twiml: ET.Element) -> list[str]:
+    return [child.tag for child in twiml]
+
+
+def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keypad: bool = False,
+              row: dict[str, str] | None = None, **ivr_overrides: Any) -> Ivr:
+    settings = dataclasses.replace(
+        Settings(),
+        twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN),
+        ivr=dataclasses.replace(IvrSettings(public_base_url=BASE, agent_target="+861088880000"), **ivr_overrides),
+    )
+    settings = dataclasses.replace(settings, recordings=dataclasses.replace(settings.recordings,
+                                                                            root=str(tmp_path / "recordings")))
+    clock = FrozenClock(NOW)
+    calendar = BusinessCalendar(settings.calendar)
+    sessions = make_session_factory(engine)
+    with sessions() as session, session.begin():
+        path = write_csv(tmp_path / "policies.csv", [row or policy_row()])
+        PolicyIntake(session, settings=settings, calendar=calendar, clock=clock).run(open_table(path))
+    sleeps: list[float] = []
+    media = MediaClient(ACCOUNT, TOKEN, sleep=sleeps.append)
+    recognizer = ScriptedRecognizer()
+    capture: AnswerCapture = KeypadCapture() if keypad else RecordCapture(recognizer, media)
+    svc = IvrServices(settings=settings, clock=clock, calendar=calendar, sessions=sessions, library=load_library(),
+                      prompts=PromptIndex(prompt_cache, BASE), capture=capture, media=media,
+                      files=FileStore(tmp_path / "recordings"))
+    ivr = Ivr(create_app(svc), svc, engine, clock, recognizer, sleeps)
+    with ivr.session() as s:
+        task = s.scalars(select(CallbackTask)).one()
+        policy = s.get(Policy, task.policy_id)
+        assert policy is not None
+        ivr.task_id, ivr.policy_no = task.id, policy.policy_no
+    return ivr
+
+
+@pytest.fixture
+def ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[Ivr]:
+    built = build_ivr(engine, tmp_path, prompt_cache)
+    with built.http:
+        yield built
