@@ -11,8 +11,10 @@ from cases.sla import sla_status
 from dialer.task_rules import is_late
 from kit.clock import BUSINESS_TZ, Clock, business_today, isoformat_local
 from kit.settings import Settings
-from storage.models import CallbackTask, Case, Policy
+from storage.models import Call, CallbackTask, Case, Policy
+from storage.repositories import calls as call_repo
 from storage.repositories import cases as case_repo
+from storage.repositories import recordings as recording_repo
 from storage.repositories import tasks as task_repo
 
 
@@ -76,7 +78,23 @@ def policy_view(session: Session, policy: Policy, clock: Clock, settings: Settin
         "applicant_phone_valid": policy.applicant_phone_valid,
         "task": task_json,
         "cases": [case_view(c, code, clock, settings) for c, code in case_repo.for_policy(session, policy.id)],
-        "calls": [],
+        "calls": [call_view(session, c) for c in call_repo.for_policy(session, policy.id)],
+    }
+
+
+def call_view(session: Session, call: Call) -> dict[str, Any]:
+    recordings = recording_repo.for_call(session, call.id)
+    return {
+        "call_sid": call.call_sid,
+        "started_at": isoformat_local(call.started_at or call.created_at),
+        "outcome": call.outcome.value,
+        "flow": {"id": call.flow_id, "version": call.flow_version} if call.flow_id else None,
+        "end_reason": call.end_reason,
+        "result_class": call.result_class.value if call.result_class else None,
+        "reason_codes": list(call.reason_codes or []),
+        "handoff": call.handoff_topic is not None,
+        "recording": ({"recording_sid": recordings[-1].recording_sid, "status": recordings[-1].status.value,
+                       "path": recordings[-1].path, "sha256": recordings[-1].sha256} if recordings else None),
     }
 
 

@@ -143,8 +143,8 @@ def finish(session: Session, svc: IvrServices, loaded: Loaded, state: CallState,
     call.end_reason = state.end_reason
     call.outcome = outcome
     answers = dict(state.answers)
-    if call.agent_outcome is not None and call.handoff_topic:
-        answers[call.handoff_topic] = "clarified" if call.agent_outcome is AgentOutcome.CLARIFIED else "unresolved"
+    if call.agent_outcome is AgentOutcome.CLARIFIED and call.handoff_topic:
+        answers[call.handoff_topic] = "clarified"  # not clarified: the robot's answer (unresolved / asked) stands
     result = classify(answers, EndReason(state.end_reason), state.identity_verified)
     apply_result(session, call, loaded.task, loaded.policy, result, now=now, cases=svc.settings.cases,
                  calendar=svc.calendar, note=note or f"call {call.call_sid}")

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
+from speech.cache import PromptCache
+from speech.tts import EspeakTts
 from storage import migrate
 from storage.base import Base
 from storage.db import make_engine
@@ -22,6 +24,12 @@ from storage.db import make_engine
 PG_ADMIN_URL = os.environ.get("HUIFANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("HUIFANG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
+
+
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
+    """Prompt audio rendered by the real espeak-ng, shared by the whole run (renders once per text)."""
+    return PromptCache(tmp_path_factory.mktemp("prompts"), EspeakTts())
 
 
 @pytest.fixture

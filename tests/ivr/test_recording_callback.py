@@ -1,0 +1,113 @@
+"""Whole-call recordings: announced by Twilio, downloaded with the account's credentials, stored once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date, timedelta
+
+import responses
+
+from kit.vocab import RecordingStatus
+from recordings.service import store_due
+from storage.models import Recording
+from tests.ivr.conftest import ACCOUNT, TOKEN, Ivr, answer_wav
+
+RE = "RE" + "a" * 32
+URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{RE}"
+
+
+def _callback(ivr: Ivr, status: str = "completed", sid: str = RE, **extra: str) -> int:
+    form = {"AccountSid": ACCOUNT, "CallSid": "CA1", "RecordingSid": sid, "RecordingUrl": URL if status == "completed" else "",
+            "RecordingStatus": status, "RecordingDuration": "42", "RecordingChannels": "2",
+            "RecordingSource": "OutboundAPI", **extra}
+    return ivr.post("/twilio/recording", form).status_code
+
+
+def _recording(ivr: Ivr) -> Recording:
+    with ivr.session() as s:
+        return s.query(Recording).one()
+
+
+def test_a_completed_recording_is_downloaded_and_stored_with_its_checksum(ivr: Ivr) -> None:
+    ivr.status("CA1", "initiated")
+    ivr.answer_call()
+    audio = answer_wav(3.0)
+    ivr.http.add(responses.GET, URL + ".wav", body=audio, status=200)
+    assert _callback(ivr) == 200
+    rec = _recording(ivr)
+    assert rec.status is RecordingStatus.STORED
+    assert (rec.channels, rec.duration_s, rec.size_bytes) == (2, 42, len(audio))
+    assert rec.sha256 == hashlib.sha256(audio).hexdigest()
+    assert rec.path == f"2026/11/25/{ivr.policy_no}/{RE}.wav"
+    stored = ivr.svc.files.read(rec.path)
+    assert stored == audio
+    auth = ivr.http.calls[-1].request.headers["Authorization"]
+    assert auth == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
+    # 20-year term, issued 2026-11-12: contract ends 2046-11-12, kept ten years after
+    assert rec.retain_until == date(2056, 11, 12)
+
+
+def test_the_same_callback_again_changes_nothing(ivr: Ivr) -> None:
+    ivr.answer_call()
+    ivr.http.add(responses.GET, URL + ".wav", body=answer_wav(), status=200)
+    _callback(ivr)
+    first = _recording(ivr)
+    downloads = len(ivr.http.calls)
+    assert _callback(ivr) == 200
+    again = _recording(ivr)
+    assert (again.id, again.sha256, again.updated_at) == (first.id, first.sha256, first.updated_at)
+    assert len(ivr.http.calls) == downloads
+
+
+def test_a_recording_not_ready_yet_is_retried_until_stored(ivr: Ivr) -> None:
+    ivr.answer_call()
+    ivr.http.add(responses.GET, URL + ".wav", status=404)
+    ivr.http.add(responses.GET, URL + ".wav", body=answer_wav(), status=200)
+    _callback(ivr)
+    assert _recording(ivr).status is RecordingStatus.STORED
+    assert ivr.sleeps == [ivr.svc.settings.recordings.download_wait_s]
+
+
+def test_a_recording_that_stays_unavailable_is_kept_pending_and_stored_later(ivr: Ivr) -> None:
+    ivr.answer_call()
+    ivr.http.add(responses.GET, URL + ".wav", status=404)
+    assert _callback(ivr) == 200
+    pending = _recording(ivr)
+    settings = ivr.svc.settings.recordings
+    assert pending.status is RecordingStatus.PENDING
+    assert pending.download_attempts == settings.download_attempts
+    assert pending.last_error is not None
+    assert "HTTP 404" in pending.last_error
+    assert pending.next_try_at == ivr.clock.now() + timedelta(minutes=settings.retry_after_minutes)
+    with ivr.svc.sessions() as session, session.begin():  # not due yet: nothing tried
+        assert store_due(session, media=ivr.svc.media, files=ivr.svc.files, now=ivr.clock.now(),
+                         settings=settings) == {"stored": 0, "pending": 0}
+    ivr.http.replace(responses.GET, URL + ".wav", body=answer_wav(), status=200)
+    ivr.clock.advance(timedelta(minutes=settings.retry_after_minutes))
+    with ivr.svc.sessions() as session, session.begin():
+        assert store_due(session, media=ivr.svc.media, files=ivr.svc.files, now=ivr.clock.now(),
+                         settings=settings) == {"stored": 1, "pending": 0}
+    assert _recording(ivr).status is RecordingStatus.STORED
+
+
+def test_absent_and_failed_recordings_are_recorded_not_dropped(ivr: Ivr) -> None:
+    ivr.answer_call()
+    assert _callback(ivr, "absent") == 200
+    assert _callback(ivr, "failed", sid="RE" + "b" * 32, ErrorCode="13617") == 200
+    with ivr.session() as s:
+        rows = {r.recording_sid: (r.status, r.error_code) for r in s.query(Recording)}
+    assert rows == {RE: (RecordingStatus.ABSENT, None), "RE" + "b" * 32: (RecordingStatus.FAILED, "13617")}
+    assert len(ivr.http.calls) == 0
+
+
+def test_bad_recording_callbacks_are_400_or_404(ivr: Ivr) -> None:
+    ivr.answer_call()
+    missing = ivr.post("/twilio/recording", {"CallSid": "CA1", "RecordingStatus": "completed"})
+    assert (missing.status_code, missing.get_data(as_text=True)) == (400, "recording callback without RecordingSid\n")
+    no_url = ivr.post("/twilio/recording", {"CallSid": "CA1", "RecordingSid": RE, "RecordingStatus": "completed"})
+    assert no_url.status_code == 400
+    unknown = ivr.post("/twilio/recording", {"CallSid": "CA9", "RecordingSid": RE, "RecordingStatus": "absent"})
+    assert unknown.status_code == 404
+    with ivr.session() as s:
+        assert s.query(Recording).count() == 0

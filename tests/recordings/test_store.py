@@ -1,0 +1,35 @@
+"""The write-once filesystem store."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from recordings.store import AlreadyStored, FileStore, recording_path
+
+
+def test_put_writes_once_with_the_checksum(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    stored = store.put("2026/11/25/P1/RE1.wav", b"audio")
+    assert stored.sha256 == hashlib.sha256(b"audio").hexdigest()
+    assert stored.size_bytes == 5
+    assert store.read(stored.path) == b"audio"
+    assert not (tmp_path / stored.path).stat().st_mode & 0o222  # read-only on disk
+    assert store.put(stored.path, b"audio") == stored  # the same bytes again: a retried callback
+    with pytest.raises(AlreadyStored, match="a different recording is already stored there"):
+        store.put(stored.path, b"other audio")
+    assert store.read(stored.path) == b"audio"
+    assert [p.name for p in (tmp_path / "2026/11/25/P1").iterdir()] == ["RE1.wav"]  # no scratch files left
+
+
+def test_paths_never_leave_the_store(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="leaves the store"):
+        FileStore(tmp_path / "root").put("../escape.wav", b"x")
+
+
+def test_recording_path_is_by_business_date_and_policy() -> None:
+    late_utc = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)  # 01:30 on the 25th in Shanghai
+    assert recording_path(late_utc, "P/2026 01", "RE9") == "2026/11/25/P_2026_01/RE9.wav"
