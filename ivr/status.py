@@ -39,7 +39,7 @@ def register(session: Session, svc: IvrServices, call_sid: str, task_id: int | N
     if task is None:
         raise NotFound(f"unknown task {task_id}")
     call = Call(call_sid=call_sid, task_id=task.id, policy_id=task.policy_id, twilio_status="queued", status_rank=0,
-                attempt_counted=False, outcome=CallOutcome.IN_PROGRESS, turn_seq=0, reason_codes=[],
+                attempt_counted=False, outcome=CallOutcome.IN_PROGRESS, turn_seq=0, event_count=0, reason_codes=[],
                 created_at=now, updated_at=now)
     session.add(call)
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request, send_file
 
+from flows.engine import CallerInput, InputKind
 from ivr import calls, status
 from ivr.app import services, signatures, unit_of_work
 from ivr.capture import Heard
@@ -54,10 +55,13 @@ def voice_turn() -> Response:
     assert seq is not None
     call_sid = status.require(request.form, "CallSid")
     no_input = request.args.get("no_input") == "1"
-    with svc.sessions() as session:
-        current = calls.is_current(session, svc, call_sid, seq)
-    # Fetching and recognising the answer happens outside the transaction, and only for the current turn.
-    heard = svc.capture.read(request.form, no_input) if current else Heard(calls.CallerInput(calls.InputKind.SILENCE))
+    if request.form.get("RecordingUrl") and not request.form.get("Digits") and not no_input:
+        # Fetching and recognising audio happens outside the transaction, and only for the current turn.
+        with svc.sessions() as session:
+            current = calls.is_current(session, svc, call_sid, seq)
+        heard = svc.capture.read(request.form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
+    else:
+        heard = svc.capture.read(request.form, no_input)
     with unit_of_work() as session:
         return _twiml(calls.answer(session, svc, call_sid, seq, heard))
 

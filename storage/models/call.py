@@ -34,6 +34,7 @@ class Call(IdMixin, TimestampMixin, Base):
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # flows.engine.CallState.to_dict()
     turn_seq: Mapped[int] = mapped_column(default=0)  # the turn the next webhook must name
     last_twiml: Mapped[str | None] = mapped_column(Text)  # replayed when Twilio delivers a turn twice
+    event_count: Mapped[int] = mapped_column(default=0)  # numbers the call's events without a query
     end_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_topic: Mapped[str | None] = mapped_column(String(48))
     agent_outcome: Mapped[AgentOutcome | None] = mapped_column(enum_column(AgentOutcome))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kit.vocab import OPEN_CASE_STATUSES
@@ -27,14 +27,13 @@ def for_policy(session: Session, policy_id: int) -> list[Call]:
 
 def add_events(session: Session, call: Call, at: datetime, events: Sequence[dict[str, Any]]) -> None:
     """Append events (who, kind, topic, text, detail) to the call's record, numbered in order."""
-    if not events:
-        return
-    last = session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call.id))
-    start = (last or 0) + 1
-    for offset, event in enumerate(events):
-        session.add(CallEvent(call_id=call.id, seq=start + offset, at=at, who=event["who"], kind=event["kind"],
-                              topic=event.get("topic"), text=event.get("text", ""), detail=event.get("detail", {})))
-    session.flush()
+    start = call.event_count + 1  # the call row is locked by the webhook that adds to it
+    session.add_all(
+        CallEvent(call_id=call.id, seq=start + offset, at=at, who=event["who"], kind=event["kind"],
+                  topic=event.get("topic"), text=event.get("text", ""), detail=event.get("detail", {}))
+        for offset, event in enumerate(events)
+    )
+    call.event_count += len(events)
 
 
 def events(session: Session, call_id: int) -> list[CallEvent]:

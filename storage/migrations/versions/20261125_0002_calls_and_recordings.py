@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('state', sa.JSON(), nullable=True),
     sa.Column('turn_seq', sa.Integer(), nullable=False),
     sa.Column('last_twiml', sa.Text(), nullable=True),
+    sa.Column('event_count', sa.Integer(), nullable=False),
     sa.Column('end_reason', sa.String(length=32), nullable=True),
     sa.Column('handoff_topic', sa.String(length=48), nullable=True),
     sa.Column('agent_outcome', sa.Enum('clarified', 'not_clarified', name='agentoutcome', native_enum=False, length=32), nullable=True),
