@@ -97,6 +97,7 @@ class CallState:
     identity_failures: int = 0
     identity_verified: bool = False
     turns: int = 0
+    handoff_forced: bool = False  # the hand-off came from a policy rule, not from the caller's answer
     answers: dict[str, str] = field(default_factory=dict)
     end_reason: str | None = None
 
@@ -168,6 +169,17 @@ class FlowEngine:
             raise ValueError("the call has already ended")
         return self._end(state, EndReason.LANGUAGE_BARRIER, [self._system("turn_limit")])
 
+    def hand_off(self, state: CallState) -> tuple[CallState, Turn]:
+        """Send the caller to a person before the current question (a policy rule, e.g. human-first for
+        elderly applicants): only after identity, and the question is asked by the robot if nobody is free."""
+        if state.end_reason is not None or state.phase == "handoff":
+            raise ValueError("the call has already ended or is being handed off")
+        if not state.identity_verified:
+            raise ValueError("nothing about the policy may be discussed before identity is verified")
+        state = replace(state, phase="handoff", handoff_forced=True)
+        topic = _topic(self._current(state))
+        return state, Turn((self._system("human_first"),), Expect.NOTHING, handoff_topic=topic)
+
     # -- transitions ----------------------------------------------------------------------------
 
     def _advance(self, state: CallState, prompts: list[Prompt]) -> tuple[CallState, Turn]:
@@ -236,6 +248,9 @@ class FlowEngine:
             return self._end(state, EndReason.HANDED_OFF, [])
         if given.kind is not InputKind.AGENT_UNAVAILABLE:
             raise ValueError(f"after a hand-off request the IVR reports transferred or agent_unavailable, not {given.kind}")
+        if state.handoff_forced:  # the current question was never asked: ask it now
+            state = replace(state, phase="ask", handoff_forced=False, reprompts=0)
+            return state, self._ask(state, self._current(state), [self._system("human_first_unavailable")])
         return self._next(state, [self._system("agent_unavailable")])
 
     def _end(self, state: CallState, reason: EndReason, prompts: list[Prompt],

@@ -17,6 +17,8 @@ REQUIRED_MESSAGES = (
     "end_language_barrier",
     "handoff",  # a person is being asked for
     "agent_unavailable",  # no person free: the robot goes on
+    "human_first",  # a policy rule sends this caller to a person right after identity
+    "human_first_unavailable",  # ... and no person is free: the robot asks instead
     "turn_limit",  # the call went round in circles
 )
 

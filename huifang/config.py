@@ -227,6 +227,8 @@ def _validate_ivr(settings: Settings) -> None:
     if not ivr.public_base_url.startswith(("http://", "https://")) or ivr.public_base_url.endswith("/"):
         raise ConfigError(f"ivr.public_base_url: must be an http(s) URL without a trailing slash, got "
                           f"{ivr.public_base_url!r}")
+    if ivr.human_first_min_age < 0:
+        raise ConfigError("ivr.human_first_min_age: must be 0 (off) or an age")
     if ivr.agent_kind not in ("number", "sip", "client"):
         raise ConfigError(f"ivr.agent_kind: {ivr.agent_kind!r} is not one of number, sip, client")
     for key in ("record_timeout_s", "record_max_length_s", "gather_timeout_s", "max_call_seconds",

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flows.engine import CallerInput, InputKind
+from flows.engine import CallerInput, InputKind, Turn
 from flows.library import FlowNotFound
 from ivr.capture import Heard
 from ivr.services import (
@@ -24,6 +24,7 @@ from ivr.services import (
     NotFound,
     build_engine,
     finish,
+    handoff_reason,
     load,
     respond,
 )
@@ -120,16 +121,27 @@ def answer(session: Session, svc: IvrServices, call_sid: str, seq: int, heard: H
         state, turn = engine.time_out(state)
         detail["time_limit"] = svc.settings.ivr.max_call_seconds
     else:
+        verified_before = state.identity_verified
         state, turn = engine.step(state, heard.input)
+        if not verified_before and state.identity_verified and _human_first(svc, engine.facts.applicant_age, turn):
+            state, turn = engine.hand_off(state)
     events = [heard_event]
     if turn.handoff_topic is not None and not svc.settings.ivr.agent_target:
         events.append({"who": "robot", "kind": "handoff", "topic": turn.handoff_topic,
                        "detail": {"agent": "", "DialCallStatus": "no agent line configured"}})
         call.handoff_topic = turn.handoff_topic
+        call.handoff_reason = handoff_reason(state, turn.handoff_topic)
         state, turn = engine.step(state, CallerInput(InputKind.AGENT_UNAVAILABLE))
     if turn.ended and heard.input.kind is InputKind.HANGUP:
         return _hung_up(session, svc, loaded, state, now, events)
     return respond(session, svc, loaded, state, turn, now, events)
+
+
+def _human_first(svc: IvrServices, age: int, turn: Turn) -> bool:
+    """A policy rule (ivr.human_first_min_age) sends this applicant to a person right after identity."""
+    ivr = svc.settings.ivr
+    return (bool(ivr.human_first_min_age) and age >= ivr.human_first_min_age and bool(ivr.agent_target)
+            and not turn.ended and turn.handoff_topic is None)
 
 
 def _hung_up(session: Session, svc: IvrServices, loaded: Loaded, state: Any, now: datetime,

@@ -125,6 +125,7 @@ def respond(session: Session, svc: IvrServices, loaded: Loaded, state: CallState
                           "detail": {"step": p.step_id, "role": p.role}} for p in turn.prompts)]
     if turn.handoff_topic is not None:
         call.handoff_topic = turn.handoff_topic
+        call.handoff_reason = handoff_reason(state, turn.handoff_topic)
         events.append({"who": "robot", "kind": "handoff", "topic": turn.handoff_topic,
                        "detail": {"agent": svc.settings.ivr.agent_target}})
     twiml = render_turn(turn, urls, svc.urls(call.turn_seq), svc.capture, svc.settings.ivr)
@@ -135,6 +136,31 @@ def respond(session: Session, svc: IvrServices, loaded: Loaded, state: CallState
     return twiml
 
 
+def handoff_reason(state: CallState, topic: str) -> str:
+    if state.handoff_forced:
+        return "human_first"
+    return "asked" if state.answers.get(topic) == "human_requested" else "unresolved"
+
+
+def answers_with_agent(call: Call, state: CallState) -> dict[str, str]:
+    """The robot's answers, with the hand-off topic as the agent left it.
+
+    Clarified: a topic the caller had doubts about is `clarified`; one a rule sent to the agent before it
+    was asked is `yes`. Not clarified (or not reported yet, for a rule's hand-off): the caller's doubt stands
+    (`unresolved` / `human_requested`), and a rule's hand-off counts as `human_requested`.
+    """
+    answers = dict(state.answers)
+    topic = call.handoff_topic
+    if topic is None or state.end_reason != EndReason.HANDED_OFF:
+        return answers
+    forced = call.handoff_reason == "human_first"
+    if call.agent_outcome is AgentOutcome.CLARIFIED:
+        answers[topic] = "yes" if forced else "clarified"
+    elif forced:
+        answers[topic] = "human_requested"
+    return answers
+
+
 def finish(session: Session, svc: IvrServices, loaded: Loaded, state: CallState, now: datetime,
            outcome: CallOutcome, note: str = "") -> None:
     """Classify the ended flow and apply the result (again, after an agent's outcome)."""
@@ -142,9 +168,6 @@ def finish(session: Session, svc: IvrServices, loaded: Loaded, state: CallState,
     assert state.end_reason is not None
     call.end_reason = state.end_reason
     call.outcome = outcome
-    answers = dict(state.answers)
-    if call.agent_outcome is AgentOutcome.CLARIFIED and call.handoff_topic:
-        answers[call.handoff_topic] = "clarified"  # not clarified: the robot's answer (unresolved / asked) stands
-    result = classify(answers, EndReason(state.end_reason), state.identity_verified)
+    result = classify(answers_with_agent(call, state), EndReason(state.end_reason), state.identity_verified)
     apply_result(session, call, loaded.task, loaded.policy, result, now=now, cases=svc.settings.cases,
                  calendar=svc.calendar, note=note or f"call {call.call_sid}")

@@ -129,6 +129,7 @@ class IvrSettings:
     agent_kind: str = "number"  # number | sip | client
     agent_target: str = ""  # empty: no agent line, hand-offs end as agent_unavailable
     dial_timeout_s: int = 30
+    human_first_min_age: int = 0  # applicants this old go to a person right after identity; 0: off
     agent_page_secret: str = ""  # secret for the agent context links; empty: derived from the auth token
 
 

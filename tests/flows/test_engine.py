@@ -134,6 +134,36 @@ class TestState:
             eng.step(state, YES)
 
 
+class TestHumanFirst:
+    def test_a_policy_rule_hands_off_before_the_current_question(self) -> None:
+        eng = engine()
+        state = past_identity(eng)
+        state, turn = eng.hand_off(state)
+        assert turn.handoff_topic == "knows_is_insurance"
+        assert turn.prompts[0].text == MESSAGES.text("human_first")
+        transferred, end = eng.step(state, CallerInput(InputKind.TRANSFERRED))
+        assert end.end_reason is EndReason.HANDED_OFF
+        assert "knows_is_insurance" not in transferred.answers
+
+    def test_with_nobody_free_the_robot_asks_the_same_question(self) -> None:
+        eng = engine()
+        state = past_identity(eng)
+        step_id = state.plan[state.index]
+        state, _ = eng.hand_off(state)
+        state, turn = eng.step(state, CallerInput(InputKind.AGENT_UNAVAILABLE))
+        assert state.plan[state.index] == step_id
+        assert (state.phase, state.handoff_forced) == ("ask", False)
+        assert [p.text for p in turn.prompts][0] == MESSAGES.text("human_first_unavailable")
+        assert turn.prompts[-1].step_id == step_id
+        assert turn.expect is Expect.YES_NO
+
+    def test_never_before_identity(self) -> None:
+        eng = engine()
+        state, _ = eng.start()
+        with pytest.raises(ValueError, match="before identity is verified"):
+            eng.hand_off(state)
+
+
 class TestVersions:
     def test_the_hash_covers_content_not_file_positions(self, tmp_path: Path) -> None:
         copy = tmp_path / "flows"

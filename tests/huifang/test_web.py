@@ -55,3 +55,26 @@ def test_policies_show_lists_the_calls(engine: Engine, db_url: str, tmp_path: Pa
     calls = json.loads(result.stdout)["calls"]
     assert [(c["call_sid"], c["outcome"], c["end_reason"], c["recording"]) for c in calls] == [
         ("CA1", "hangup", "hangup", None)]
+
+
+def test_recordings_fetch_stores_what_is_due(engine: Engine, db_url: str, tmp_path: Path,
+                                             prompt_cache: PromptCache) -> None:
+    import responses
+
+    from tests.ivr.conftest import ACCOUNT, answer_wav
+
+    ivr = build_ivr(engine, tmp_path, prompt_cache)
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE1"
+    form = {"CallSid": "CA1", "RecordingSid": "RE1", "RecordingUrl": url, "RecordingStatus": "completed"}
+    with ivr.http:
+        ivr.answer_call()
+        ivr.http.add(responses.GET, url + ".wav", status=404)
+        assert ivr.post("/twilio/recording", form).status_code == 200
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T11:00:00+08:00",
+           "HUIFANG__RECORDINGS__ROOT": json.dumps(str(tmp_path / "store"))}
+    with responses.RequestsMock() as mocked:
+        mocked.add(responses.GET, url + ".wav", body=answer_wav(), status=200)
+        result = CliRunner().invoke(cli, ["recordings", "fetch", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"stored": 1, "pending": 0}
+    assert len(list((tmp_path / "store").rglob("RE1.wav"))) == 1

@@ -126,3 +126,58 @@ def test_the_agent_page_needs_the_calls_token(ivr: Ivr) -> None:
     bad = ivr.client.post(f"/agent/calls/CA1/outcome?token={ivr.svc.agent_token('CA1')}", data={"outcome": "maybe"})
     assert (bad.status_code, bad.get_data(as_text=True)) == (400, "outcome must be clarified or not_clarified, "
                                                                   "got 'maybe'\n")
+
+
+def _elderly_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Ivr:
+    from datetime import date
+
+    from dialer.intake.identity import make_resident_id
+    from tests.factories import policy_row
+
+    birth = date(1958, 5, 17)  # 68 on the call day; the birthday keys stay 0517
+    row = policy_row(applicant_birth_date=birth.isoformat(),
+                     applicant_id_no=make_resident_id("110105", birth, 8, male=False))
+    return build_ivr(engine, tmp_path, prompt_cache, row=row, human_first_min_age=60)
+
+
+def test_human_first_hands_an_elderly_applicant_to_a_person_after_identity(engine: Engine, tmp_path: Path,
+                                                                          prompt_cache: PromptCache) -> None:
+    ivr = _elderly_ivr(engine, tmp_path, prompt_cache)
+    with ivr.http:
+        ivr.answer_call()
+        ivr.turn(digits="1")
+        twiml = ivr.ok(ivr.turn(digits="0517"))
+        assert verbs(twiml) == ["Play", "Dial"]
+        assert ivr.prompts_of(twiml)[0].startswith("为了更好地为您服务，接下来由人工客服为您完成回访")
+        call = ivr.call()
+        assert call.handoff_reason == "human_first"
+        ivr.post(f"/twilio/voice/dial?seq={call.turn_seq}", ivr.params("CA1", DialCallStatus="completed"))
+        assert ivr.call().result_class is ResultClass.PROBLEM  # with a person, result pending their word
+        token = ivr.svc.agent_token("CA1")
+        ivr.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "clarified"})
+    done = ivr.call()
+    assert done.result_class is ResultClass.STANDARD  # the agent completed the callback
+    assert [c.status for c in ivr.cases()] == [CaseStatus.CLOSED]
+
+
+def test_human_first_with_nobody_free_the_robot_asks(engine: Engine, tmp_path: Path,
+                                                     prompt_cache: PromptCache) -> None:
+    ivr = _elderly_ivr(engine, tmp_path, prompt_cache)
+    with ivr.http:
+        ivr.answer_call()
+        ivr.turn(digits="1")
+        ivr.turn(digits="0517")
+        twiml = ivr.ok(ivr.post(f"/twilio/voice/dial?seq={ivr.call().turn_seq}",
+                                ivr.params("CA1", DialCallStatus="busy")))
+    assert ivr.prompts_of(twiml)[0].startswith("目前人工客服繁忙，接下来由语音助手继续为您回访")
+    assert "Record" in verbs(twiml)
+    state = ivr.call().state
+    assert state is not None
+    assert (state["phase"], state["answers"]) == ("ask", {"identity": "yes"})
+
+
+def test_human_first_leaves_younger_applicants_with_the_robot(engine: Engine, tmp_path: Path,
+                                                              prompt_cache: PromptCache) -> None:
+    ivr = build_ivr(engine, tmp_path, prompt_cache, human_first_min_age=60)
+    with ivr.http:
+        assert "Dial" not in verbs(ivr.run_to_question())

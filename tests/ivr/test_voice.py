@@ -249,3 +249,38 @@ def _answer_yes_until_a_question_with_an_explanation(ivr: Ivr) -> None:
             return
         ivr.turn(digits="1")
     raise AssertionError("no question with an explanation")
+
+
+def test_the_same_turn_delivered_concurrently_is_taken_once(ivr: Ivr) -> None:
+    """Twilio retries while the first delivery is still running: the call row lock serialises them."""
+    import threading
+
+    ivr.run_to_question()
+    seq = ivr.call().turn_seq
+    events = len(ivr.events())
+    bodies: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        client = ivr.app.test_client()
+        from twilio.request_validator import RequestValidator
+
+        from tests.ivr.conftest import TOKEN
+
+        form = ivr.params("CA1", Digits="1")
+        path = f"/twilio/voice/turn?seq={seq}"
+        signature = RequestValidator(TOKEN).compute_signature(BASE + path, form)
+        response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+        with lock:
+            bodies.append((response.status_code, response.get_data()))
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in bodies} == {200}
+    assert len({body for _, body in bodies}) == 1
+    assert ivr.call().turn_seq == seq + 1
+    answers = [e for e in ivr.events()[events:] if e.kind == "answer"]
+    assert len(answers) == 1

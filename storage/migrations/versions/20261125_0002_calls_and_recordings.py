@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('event_count', sa.Integer(), nullable=False),
     sa.Column('end_reason', sa.String(length=32), nullable=True),
     sa.Column('handoff_topic', sa.String(length=48), nullable=True),
+    sa.Column('handoff_reason', sa.String(length=16), nullable=True),
     sa.Column('agent_outcome', sa.Enum('clarified', 'not_clarified', name='agentoutcome', native_enum=False, length=32), nullable=True),
     sa.Column('result_class', sa.Enum('standard', 'sub_standard', 'problem', 'verification', name='resultclass', native_enum=False, length=32), nullable=True),
     sa.Column('reason_codes', sa.JSON(), nullable=False),
