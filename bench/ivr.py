@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from bench.intake import fresh_database  # noqa: E402
 from dialer.intake.reader import open_table  # noqa: E402
 from dialer.intake.service import PolicyIntake  # noqa: E402
 from flows.library import load_library  # noqa: E402
@@ -60,8 +61,6 @@ from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import CallbackTask, Policy  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-PG_DATABASE = "huifang_bench_ivr"
 TOKEN = "bench-token"
 ACCOUNT = "AC" + "b" * 32
 TODAY = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
@@ -69,17 +68,6 @@ TODAY = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    server = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    server.dispose()
-    return PG_SERVER + PG_DATABASE
 
 
 class Timed:
@@ -136,7 +124,7 @@ def main() -> None:
                         help="seconds between a call's webhooks (prompt playback + answer), as MIN-MAX; 0 = stress")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="huifang-bench-ivr-"))
-    url = database(args.backend, workdir)
+    url = fresh_database(args.backend, workdir, "ivr")
     engine = make_engine(url)
     migrate.upgrade(engine)
     settings = dataclasses.replace(Settings(), twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN))
