@@ -14,7 +14,7 @@ from cases.service import NewCase, close_case_ids, open_cases
 from flows.classify import Classification
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
-from kit.vocab import TaskStatus
+from kit.vocab import ResultClass, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
 
@@ -51,3 +51,19 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
     ]
     open_cases(session, new, now=now, settings=cases, calendar=calendar)
     session.flush()
+
+
+def recording_missing(session: Session, call: Call, recording_sid: str, status: str, now: datetime) -> None:
+    """A phone callback with no recording cannot be marked successful (docs/domain.md §14 rule 19): a call
+    that was standard or sub-standard gives its task back to the dialer for another callback."""
+    call_repo.add_events(session, call, now, [{"who": "twilio", "kind": "recording", "text": status,
+                                                "detail": {"RecordingSid": recording_sid}}])
+    if call.result_class not in (ResultClass.STANDARD, ResultClass.SUB_STANDARD):
+        return
+    task = session.get(CallbackTask, call.task_id)
+    assert task is not None
+    call.reason_codes = [*call.reason_codes, "recording_missing"]
+    call.updated_at = now
+    if task.status is TaskStatus.COMPLETED and task.result_class == call.result_class:
+        task.status, task.result_class, task.reason_codes, task.completed_at = TaskStatus.QUEUED, None, [], None
+        task.updated_at = now

@@ -8,6 +8,7 @@ from flows.engine import CallerInput, InputKind
 from ivr import calls, status
 from ivr.app import services, signatures, unit_of_work
 from ivr.capture import Heard
+from ivr.results import recording_missing
 from ivr.services import IvrError, NotFound
 from recordings import service as recording_service
 from storage.models import Policy
@@ -104,8 +105,11 @@ def recording_callback() -> Response:
             raise NotFound(f"unknown CallSid {callback.call_sid!r}")
         policy = session.get(Policy, call.policy_id)
         assert policy is not None
-        recording = recording_service.announce(session, call, policy, callback, now=now, settings=svc.settings.recordings)
+        recording, created = recording_service.announce(session, call, policy, callback, now=now,
+                                                        settings=svc.settings.recordings)
         pending = recording is not None and recording.status == "pending"
+        if created and recording is not None and recording.status in ("absent", "failed"):
+            recording_missing(session, call, callback.recording_sid, str(recording.status), now)
     if pending:  # after the commit: the announcement is safe even if the download fails now
         with unit_of_work() as session:
             row = recording_repo.by_sid(session, callback.recording_sid)

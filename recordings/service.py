@@ -71,11 +71,14 @@ def _int(form: Mapping[str, str], name: str) -> int | None:
 
 
 def announce(session: Session, call: Call, policy: Policy, callback: RecordingCallback, *, now: datetime,
-             settings: RecordingSettings) -> Recording | None:
-    """Record what Twilio announced. The same RecordingSid again changes nothing. Returns the row, if any."""
+             settings: RecordingSettings) -> tuple[Recording | None, bool]:
+    """Record what Twilio announced. The same RecordingSid again changes nothing.
+
+    Returns the row (None for an in-progress notice) and whether this callback created it.
+    """
     existing = recording_repo.by_sid(session, callback.recording_sid)
     if existing is not None or callback.status == "in-progress":
-        return existing
+        return existing, False
     recording = Recording(
         recording_sid=callback.recording_sid,
         call_id=call.id,
@@ -92,7 +95,7 @@ def announce(session: Session, call: Call, policy: Policy, callback: RecordingCa
     )
     session.add(recording)
     session.flush()
-    return recording
+    return recording, True
 
 
 def store(session: Session, recording: Recording, call: Call, policy: Policy, *, media: MediaClient,

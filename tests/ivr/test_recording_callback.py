@@ -111,3 +111,32 @@ def test_bad_recording_callbacks_are_400_or_404(ivr: Ivr) -> None:
     assert unknown.status_code == 404
     with ivr.session() as s:
         assert s.query(Recording).count() == 0
+
+
+def test_a_successful_call_without_a_recording_is_called_again(ivr: Ivr) -> None:
+    """docs/domain.md §14 rule 19: no recording, no successful phone callback."""
+    from kit.vocab import ResultClass, TaskStatus
+
+    ivr.run_to_question()
+    for _ in range(40):
+        if [c.tag for c in ivr.ok(ivr.turn(digits="1"))][-1] == "Hangup":
+            break
+    assert ivr.task().status is TaskStatus.COMPLETED
+    assert _callback(ivr, "absent") == 200
+    task = ivr.task()
+    assert (task.status, task.result_class) == (TaskStatus.QUEUED, None)
+    call = ivr.call()
+    assert call.result_class is ResultClass.STANDARD
+    assert "recording_missing" in call.reason_codes
+    assert _callback(ivr, "absent") == 200  # again: nothing more changes
+    assert ivr.call().reason_codes.count("recording_missing") == 1
+
+
+def test_a_problem_call_without_a_recording_keeps_its_cases(ivr: Ivr) -> None:
+    ivr.answer_call()
+    ivr.turn(digits="1")
+    ivr.turn(digits="0101")
+    ivr.turn(digits="0202")  # identity failed → verification case
+    _callback(ivr, "failed")
+    assert len(ivr.cases()) == 1
+    assert ivr.task().result_class is not None
