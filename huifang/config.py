@@ -8,7 +8,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,48 @@ def validate(settings: Settings) -> None:
     if not 0 < settings.cases.warning_elapsed_fraction <= 1:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
     _validate_ivr(settings)
+    _validate_dialer(settings)
+
+
+RETRY_OUTCOMES = ("busy", "no_answer", "machine", "hangup", "failed", "canceled", "applicant_absent")
+
+
+def _clock_time(value: str, key: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a time of day like 09:00") from None
+
+
+def _validate_dialer(settings: Settings) -> None:
+    d = settings.dialer
+    start = _clock_time(d.calling_hours_start, "dialer.calling_hours_start")
+    end = _clock_time(d.calling_hours_end, "dialer.calling_hours_end")
+    night_start = _clock_time(d.night_start, "dialer.night_start")
+    night_end = _clock_time(d.night_end, "dialer.night_end")
+    if not start < end:
+        raise ConfigError("dialer.calling_hours_end: must be after calling_hours_start")
+    if not night_end <= start or not end <= night_start:
+        raise ConfigError("dialer.night_start/night_end: the night must lie outside the calling hours")
+    parts = [_clock_time(p, "dialer.dayparts") for p in d.dayparts]
+    if not parts or parts != sorted(parts) or parts[0] != start or parts[-1] >= end:
+        raise ConfigError("dialer.dayparts: ascending starts, the first equal to calling_hours_start, all before "
+                          "calling_hours_end")
+    unknown = sorted(set(d.retry_wait_minutes) - set(RETRY_OUTCOMES))
+    if unknown:
+        raise ConfigError(f"dialer.retry_wait_minutes.{unknown[0]}: not an attempt outcome "
+                          f"({', '.join(RETRY_OUTCOMES)})")
+    missing = [o for o in RETRY_OUTCOMES if o not in d.retry_wait_minutes]
+    if missing:
+        raise ConfigError(f"dialer.retry_wait_minutes: missing {missing[0]}")
+    for key in ("max_attempts", "min_attempt_days", "tick_seconds", "batch_size", "lease_seconds",
+                "max_concurrent_calls", "ring_timeout_s", "backoff_seconds"):
+        if getattr(d, key) < 1:
+            raise ConfigError(f"dialer.{key}: must be at least 1, got {getattr(d, key)}")
+    if d.min_attempt_days > d.max_attempts:
+        raise ConfigError("dialer.min_attempt_days: cannot exceed max_attempts")
+    if d.calls_per_second < 0:
+        raise ConfigError("dialer.calls_per_second: must be 0 (unlimited) or more")
 
 
 def _validate_ivr(settings: Settings) -> None:

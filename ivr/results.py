@@ -11,9 +11,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cases.service import NewCase, close_case_ids, open_cases
+from dialer.hours import CallingRules
+from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
-from kit.calendar import BusinessCalendar
-from kit.settings import CaseSettings
+from flows.model import EndReason
+from kit.settings import Settings
 from kit.vocab import ResultClass, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
@@ -23,14 +25,18 @@ RESULT_ZH = {"standard": "标准件", "sub_standard": "次标准件", "problem":
 
 
 def apply_result(session: Session, call: Call, task: CallbackTask, policy: Policy, result: Classification, *,
-                 now: datetime, cases: CaseSettings, calendar: BusinessCalendar, note: str) -> None:
+                 end_reason: EndReason, now: datetime, settings: Settings, rules: CallingRules, note: str) -> None:
     call.result_class = result.result_class
     call.reason_codes = [str(code) for code in result.reason_codes]
     call.finished_at = now
     call.updated_at = now
     task.updated_at = now
-    if result.retry:
-        task.status = TaskStatus.QUEUED  # not reached yet: the dialer calls again (its rules decide when)
+    ended = call.ended_at or now
+    if result.retry:  # not reached yet: the dialer's rules say when to call again
+        reason = "applicant_absent" if end_reason is EndReason.APPLICANT_ABSENT else "hangup"
+        schedule_retry(session, task, reason, ended, now=now, settings=settings, rules=rules)
+    elif end_reason is EndReason.NOT_RECEIVED:  # the branch checks the delivery; the robot calls again later
+        schedule_after_delay(task, ended, settings.dialer.not_received_delay_days, now=now, rules=rules)
     else:
         task.status = TaskStatus.COMPLETED
         task.result_class = result.result_class
@@ -49,7 +55,7 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
                 call_id=call.id)
         for key, c in wanted.items() if key not in have
     ]
-    open_cases(session, new, now=now, settings=cases, calendar=calendar)
+    open_cases(session, new, now=now, settings=settings.cases, calendar=rules.calendar)
     session.flush()
 
 

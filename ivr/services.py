@@ -5,11 +5,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from hashlib import sha256
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.hours import CallingRules
 from flows.classify import classify
 from flows.engine import CallState, EngineLimits, FlowEngine, Turn
 from flows.library import FlowLibrary
@@ -54,6 +56,10 @@ class IvrServices:
     capture: AnswerCapture
     media: MediaClient
     files: RecordingStore
+
+    @cached_property
+    def rules(self) -> CallingRules:
+        return CallingRules.from_settings(self.settings.dialer, self.calendar)
 
     @property
     def limits(self) -> EngineLimits:
@@ -169,5 +175,5 @@ def finish(session: Session, svc: IvrServices, loaded: Loaded, state: CallState,
     call.end_reason = state.end_reason
     call.outcome = outcome
     result = classify(answers_with_agent(call, state), EndReason(state.end_reason), state.identity_verified)
-    apply_result(session, call, loaded.task, loaded.policy, result, now=now, cases=svc.settings.cases,
-                 calendar=svc.calendar, note=note or f"call {call.call_sid}")
+    apply_result(session, call, loaded.task, loaded.policy, result, end_reason=EndReason(state.end_reason), now=now,
+                 settings=svc.settings, rules=svc.rules, note=note or f"call {call.call_sid}")

@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy.orm import Session
 
+from dialer.holds import hold_wrong_number
+from dialer.retry import schedule_retry
 from flows.engine import CallerInput, CallState, InputKind
 from ivr.services import IvrError, IvrServices, Loaded, NotFound, build_engine, finish
 from kit.vocab import CallOutcome, TaskStatus
@@ -20,6 +22,7 @@ from storage.repositories import calls as call_repo
 
 RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
         "completed": 4, "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
+INVALID_NUMBER_SIP = frozenset({"404", "484", "604"})  # not found, address incomplete, does not exist anywhere
 UNANSWERED = {"busy": CallOutcome.BUSY, "no-answer": CallOutcome.NO_ANSWER, "failed": CallOutcome.FAILED,
               "canceled": CallOutcome.CANCELED}
 
@@ -38,12 +41,7 @@ def register(session: Session, svc: IvrServices, call_sid: str, task_id: int | N
     task = session.get(CallbackTask, task_id)
     if task is None:
         raise NotFound(f"unknown task {task_id}")
-    call = Call(call_sid=call_sid, task_id=task.id, policy_id=task.policy_id, twilio_status="queued", status_rank=0,
-                attempt_counted=False, outcome=CallOutcome.IN_PROGRESS, turn_seq=0, event_count=0, reason_codes=[],
-                created_at=now, updated_at=now)
-    session.add(call)
-    session.flush()
-    return call
+    return call_repo.create(session, call_sid=call_sid, task_id=task.id, policy_id=task.policy_id, now=now)
 
 
 def _timestamp(form: Mapping[str, str], now: datetime) -> datetime:
@@ -84,6 +82,12 @@ def on_status(session: Session, svc: IvrServices, form: Mapping[str, str], task_
     return True
 
 
+def _is_current(session: Session, call: Call, task: CallbackTask) -> bool:
+    """Whether this call is the task's latest one, still open: only then does its end move the task."""
+    latest = call_repo.for_task(session, task.id)[-1]
+    return latest.id == call.id and task.status in (TaskStatus.IN_PROGRESS, TaskStatus.DIALING)
+
+
 def _count_attempt(call: Call, task: CallbackTask, now: datetime) -> None:
     if not call.attempt_counted:
         call.attempt_counted = True
@@ -101,19 +105,24 @@ def _ended(session: Session, svc: IvrServices, call: Call, task: CallbackTask, s
             _count_attempt(call, task, now)
         call.outcome = UNANSWERED[status]
         call.finished_at = now
-        if task.status is TaskStatus.IN_PROGRESS:
-            task.status, task.updated_at = TaskStatus.QUEUED, now  # the dialer's retry rules take it from here
+        if not _is_current(session, call, task):
+            return
+        sip = form.get("SipResponseCode", "")
+        if status == "failed" and sip in INVALID_NUMBER_SIP:
+            hold_wrong_number(session, task, f"SIP {sip}", now=now, cases=svc.settings.cases, calendar=svc.calendar)
+        else:
+            schedule_retry(session, task, call.outcome.value, at, now=now, settings=svc.settings, rules=svc.rules)
         return
     _count_attempt(call, task, now)
     if call.outcome is CallOutcome.MACHINE or call.end_reason is not None:
-        if call.outcome is CallOutcome.MACHINE and task.status is TaskStatus.IN_PROGRESS:
-            task.status, task.updated_at = TaskStatus.QUEUED, now
+        if call.outcome is CallOutcome.MACHINE and _is_current(session, call, task):
+            schedule_retry(session, task, "machine", at, now=now, settings=svc.settings, rules=svc.rules)
         call.finished_at = call.finished_at or now
         return
     if call.state is None:  # completed without an answered-call webhook: nobody was reached
         call.outcome, call.finished_at = CallOutcome.NO_ANSWER, now
-        if task.status is TaskStatus.IN_PROGRESS:
-            task.status, task.updated_at = TaskStatus.QUEUED, now
+        if _is_current(session, call, task):
+            schedule_retry(session, task, "no_answer", at, now=now, settings=svc.settings, rules=svc.rules)
         return
     policy = session.get(Policy, call.policy_id)
     assert policy is not None

@@ -66,6 +66,16 @@ class BusinessCalendar:
         """法定休假日 in the Civil Code's sense: weekends and statutory holidays, less make-up workdays."""
         return not self.is_workday(day)
 
+    def is_statutory_holiday(self, day: date) -> bool:
+        """A day off of a statutory holiday period (Spring Festival, National Day …), weekend or not."""
+        if self.is_workday(day):
+            return False
+        table = self._extra.get(day.year)
+        if table is not None and (day in table.holidays or day.year not in _PACKAGE_YEARS):
+            return day in table.holidays
+        _, name = chinese_calendar.get_holiday_detail(day)
+        return name is not None
+
     def next_workday_on_or_after(self, day: date) -> date:
         while not self.is_workday(day):
             day += timedelta(days=1)

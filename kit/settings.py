@@ -145,6 +145,38 @@ class RecordingSettings:
     retention_years_after_dispute: int = 2
 
 
+def _default_retry_waits() -> dict[str, int]:
+    return {"busy": 120, "no_answer": 240, "machine": 240, "hangup": 180, "failed": 60, "canceled": 60,
+            "applicant_absent": 240}
+
+
+@dataclass(frozen=True)
+class DialerSettings:
+    calling_hours_start: str = "09:00"
+    calling_hours_end: str = "21:00"
+    night_start: str = "21:00"  # an appointment may move a call before calling_hours_start, never into the night
+    night_end: str = "08:00"
+    call_on_workdays: bool = True
+    call_on_weekends: bool = True
+    call_on_holidays: bool = False
+    dayparts: tuple[str, ...] = ("09:00", "12:00", "17:00")
+    max_attempts: int = 3
+    min_attempt_days: int = 2
+    retry_wait_minutes: dict[str, int] = field(default_factory=_default_retry_waits)
+    min_retry_gap_minutes: int = 30
+    not_received_delay_days: int = 3
+    tick_seconds: int = 5
+    batch_size: int = 20
+    lease_seconds: int = 300
+    calls_per_second: float = 1.0
+    max_concurrent_calls: int = 20
+    ring_timeout_s: int = 30
+    caller_id: str = ""
+    machine_detection: bool = True
+    backoff_seconds: int = 30
+    max_backoff_seconds: int = 900
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -158,4 +190,5 @@ class Settings:
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    dialer: DialerSettings = field(default_factory=DialerSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

@@ -53,7 +53,8 @@ class ExclusionReason(StrEnum):
 class TaskStatus(StrEnum):
     QUEUED = "queued"
     HELD = "held"
-    IN_PROGRESS = "in_progress"
+    DIALING = "dialing"  # claimed by a dialer, the call being placed (under a lease)
+    IN_PROGRESS = "in_progress"  # a call is under way
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 

@@ -54,6 +54,11 @@ def reevaluate_phone_holds(
 
     to_add = [key for key in wanted if key not in active]
     to_release = [key for key in active if key not in wanted]
+    # a number the carrier refused when dialled is held until the policy's number is changed
+    for hold_id, task_id, reason in task_repo.dialer_holds_on_changed_phones(session):
+        active[(task_id, reason)] = hold_id
+        if (task_id, reason) not in wanted:
+            to_release.append((task_id, reason))
 
     task_repo.insert_holds(
         session,

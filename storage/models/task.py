@@ -24,6 +24,10 @@ class CallbackTask(IdMixin, TimestampMixin, Base):
     result_class: Mapped[ResultClass | None] = mapped_column(enum_column(ResultClass))
     reason_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     completed_at: Mapped[datetime | None]
+    appointment_at: Mapped[datetime | None]  # a time the customer (or the branch) booked
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the dialer that holds the task
+    claimed_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TaskHold(IdMixin, Base):
@@ -35,3 +39,5 @@ class TaskHold(IdMixin, Base):
     created_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
     release_note: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | dialer
+    phone: Mapped[str | None] = mapped_column(String(32))  # the number a dialer hold is about

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kit.vocab import OPEN_CASE_STATUSES
+from kit.vocab import OPEN_CASE_STATUSES, CallOutcome
 from storage.models import Call, CallEvent, Case
 
 
@@ -43,3 +43,23 @@ def events(session: Session, call_id: int) -> list[CallEvent]:
 def open_cases_of_call(session: Session, call_id: int) -> list[Case]:
     stmt = select(Case).where(Case.call_id == call_id, Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)
     return list(session.scalars(stmt))
+
+
+def for_task(session: Session, task_id: int) -> list[Call]:
+    return list(session.scalars(select(Call).where(Call.task_id == task_id).order_by(Call.id)))
+
+
+def registered_since(session: Session, task_id: int, since: datetime) -> Call | None:
+    """The first call registered for the task at or after `since` (a claim's placement that did happen)."""
+    stmt = select(Call).where(Call.task_id == task_id, Call.created_at >= since).order_by(Call.id).limit(1)
+    return session.scalars(stmt).first()
+
+
+def create(session: Session, *, call_sid: str, task_id: int, policy_id: int, now: datetime) -> Call:
+    """A new call row for a task (placed by the dialer, or first seen in a webhook)."""
+    call = Call(call_sid=call_sid, task_id=task_id, policy_id=policy_id, twilio_status="queued", status_rank=0,
+                attempt_counted=False, outcome=CallOutcome.IN_PROGRESS, turn_seq=0, event_count=0, reason_codes=[],
+                created_at=now, updated_at=now)
+    session.add(call)
+    session.flush()
+    return call

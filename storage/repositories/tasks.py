@@ -45,11 +45,23 @@ def active_hold_reasons(session: Session, task_ids: Collection[int]) -> dict[int
 
 
 def active_holds_on_open_tasks(session: Session) -> list[tuple[int, int, HoldReason]]:
-    """(hold id, task id, reason) of every unreleased hold on a queued or held task."""
+    """(hold id, task id, reason) of every unreleased intake hold on a queued or held task."""
     stmt = (
         select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
         .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
-        .where(TaskHold.released_at.is_(None), CallbackTask.status.in_(OPEN_TASK_STATUSES))
+        .where(TaskHold.released_at.is_(None), TaskHold.source == "intake",
+               CallbackTask.status.in_(OPEN_TASK_STATUSES))
+    )
+    return list(session.execute(stmt))
+
+
+def dialer_holds_on_changed_phones(session: Session) -> list[tuple[int, int, HoldReason]]:
+    """(hold id, task id, reason) of unreleased dialer holds whose policy has another phone number now."""
+    stmt = (
+        select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
+        .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
+        .join(Policy, Policy.id == CallbackTask.policy_id)
+        .where(TaskHold.released_at.is_(None), TaskHold.source == "dialer", Policy.applicant_phone != TaskHold.phone)
     )
     return list(session.execute(stmt))
 

@@ -1,0 +1,227 @@
+"""The dialer: each tick claims due tasks (committed), then places their calls one by one, paced.
+
+A claim is a lease: a dialer that dies leaves its tasks to another once the lease runs out, which first
+checks whether the call was placed after all (Twilio's first status callback registers it), so a task is
+never dialled twice. A failed placement gives the claim back (or holds a bad number).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialer.holds import hold_wrong_number
+from dialer.hours import CallingRules
+from dialer.retry import release, schedule_retry
+from dialer.telephony import CallRequest, PlacementError, PlacementProblem, TelephonyProvider
+from kit.calendar import BusinessCalendar
+from kit.clock import Clock, business_today
+from kit.settings import Settings
+from kit.vocab import QuestionnaireVariant, TaskStatus
+from storage.models import CallbackTask, Policy
+from storage.repositories import calls as call_repo
+from storage.repositories import claims
+
+log = logging.getLogger(__name__)
+CALL_LEASE_MARGIN = timedelta(minutes=10)  # a call's lease: the call's time limit plus this
+
+
+@dataclass
+class TickResult:
+    claimed: int = 0
+    placed: int = 0
+    held: int = 0
+    released: int = 0
+    adopted: int = 0  # a dead dialer's placement found registered: not dialled again
+    requeued: int = 0  # a call whose end was never reported: retried
+    backoff_until: datetime | None = None
+
+    def add(self, other: TickResult) -> None:
+        for name in ("claimed", "placed", "held", "released", "adopted", "requeued"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    task_id: int
+    to: str
+
+
+class Pacer:
+    """At most `cps` placements per second (0: unlimited), on the monotonic clock."""
+
+    def __init__(self, cps: float, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / cps if cps > 0 else 0.0
+        self.monotonic, self.sleep = monotonic, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = self.monotonic()
+        if self._next > now:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+@dataclass
+class Dialer:
+    settings: Settings
+    clock: Clock
+    calendar: BusinessCalendar
+    sessions: sessionmaker[Session]
+    provider: TelephonyProvider
+    dialer_id: str
+    prepare: Callable[[Session, int], object] | None = None  # render the call's prompts before dialing
+    pacer: Pacer | None = None
+    _failures: int = field(default=0, init=False)
+    _backoff_until: datetime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.rules = CallingRules.from_settings(self.settings.dialer, self.calendar)
+        self.pacer = self.pacer or Pacer(self.settings.dialer.calls_per_second)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def tick(self) -> TickResult:
+        result = TickResult(backoff_until=self._backoff_until)
+        now = self.clock.now()
+        if self._backoff_until is not None and now < self._backoff_until:
+            return result
+        with self.sessions() as session, session.begin():
+            claimed = self._claim(session, now, result)
+        for index, item in enumerate(claimed):
+            if not self._dial(item, result):
+                with self.sessions() as session, session.begin():  # backing off: give the rest back
+                    result.released += self._release(session, [c.task_id for c in claimed[index + 1:]])
+                break
+        result.backoff_until = self._backoff_until
+        return result
+
+    def drain(self, max_ticks: int = 10_000) -> TickResult:
+        """Tick until a tick finds nothing to do (tests, `huifang dialer --drain`)."""
+        total = TickResult()
+        for _ in range(max_ticks):
+            result = self.tick()
+            total.add(result)
+            total.backoff_until = result.backoff_until
+            if not (result.claimed or result.adopted or result.requeued) or result.backoff_until:
+                break
+        return total
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def _claim(self, session: Session, now: datetime, result: TickResult) -> list[Claimed]:
+        window_open = self.rules.in_window(now)
+        if not window_open and not self.rules.appointment_allowed(now):
+            return []
+        d = self.settings.dialer
+        capacity = min(d.batch_size, d.max_concurrent_calls - claims.in_flight(session, now))
+        if capacity <= 0:
+            return []
+        today = business_today(self.clock)
+        lock = session.get_bind().dialect.name == "postgresql"
+        out: list[Claimed] = []
+        for task in claims.claimable(session, now=now, today=today, limit=capacity, window_open=window_open,
+                                     lock=lock):
+            if task.status is TaskStatus.DIALING:  # a dialer died holding it: was the call placed?
+                if task.claimed_at and call_repo.registered_since(session, task.id, task.claimed_at):
+                    task.status, task.lease_expires_at = TaskStatus.IN_PROGRESS, now + self._call_lease()
+                    result.adopted += 1
+                    continue
+            elif task.status is TaskStatus.IN_PROGRESS:  # the call's end was never reported
+                schedule_retry(session, task, "failed", now, now=now, settings=self.settings, rules=self.rules)
+                result.requeued += 1
+                continue
+            if today > task.deadline:
+                task.questionnaire_variant = QuestionnaireVariant.B  # late: remind to read the terms
+            task.status = TaskStatus.DIALING
+            task.claimed_by, task.claimed_at = self.dialer_id, now
+            task.lease_expires_at = now + timedelta(seconds=d.lease_seconds)
+            task.updated_at = now
+            policy = session.get(Policy, task.policy_id)
+            assert policy is not None
+            out.append(Claimed(task.id, policy.applicant_phone))
+        result.claimed += len(out)
+        return out
+
+    def _release(self, session: Session, task_ids: list[int]) -> int:
+        released = 0
+        for task_id in task_ids:
+            task = session.get(CallbackTask, task_id, with_for_update=True)
+            if task is not None and task.status is TaskStatus.DIALING and task.claimed_by == self.dialer_id:
+                task.status = TaskStatus.QUEUED
+                release(task)
+                released += 1
+        return released
+
+    # -- placing -------------------------------------------------------------------------------
+
+    def _call_lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.ivr.max_call_seconds) + CALL_LEASE_MARGIN
+
+    def request(self, item: Claimed) -> CallRequest:
+        base = self.settings.ivr.public_base_url
+        return CallRequest(
+            task_id=item.task_id, to=item.to, caller_id=self.settings.dialer.caller_id,
+            answer_url=f"{base}/twilio/voice/answer?task={item.task_id}",
+            status_url=f"{base}/twilio/voice/status?task={item.task_id}",
+            recording_status_url=f"{base}/twilio/recording",
+            ring_timeout_s=self.settings.dialer.ring_timeout_s,
+            time_limit_s=self.settings.ivr.max_call_seconds + 60,  # Twilio's hard stop, after the robot's own
+            machine_detection=self.settings.dialer.machine_detection,
+        )
+
+    def _dial(self, item: Claimed, result: TickResult) -> bool:
+        """Place one claimed call. False when the dialer must back off."""
+        if self.prepare is not None:
+            try:
+                with self.sessions() as session, session.begin():
+                    self.prepare(session, item.task_id)
+            except Exception:  # a prompt not rendered now is rendered at its webhook: the call still goes
+                log.exception("could not prepare the prompts of task %s", item.task_id)
+        assert self.pacer is not None
+        self.pacer.wait()
+        try:
+            sid = self.provider.place(self.request(item))
+        except PlacementError as exc:
+            return self._failed(item, exc, result)
+        now = self.clock.now()
+        with self.sessions() as session, session.begin():
+            task = session.get(CallbackTask, item.task_id, with_for_update=True)
+            assert task is not None
+            if call_repo.by_sid(session, sid) is None:  # Twilio's first callback may have registered it
+                call_repo.create(session, call_sid=sid, task_id=task.id, policy_id=task.policy_id, now=now)
+            if task.status in (TaskStatus.DIALING, TaskStatus.QUEUED):
+                task.status = TaskStatus.IN_PROGRESS
+                task.lease_expires_at = now + self._call_lease()
+                task.appointment_at = task.next_attempt_at = None
+                task.updated_at = now
+        self._failures, self._backoff_until = 0, None
+        result.placed += 1
+        return True
+
+    def _failed(self, item: Claimed, exc: PlacementError, result: TickResult) -> bool:
+        now = self.clock.now()
+        with self.sessions() as session, session.begin():
+            task = session.get(CallbackTask, item.task_id, with_for_update=True)
+            assert task is not None
+            if exc.problem is PlacementProblem.INVALID_NUMBER:
+                hold_wrong_number(session, task, str(exc), now=now, cases=self.settings.cases, calendar=self.calendar)
+                result.held += 1
+                return True
+            result.released += self._release(session, [item.task_id])
+        self._failures += 1
+        d = self.settings.dialer
+        wait = min(d.max_backoff_seconds, d.backoff_seconds * 2 ** (self._failures - 1))
+        self._backoff_until = now + timedelta(seconds=wait)
+        level = logging.ERROR if exc.problem is PlacementProblem.REFUSED else logging.WARNING
+        log.log(level, "placing task %s failed (%s): backing off %ss", item.task_id, exc, wait)
+        return False

@@ -1,0 +1,49 @@
+"""Claiming due callback tasks for a dialer. PostgreSQL: FOR UPDATE SKIP LOCKED, so dialers never wait on
+or take each other's rows; SQLite (one dialer): its write lock serialises the claim."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from kit.vocab import TaskStatus
+from storage.models import CallbackTask
+
+ACTIVE = (TaskStatus.DIALING, TaskStatus.IN_PROGRESS)
+
+
+def in_flight(session: Session, now: datetime) -> int:
+    """Tasks being dialled or on a call under a live lease (every dialer's)."""
+    return session.scalar(
+        select(func.count()).select_from(CallbackTask)
+        .where(CallbackTask.status.in_(ACTIVE), CallbackTask.lease_expires_at >= now)
+    ) or 0
+
+
+def claimable(session: Session, *, now: datetime, today: date, limit: int, window_open: bool,
+              lock: bool) -> list[CallbackTask]:
+    """Due tasks in priority order: appointments due now, then the earliest deadline, then the fewest attempts.
+
+    Outside the calling window only appointments that are due; always tasks whose lease ran out (a dialer
+    died holding them, or a call's end was never reported).
+    """
+    appointment_due = and_(CallbackTask.appointment_at.is_not(None), CallbackTask.appointment_at <= now)
+    queued_due = and_(
+        CallbackTask.status == TaskStatus.QUEUED,
+        CallbackTask.opens_on <= today,
+        or_(CallbackTask.next_attempt_at.is_(None), CallbackTask.next_attempt_at <= now),
+        or_(CallbackTask.appointment_at.is_(None), CallbackTask.appointment_at <= now),
+    )
+    expired = and_(CallbackTask.status.in_(ACTIVE), CallbackTask.lease_expires_at < now)
+    due = and_(queued_due, appointment_due) if not window_open else queued_due
+    stmt = (
+        select(CallbackTask)
+        .where(or_(due, expired))
+        .order_by(case((appointment_due, 0), else_=1), CallbackTask.deadline, CallbackTask.attempts, CallbackTask.id)
+        .limit(limit)
+    )
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))

@@ -1,0 +1,201 @@
+"""The dialer loop on SQLite and PostgreSQL: claiming, priority, hours, placement outcomes, leases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dialer.loop import Pacer
+from dialer.telephony import PlacementError, PlacementProblem
+from kit.vocab import CaseType, HoldReason, QuestionnaireVariant, TaskStatus
+from storage.models import Call, TaskHold
+from tests.dialer.conftest import Bench, local
+from tests.factories import policy_row
+
+
+def _rows(*signed: str) -> list[dict[str, str]]:
+    return [policy_row(policy_no=f"P{i}", receipt_signed_date=s, receipt_logged_date=s) for i, s in enumerate(signed)]
+
+
+def test_a_tick_claims_and_places_due_tasks_earliest_deadline_first(bench: Bench) -> None:
+    bench.load(_rows("2026-11-20", "2026-11-16", "2026-11-18"))
+    result = bench.dialer().tick()
+    assert (result.claimed, result.placed) == (3, 3)
+    assert bench.dialled() == bench.task_ids("P1", "P2", "P0")
+    request = bench.provider.placed[0]
+    assert request.answer_url == f"http://127.0.0.1:8080/twilio/voice/answer?task={request.task_id}"
+    assert request.status_url == f"http://127.0.0.1:8080/twilio/voice/status?task={request.task_id}"
+    assert request.caller_id == "+861085550000"
+    assert request.to.startswith("+86137")
+    task = bench.task("P1")
+    assert task.status is TaskStatus.IN_PROGRESS
+    assert task.attempts == 0  # attempts are counted from Twilio's callbacks, not from placing
+    with bench.session() as s:
+        assert s.query(Call).filter_by(task_id=task.id).one().call_sid == "CA" + "1".rjust(32, "0")
+    assert bench.dialer().tick().claimed == 0  # nothing twice
+
+
+def test_appointments_due_come_first_then_fewest_attempts(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-16", "2026-11-20"))
+    bench.update("P0", attempts=2)
+    bench.update("P2", appointment_at=local("2026-11-25T09:30:00"))
+    bench.dialer().tick()
+    assert bench.dialled() == bench.task_ids("P2", "P1", "P0")
+
+
+def test_a_future_appointment_or_retry_time_waits(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-16"))
+    bench.update("P0", appointment_at=local("2026-11-25T15:00:00"))
+    bench.update("P1", next_attempt_at=local("2026-11-25T12:00:00"))
+    assert bench.dialer().tick().claimed == 0
+    bench.clock.set(local("2026-11-25T12:00:00"))
+    bench.dialer().tick()
+    assert bench.dialled() == bench.task_ids("P1")
+
+
+def test_outside_the_window_only_appointments_are_called_and_never_at_night(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-16"))
+    bench.update("P0", appointment_at=local("2026-11-26T08:15:00"))
+    bench.clock.set(local("2026-11-25T21:01:00"))
+    assert bench.dialer().tick().claimed == 0
+    bench.clock.set(local("2026-11-26T07:59:00"))
+    assert bench.dialer().tick().claimed == 0  # night, and the appointment is not due yet
+    bench.clock.set(local("2026-11-26T08:20:00"))
+    bench.dialer().tick()
+    assert bench.dialled() == bench.task_ids("P0")
+    bench.clock.set(local("2026-11-26T08:59:00"))
+    assert bench.dialer().tick().claimed == 0
+    bench.clock.set(local("2026-11-26T09:00:00"))
+    bench.dialer().tick()
+    assert bench.dialled() == bench.task_ids("P0", "P1")
+
+
+def test_no_calls_on_a_statutory_holiday(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16"))
+    bench.clock.set(local("2026-10-02T10:00:00"))  # National Day; the task is not open yet either way
+    assert bench.dialer().tick().claimed == 0
+
+
+def test_a_task_past_its_deadline_is_called_late_with_variant_b(bench: Bench) -> None:
+    bench.load([policy_row(policy_no="P0", issue_date="2026-11-01", receipt_signed_date="2026-11-05",
+                           receipt_logged_date="2026-11-05")])  # cooling-off ended 2026-11-20
+    bench.update("P0", questionnaire_variant=QuestionnaireVariant.A)  # as planned when it opened
+    bench.dialer().tick()
+    assert bench.task("P0").questionnaire_variant is QuestionnaireVariant.B
+
+
+def test_an_invalid_number_is_held_with_a_wrong_number_case_and_never_retried(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-16"))
+    bench.provider.errors = [PlacementError(PlacementProblem.INVALID_NUMBER, "Twilio 21211: Invalid 'To'", 21211)]
+    result = bench.dialer().tick()
+    assert (result.held, result.placed) == (1, 1)
+    held = bench.task("P0")
+    assert held.status is TaskStatus.HELD
+    assert [(c.type, c.reason) for c in bench.cases()] == [(CaseType.VERIFICATION_CASE, "wrong_number")]
+    assert "21211" in bench.cases()[0].detail
+    bench.clock.advance(timedelta(days=1))
+    assert bench.dialer().tick().claimed == 0
+    # the branch corrects the number: re-importing the policy releases the hold and the task is due again
+    bench.load([policy_row(policy_no="P0", receipt_signed_date="2026-11-16", receipt_logged_date="2026-11-16",
+                           applicant_phone="13899990000", applicant_id_no=_id_of(bench, "P0"))])
+    assert bench.task("P0").status is TaskStatus.QUEUED
+    with bench.session() as s:
+        hold = s.query(TaskHold).filter_by(task_id=held.id).one()
+        assert (hold.reason, hold.source, hold.released_at is not None) == (HoldReason.WRONG_NUMBER, "dialer", True)
+
+
+def _id_of(bench: Bench, policy_no: str) -> str:
+    from storage.models import Policy
+
+    with bench.session() as s:
+        return s.query(Policy).filter_by(policy_no=policy_no).one().applicant_id_no
+
+
+def test_a_rate_limit_gives_the_claims_back_and_backs_off(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-17", "2026-11-18"))
+    bench.provider.errors = [None, PlacementError(PlacementProblem.RATE_LIMITED, "Twilio 20429", 20429)]
+    dialer = bench.dialer()
+    result = dialer.tick()
+    assert (result.placed, result.released) == (1, 2)
+    assert result.backoff_until == bench.clock.now() + timedelta(seconds=30)
+    assert bench.task("P1").status is TaskStatus.QUEUED
+    assert bench.task("P1").next_attempt_at is None  # still due: nothing lost
+    assert dialer.tick().claimed == 0  # backing off
+    bench.clock.advance(timedelta(seconds=30))
+    assert dialer.tick().placed == 2
+    assert bench.dialled() == bench.task_ids("P0", "P1", "P2")
+
+
+def test_backoff_doubles_up_to_the_maximum(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16"))
+    dialer = bench.dialer(backoff_seconds=100, max_backoff_seconds=250)
+    waits = []
+    for _ in range(3):
+        bench.provider.errors = [PlacementError(PlacementProblem.TRANSIENT, "network: reset")]
+        until = dialer.tick().backoff_until
+        assert until is not None
+        waits.append((until - bench.clock.now()).total_seconds())
+        bench.clock.set(until)
+    assert waits == [100, 200, 250]
+
+
+def test_a_dead_dialers_claim_is_taken_over_after_the_lease(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16"))
+    dead = bench.dialer("dead")
+    with bench.sessions() as session, session.begin():
+        from dialer.loop import TickResult
+
+        assert len(dead._claim(session, bench.clock.now(), TickResult())) == 1  # claimed, then died
+    assert bench.dialer("d2").tick().claimed == 0  # the lease still holds
+    bench.clock.advance(timedelta(seconds=bench.settings.dialer.lease_seconds + 1))
+    assert bench.dialer("d2").tick().placed == 1
+    assert bench.dialled() == bench.task_ids("P0")
+
+
+def test_a_dead_dialers_call_that_was_placed_is_adopted_not_dialled_again(bench: Bench) -> None:
+    from dialer.loop import TickResult
+    from storage.repositories import calls as call_repo
+
+    bench.load(_rows("2026-11-16"))
+    task_id = bench.task("P0").id
+    with bench.sessions() as session, session.begin():
+        bench.dialer("dead")._claim(session, bench.clock.now(), TickResult())
+    bench.clock.advance(timedelta(seconds=2))
+    with bench.sessions() as session, session.begin():  # Twilio's first callback registered the call
+        call_repo.create(session, call_sid="CA-placed", task_id=task_id, policy_id=bench.task("P0").policy_id,
+                         now=bench.clock.now())
+    bench.clock.advance(timedelta(seconds=bench.settings.dialer.lease_seconds))
+    result = bench.dialer("d2").tick()
+    assert (result.adopted, result.placed) == (1, 0)
+    assert bench.task("P0").status is TaskStatus.IN_PROGRESS
+
+
+def test_a_call_whose_end_was_never_reported_is_retried(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16"))
+    bench.dialer().tick()
+    bench.clock.advance(timedelta(seconds=bench.settings.ivr.max_call_seconds) + timedelta(minutes=11))
+    result = bench.dialer().tick()
+    assert result.requeued == 1
+    task = bench.task("P0")
+    assert task.status is TaskStatus.QUEUED
+    assert task.next_attempt_at is not None
+
+
+def test_at_most_max_concurrent_calls(bench: Bench) -> None:
+    bench.load(_rows(*["2026-11-16"] * 5))
+    assert bench.dialer(max_concurrent_calls=3).tick().placed == 3
+    assert bench.dialer(max_concurrent_calls=3).tick().placed == 0
+
+
+def test_the_pacer_spaces_placements_by_the_cps() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(4.0, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pacer.wait()
+    assert sleeps == [0.25, 0.25, 0.25, 0.25]
+    assert now[0] == 1.0
