@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 
 def build_services(app: App, recognizer: Recognizer | None = None,
-                   sleep: Callable[[float], None] = time.sleep) -> IvrServices:
-    """Everything the webhooks need. A broken model path or flow library fails here, at start-up."""
+                   sleep: Callable[[float], None] = time.sleep, with_asr: bool = True) -> IvrServices:
+    """Everything the webhooks need (the dialer: without ASR, to prepare prompts). A broken model path or
+    flow library fails here, at start-up."""
     settings = app.settings
     library = load_library(flows_path(app))
     if not library.flows:
@@ -34,13 +35,14 @@ def build_services(app: App, recognizer: Recognizer | None = None,
     media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token, sleep=sleep)
     ivr = settings.ivr
     capture: AnswerCapture
-    if recognizer is None and settings.speech.vosk_model_path:
+    if recognizer is None and settings.speech.vosk_model_path and with_asr:
         recognizer = build_recognizer(settings.speech)
     if recognizer is not None:
         capture = RecordCapture(recognizer, media, timeout_s=ivr.record_timeout_s, max_length_s=ivr.record_max_length_s,
                                 fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s)
     else:
-        log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
+        if with_asr:
+            log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
         capture = KeypadCapture(timeout_s=ivr.gather_timeout_s)
     return IvrServices(
         settings=settings,

@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from dialer.telephony import CallRequest, PlacementProblem, TwilioProvider
+from dialer.telephony import CallRequest, PlacementError, PlacementProblem, TwilioProvider
 
 ACCOUNT = "AC" + "1" * 32
 CALLS = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
@@ -55,18 +55,18 @@ def test_the_call_is_created_with_every_parameter_the_ivr_relies_on() -> None:
 @responses.activate
 def test_errors_are_sorted_by_what_the_dialer_must_do(status: int, code: int, problem: PlacementProblem) -> None:
     responses.add(responses.POST, CALLS, json={"code": code, "message": "nope", "status": status}, status=status)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(PlacementError) as caught:
         TwilioProvider(ACCOUNT, "token").place(REQUEST)
-    assert getattr(caught.value, "problem", None) is problem
-    assert getattr(caught.value, "code", None) == code
+    assert caught.value.problem is problem
+    assert caught.value.code == code
 
 
 @responses.activate
 def test_a_network_failure_is_transient() -> None:
     responses.add(responses.POST, CALLS, body=requests.ConnectionError("connection reset"))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(PlacementError, match="network") as caught:
         TwilioProvider(ACCOUNT, "token").place(REQUEST)
-    assert getattr(caught.value, "problem", None) is PlacementProblem.TRANSIENT
+    assert caught.value.problem is PlacementProblem.TRANSIENT
 
 
 def test_credentials_are_required() -> None:

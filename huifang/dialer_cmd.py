@@ -1,0 +1,89 @@
+"""`huifang dialer`: the APScheduler loop that places calls (and retries recording downloads)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from dialer.loop import Dialer, TickResult
+from dialer.telephony import TelephonyProvider, TwilioProvider
+from huifang.app import App
+from huifang.output import emit_json
+from ivr.calls import prepare
+from recordings.media import MediaClient
+from recordings.service import store_due
+from recordings.store import FileStore
+from storage.db import make_session_factory
+
+log = logging.getLogger(__name__)
+
+
+def build_dialer(app: App, provider: TelephonyProvider | None = None) -> Dialer:
+    from huifang.web import build_services
+
+    settings = app.settings
+    services = build_services(app, with_asr=False)
+
+    def prepare_prompts(session: Session, task_id: int) -> int:
+        return prepare(session, services, task_id)
+
+    return Dialer(
+        settings=settings, clock=app.clock, calendar=app.calendar, sessions=make_session_factory(app.engine),
+        provider=provider or TwilioProvider(settings.twilio.account_sid, settings.twilio.auth_token),
+        dialer_id=f"{socket.gethostname()}:{os.getpid()}", prepare=prepare_prompts,
+    )
+
+
+def _summary(result: TickResult) -> dict[str, object]:
+    data = asdict(result)
+    data["backoff_until"] = result.backoff_until.isoformat() if result.backoff_until else None
+    return data
+
+
+def fetch_recordings(app: App) -> None:
+    settings = app.settings
+    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
+    with app.unit_of_work() as session:
+        counts = store_due(session, media=media, files=FileStore(Path(settings.recordings.root)), now=app.clock.now(),
+                           settings=settings.recordings)
+    if any(counts.values()):
+        log.info("recordings: %s", counts)
+
+
+@click.command("dialer")
+@click.option("--once", is_flag=True, help="One tick, then exit (for cron or a check).")
+@click.option("--drain", is_flag=True, help="Tick until nothing is due, then exit.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
+    """Place the calls that are due, inside calling hours, paced; runs until stopped unless --once/--drain."""
+    try:
+        dialer = build_dialer(app)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot start the dialer: {exc}") from None
+    if once or drain:
+        result = dialer.drain() if drain else dialer.tick()
+        if as_json:
+            emit_json(_summary(result))
+        else:
+            click.echo(", ".join(f"{k} {v}" for k, v in _summary(result).items() if v))
+        return
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    d = app.settings.dialer
+    scheduler.add_job(dialer.tick, "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
+    scheduler.add_job(fetch_recordings, "interval", args=[app], minutes=app.settings.recordings.retry_after_minutes,
+                      max_instances=1, coalesce=True, id="recordings")
+    click.echo(f"huifang: dialer {dialer.dialer_id} ticking every {d.tick_seconds} s", err=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
