@@ -23,7 +23,7 @@ from huifang.recordings_cmd import recordings_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
 from kit.calendar import UnknownCalendarYear
-from kit.clock import Clock, FrozenClock
+from kit.clock import Clock, FrozenClock, isoformat_local
 from kit.vocab import TaskStatus
 from storage import migrate
 from storage.repositories import policies as policy_repo
@@ -193,6 +193,37 @@ def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: b
           t["questionnaire_variant"], t["attempts"], "yes" if t["late"] else "") for t in view],
     )
     click.echo(f"{len(view)} tasks")
+
+
+@tasks.command("appoint")
+@click.argument("policy_no")
+@click.option("--at", "at_text", required=True, help="ISO 8601 with offset, e.g. 2026-11-26T08:30:00+08:00.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def tasks_appoint(app: App, policy_no: str, at_text: str, as_json: bool) -> None:
+    """Book the time the customer asked to be called back at."""
+    from dialer.appointments import AppointmentRefused, book
+    from dialer.hours import CallingRules
+
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise UserError(f"--at {at_text!r} is not an ISO 8601 time") from None
+    with app.unit_of_work() as session:
+        policy = policy_repo.by_number(session, policy_no)
+        task = task_repo.for_policy(session, policy.id) if policy else None
+        if task is None:
+            raise UserError(f"no callback task for policy {policy_no}")
+        try:
+            book(task, at, now=app.clock.now(), rules=CallingRules.from_settings(app.settings.dialer, app.calendar))
+        except AppointmentRefused as exc:
+            raise UserError(f"--at: {exc}") from None
+        view = {"policy_no": policy_no, "appointment_at": isoformat_local(at)}
+    if as_json:
+        emit_json(view)
+    else:
+        click.echo(f"{policy_no}: call at {view['appointment_at']}")
 
 
 @cli.command("serve")

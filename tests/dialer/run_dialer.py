@@ -53,7 +53,7 @@ def main() -> None:
     dialer = Dialer(settings=settings, clock=clock, calendar=BusinessCalendar(), sessions=make_session_factory(engine),
                     provider=RecordingProvider(url, name, clock, latency_ms / 1000), dialer_id=name, pacer=Pacer(0))
     result = dialer.drain()
-    print(json.dumps({"placed": result.placed, "claimed": result.claimed, "adopted": result.adopted}), flush=True)
+    sys.stdout.write(json.dumps({"placed": result.placed, "claimed": result.claimed, "adopted": result.adopted}) + "\n")
 
 
 if __name__ == "__main__":

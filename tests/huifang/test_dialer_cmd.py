@@ -52,3 +52,25 @@ def test_without_credentials_the_dialer_says_so_in_one_line(db_url: str, tmp_pat
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("twilio.account_sid and twilio.auth_token are needed to place calls")
     assert "Traceback" not in result.stderr
+
+
+def test_tasks_appoint_books_a_time_and_refuses_the_night(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    row = policy_row()
+    env = _env(db_url, tmp_path)
+    assert runner.invoke(cli, ["import", str(write_csv(tmp_path / "p.csv", [row]))], env=env).exit_code == 0
+    ok = runner.invoke(cli, ["tasks", "appoint", row["policy_no"], "--at", "2026-11-26T08:30:00+08:00", "--json"],
+                       env=env)
+    assert ok.exit_code == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"policy_no": row["policy_no"], "appointment_at": "2026-11-26T08:30:00+08:00"}
+    night = runner.invoke(cli, ["tasks", "appoint", row["policy_no"], "--at", "2026-11-26T22:00:00+08:00"], env=env)
+    assert night.exit_code == 1
+    assert "is in the night" in night.stderr
+    past = runner.invoke(cli, ["tasks", "appoint", row["policy_no"], "--at", "2026-11-24T10:00:00+08:00"], env=env)
+    assert "is not in the future" in past.stderr
+    unknown = runner.invoke(cli, ["tasks", "appoint", "NOPE", "--at", "2026-11-26T10:00:00+08:00"], env=env)
+    assert "no callback task for policy NOPE" in unknown.stderr
+    with Session(engine) as s:
+        task = s.scalars(select(CallbackTask)).one()
+        assert task.appointment_at is not None
+        assert task.appointment_at.isoformat() == "2026-11-26T00:30:00+00:00"

@@ -1,0 +1,29 @@
+"""A time the customer booked for the callback (预约回访): it goes before other due tasks and may be before
+the calling hours, never in the night."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dialer.hours import CallingRules
+from kit.clock import isoformat_local
+from kit.vocab import TaskStatus
+from storage.models import CallbackTask
+
+
+class AppointmentRefused(ValueError):
+    pass
+
+
+def book(task: CallbackTask, at: datetime, *, now: datetime, rules: CallingRules) -> None:
+    if task.status not in (TaskStatus.QUEUED, TaskStatus.HELD):
+        raise AppointmentRefused(f"the task is {task.status.value}: only a task waiting for its call can be booked")
+    if at.tzinfo is None:
+        raise AppointmentRefused("the appointment needs a UTC offset, e.g. 2026-11-26T08:30:00+08:00")
+    if at <= now:
+        raise AppointmentRefused(f"{isoformat_local(at)} is not in the future")
+    if not rules.appointment_allowed(at):
+        raise AppointmentRefused(f"{isoformat_local(at)} is in the night: the robot never calls then")
+    task.appointment_at = at
+    task.next_attempt_at = None
+    task.updated_at = now
