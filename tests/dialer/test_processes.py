@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ TASKS = 2000
 
 
 @pytest.fixture
-def due(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> str:
+def due(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> Iterator[str]:
     if backend != "postgresql":
         pytest.skip("several dialer processes need PostgreSQL (SQLite runs one dialer)")
     from dialer.intake.reader import open_table
@@ -40,7 +41,9 @@ def due(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> str:
         session.execute(text("CREATE TABLE IF NOT EXISTS fake_placements (id serial PRIMARY KEY, task_id int, "
                              "sid text, dialer text)"))
         session.execute(text("DELETE FROM fake_placements"))
-    return db_url
+    yield db_url
+    with engine.begin() as conn:  # not a table of ours: leave the schema as the migrations made it
+        conn.execute(text("DROP TABLE fake_placements"))
 
 
 def _start(url: str, name: str, now: str, latency_ms: float = 0) -> subprocess.Popen[str]:

@@ -170,24 +170,21 @@ def test_the_same_audio_at_8k_and_16k_gives_the_same_answer(recognizer: AnswerRe
 
 
 def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
-    clips = [_said(tts, text, rate=rate) for text in ("예예", "아뇨", "사람", "안녕하세요") for rate in (150, 170)]
+    # Kaldi dithers the features with random noise, so scores move a little from run to run (confidences
+    # ±0.02; some clips, like 사람 at 170 wpm, even flip between two decodes): the clips here are ones whose
+    # answer is far from any threshold, so a difference can only come from recognisers sharing state.
+    clips = [_said(tts, text, rate=rate) for text in ("예예", "아뇨", "안녕하세요") for rate in (150, 170)]
     clips.append(silence(1.0))
     serial = [recognizer.recognize(clip).intent for clip in clips]
-    # Vosk itself is not bit-for-bit repeatable on borderline clips (tied hypotheses, a confidence at the
-    # threshold): compare only the clips two serial passes agree on, and require most of them to agree.
-    stable = [i for i, intent in enumerate(serial) if recognizer.recognize(clips[i]).intent is intent]
-    assert len(stable) >= len(clips) - 2
+    assert serial == [Intent.YES, Intent.YES, Intent.NO, Intent.NO, Intent.UNKNOWN, Intent.UNKNOWN, Intent.SILENCE]
     results: dict[int, Intent] = {}
 
     def work(index: int) -> None:
-        results[index] = recognizer.recognize(clips[index]).intent
+        results[index] = recognizer.recognize(clips[index % len(clips)]).intent
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(clips))]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3 * len(clips))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    # intents, not texts: for speech outside the grammar Vosk's best phrase among tied hypotheses changes
-    # from run to run even serially (안녕하세요 → 한 번 아니요 / 한 번 그래요), but such a tie is never trusted
-    assert {i: results[i] for i in stable} == {i: serial[i] for i in stable}
-    assert {Intent.YES, Intent.NO, Intent.SILENCE} <= {serial[i] for i in stable}
+    assert results == {i: serial[i % len(clips)] for i in range(3 * len(clips))}
