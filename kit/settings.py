@@ -104,7 +104,7 @@ class SpeechSettings:
     voices: dict[str, str] = field(default_factory=_default_voices)
     rate: int = 200
     pitch: int = 50
-    min_confidence: float = 0.1
+    min_confidence: float = 0.05
     silence_dbfs: float = -40.0
     min_speech_ms: int = 120
 

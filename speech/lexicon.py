@@ -7,6 +7,7 @@ segment text) and reports phrases it cannot spell instead of letting Vosk drop t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -121,10 +122,33 @@ class Grammar:
         return sorted(self.spelled)
 
     def intent_of_text(self, text: str) -> Intent:
-        """Map recognised text (a sequence of grammar phrases) to one intent; mixed intents are unknown."""
+        """Map recognised text (a sequence of grammar phrases) to one intent; mixed intents are unknown.
+
+        Vosk's grammar is a small language model over the phrases' words, so it may return pieces of a phrase
+        (한 번 더 → 한 더). Pieces that all belong to phrases of one intent count as that intent, but only for
+        repeat and human: a misheard piece then costs a re-ask or a hand-off, never a recorded yes or no.
+        """
         words = text.split()
         if not words:
             return Intent.UNKNOWN
+        exact = self._phrases_intent(words)
+        if exact is not Intent.UNKNOWN:
+            return exact
+        owners = {intent for word in words for intent, phrase_words in self._words.items() if word in phrase_words}
+        if len(owners) == 1 and all(any(w in ws for ws in self._words.values()) for w in words):
+            (owner,) = owners
+            if owner in (Intent.REPEAT, Intent.HUMAN):
+                return owner
+        return Intent.UNKNOWN
+
+    @functools.cached_property
+    def _words(self) -> dict[Intent, frozenset[str]]:
+        out: dict[Intent, set[str]] = {}
+        for phrase, intent in self.spelled.items():
+            out.setdefault(intent, set()).update(phrase.split())
+        return {intent: frozenset(words) for intent, words in out.items()}
+
+    def _phrases_intent(self, words: list[str]) -> Intent:
         found: set[Intent] = set()
         index = 0
         longest = max((len(p.split()) for p in self.spelled), default=0)

@@ -21,7 +21,7 @@ def run(*args: str, **env: str) -> Result:
 @pytest.fixture(scope="module")
 def answer_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audio") / "answer.wav"
-    path.write_bytes(write_wav(speak(EspeakTts(), "아뇨", "ko-KR", 170, 50, None, seed=1)))
+    path.write_bytes(write_wav(speak(EspeakTts(), "아니요", "ko-KR", 170, 50, None, seed=1)))
     return path
 
 

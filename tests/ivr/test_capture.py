@@ -74,7 +74,7 @@ def korean_recognizer() -> AnswerRecognizer:
     return recognizer
 
 
-@pytest.mark.parametrize(("said", "expected"), [("예예", "yes"), ("아뇨", "no")])
+@pytest.mark.parametrize(("said", "expected"), [("네", "yes"), ("아니요", "no")])
 def test_a_spoken_answer_goes_through_the_real_vosk_path(engine: Engine, tmp_path: Path, prompt_cache: PromptCache,
                                                          korean_recognizer: AnswerRecognizer, said: str,
                                                          expected: str) -> None:

@@ -300,3 +300,23 @@ class TestLevels:
     def test_concatenate_refuses_different_rates(self) -> None:
         with pytest.raises(AudioError, match=r"different rates \[8000, 16000\]"):
             concatenate(silence(0.1, rate=8000), silence(0.1, rate=16000))
+
+
+def test_denoise_lowers_stationary_noise_and_keeps_the_tone() -> None:
+    import numpy as np
+
+    from speech.audio import add_noise, denoise, frame_levels_dbfs
+
+    rate = 16000
+    t = np.arange(int(0.5 * rate)) / rate
+    tone = Audio((8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16), rate)
+    quiet = Audio(np.zeros(int(0.5 * rate), dtype=np.int16), rate)
+    noisy = add_noise(concatenate(quiet, tone, quiet), 15.0, seed=1)
+    cleaned = denoise(noisy)
+    before, after = frame_levels_dbfs(noisy), frame_levels_dbfs(cleaned)
+    gap = slice(2, 20)  # frames well inside the leading quiet part
+    assert float(np.mean(after[gap])) < float(np.mean(before[gap])) - 10
+    middle = slice(30, 45)
+    assert abs(float(np.mean(after[middle])) - float(np.mean(before[middle]))) < 2
+    assert len(cleaned.samples) == len(noisy.samples)
+    assert denoise(Audio(np.zeros(10, dtype=np.int16), rate)).samples.tolist() == [0] * 10

@@ -220,7 +220,7 @@ class TestIntentOfText:
             ("好", Intent.UNKNOWN),
             ("是 好", Intent.UNKNOWN),
             ("的", Intent.UNKNOWN),
-            ("再 说", Intent.UNKNOWN),
+            ("再 说", Intent.REPEAT),  # pieces of 再说一遍: a repeat costs only a re-ask
         ],
     )
     def test_text_to_intent(self, grammar: Grammar, text: str, intent: Intent) -> None:
@@ -228,11 +228,11 @@ class TestIntentOfText:
 
     def test_multi_word_korean_phrase(self) -> None:
         grammar = build_grammar(load_lexicon("ko-KR"),
-                                vocab("네", "예", "아니요", "아뇨", "상담원", "다시", "한", "번", "더"))
+                                vocab("네", "예", "아니요", "연결", "못", "한", "번", "더"))
         assert grammar.intent_of_text("한 번 더") is Intent.REPEAT
-        assert grammar.intent_of_text("다시 한 번 더") is Intent.REPEAT
+        assert grammar.intent_of_text("한 번 더 네") is Intent.UNKNOWN
         assert grammar.intent_of_text("네 네") is Intent.YES
-        assert grammar.intent_of_text("한 번") is Intent.UNKNOWN
+        assert grammar.intent_of_text("한 번") is Intent.REPEAT  # pieces of 한 번 더
 
     def test_an_empty_grammar_knows_nothing(self) -> None:
         assert Grammar("zh-CN", {}, ()).intent_of_text("是") is Intent.UNKNOWN
@@ -247,3 +247,17 @@ class TestDtmf:
     )
     def test_keys_to_intent(self, digits: str, intent: Intent) -> None:
         assert dtmf_intent(digits) is intent
+
+
+def test_pieces_of_a_phrase_count_only_for_repeat_and_human() -> None:
+    from speech.lexicon import Grammar
+
+    grammar = Grammar("ko-KR", {"한 번 더": Intent.REPEAT, "뭐 라고요": Intent.REPEAT, "네": Intent.YES,
+                                "아니 요": Intent.NO, "연결 해 주세요": Intent.HUMAN}, ())
+    assert grammar.intent_of_text("한 번 더") is Intent.REPEAT
+    assert grammar.intent_of_text("한 더") is Intent.REPEAT  # Vosk dropped a word
+    assert grammar.intent_of_text("라고요") is Intent.REPEAT
+    assert grammar.intent_of_text("해 주세요") is Intent.HUMAN
+    assert grammar.intent_of_text("요") is Intent.UNKNOWN  # a piece of a "no": never a recorded answer
+    assert grammar.intent_of_text("한 요") is Intent.UNKNOWN  # pieces of two intents
+    assert grammar.intent_of_text("한 모르는") is Intent.UNKNOWN  # a word of no phrase
