@@ -1,0 +1,143 @@
+"""Running simulated calls against an app in this process: the Flask test client as Twilio's HTTP client
+(every request signed), the database as the callee's understanding of the question, and one call's
+summary in the shape of `huifang simulate call` (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from flows.engine import CallState
+from flows.library import FlowLibrary
+from ivr.harness.media import InjectedRecognizer, MediaHost
+from ivr.harness.persona import Persona
+from ivr.harness.simulator import CallLog, Simulator
+from ivr.services import IvrServices
+from kit.clock import FrozenClock, isoformat_local
+from storage.models import CallbackTask, Case, Policy
+from storage.repositories import calls as call_repo
+
+
+class FlaskTransport:
+    def __init__(self, app: Flask, auth_token: str, base_url: str) -> None:
+        self.client = app.test_client()
+        self.validator = RequestValidator(auth_token)
+        self.base_url = base_url
+
+    def _path(self, url: str) -> str:
+        if not url.startswith(self.base_url):
+            raise ValueError(f"{url} is not under the app's public URL {self.base_url}")
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        signature = self.validator.compute_signature(url, form)
+        response = self.client.post(self._path(url), data=form, headers={"X-Twilio-Signature": signature})
+        return response.status_code, response.get_data(as_text=True)
+
+    def get(self, url: str) -> tuple[int, bytes]:
+        response = self.client.get(self._path(url))
+        return response.status_code, response.get_data()
+
+
+class DatabaseOracle:
+    """The topic of the question a call is asking now, from the call's stored flow state."""
+
+    def __init__(self, services: IvrServices) -> None:
+        self.services = services
+
+    def current_topic(self, call_sid: str) -> str | None:
+        with self.services.sessions() as session:
+            call = call_repo.by_sid(session, call_sid)
+            if call is None or call.state is None:
+                return None
+            state = CallState.from_dict(call.state)
+        return _topic(self.services.library, state)
+
+
+def _topic(library: FlowLibrary, state: CallState) -> str | None:
+    if state.index >= len(state.plan):
+        return None
+    step = library.flows[state.flow_id].step(state.plan[state.index])
+    return step.topic.value if step.topic is not None else None
+
+
+@dataclass
+class LocalHarness:
+    """One app under simulation: its services (their clock must be a FrozenClock) and the simulator."""
+
+    services: IvrServices
+    app: Flask
+    simulator: Simulator
+
+    @classmethod
+    def build(cls, services: IvrServices, app: Flask, recognizer: InjectedRecognizer) -> LocalHarness:
+        clock = services.clock
+        if not isinstance(clock, FrozenClock):
+            raise TypeError("the harness runs on a virtual clock: give the services a FrozenClock")
+        settings = services.settings
+        media = MediaHost(settings.twilio.account_sid)
+        services.media.http.mount("https://api.twilio.com/", media)
+        simulator = Simulator(
+            transport=FlaskTransport(app, settings.twilio.auth_token, settings.ivr.public_base_url),
+            media=media, oracle=DatabaseOracle(services), clock=clock, account_sid=settings.twilio.account_sid,
+            base_url=settings.ivr.public_base_url, recognizer=recognizer,
+        )
+        harness = cls(services, app, simulator)
+        simulator.birthday = harness.birthday
+        return harness
+
+    _sids = itertools.count(1)
+
+    def birthday(self, task_id: int) -> str:
+        with self.services.sessions() as session:
+            task = session.get(CallbackTask, task_id)
+            policy = session.get(Policy, task.policy_id) if task else None
+            return f"{policy.applicant_birth_date:%m%d}" if policy else "0101"
+
+    def call(self, policy_no: str, persona: Persona, attempt: int = 1) -> dict[str, Any]:
+        """One simulated call of the policy's task, as `huifang simulate call` prints it."""
+        with self.services.sessions() as session:
+            row = session.execute(select(CallbackTask.id, Policy.applicant_phone).join(Policy)
+                                  .where(Policy.policy_no == policy_no)).one_or_none()
+        if row is None:
+            raise LookupError(f"no callback task for policy {policy_no}")
+        task_id, phone = row
+        call_sid = f"CA{next(self._sids):032d}"
+        log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
+        return self.summary(policy_no, log)
+
+    def summary(self, policy_no: str, log: CallLog) -> dict[str, Any]:
+        with self.services.sessions() as session:
+            call = call_repo.by_sid(session, log.call_sid)
+            assert call is not None
+            events = call_repo.events(session, call.id)
+            cases = list(session.scalars(select(Case).where(Case.call_id == call.id).order_by(Case.id)))
+            state = CallState.from_dict(call.state) if call.state else None
+        transcript = [
+            {"who": "robot" if e.who == "robot" else "caller", "topic": e.topic,
+             "text": e.text if e.who == "robot" else str(e.detail.get("intent") or e.detail.get("input") or ""),
+             "digits": str(e.detail.get("digits") or "")}
+            for e in events if (e.who, e.kind) in (("robot", "prompt"), ("caller", "answer"))
+        ]
+        return {
+            "policy_no": policy_no,
+            "call_sid": log.call_sid,
+            "status": log.ended,
+            "outcome": call.outcome.value,
+            "flow": {"id": call.flow_id, "version": call.flow_version} if call.flow_id else None,
+            "transcript": transcript,
+            "answers": dict(state.answers) if state else {},
+            "end_reason": call.end_reason,
+            "result_class": call.result_class.value if call.result_class else None,
+            "reason_codes": list(call.reason_codes or []),
+            "handoff": call.handoff_topic is not None,
+            "cases": [{"id": c.id, "type": c.type.value, "reason": c.reason, "due_at": isoformat_local(c.due_at)}
+                      for c in cases],
+        }

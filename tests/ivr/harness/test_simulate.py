@@ -1,0 +1,100 @@
+"""Simulated calls through the real webhooks: persona in, transcript, result class and cases out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from ivr.capture import RecordCapture
+from ivr.harness.local import LocalHarness
+from ivr.harness.media import InjectedRecognizer
+from ivr.harness.persona import persona_from
+from speech.cache import PromptCache
+from tests.ivr.conftest import build_ivr
+
+
+@pytest.fixture
+def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[tuple[LocalHarness, str]]:
+    ivr = build_ivr(engine, tmp_path, prompt_cache)
+    injected = InjectedRecognizer()
+    capture = ivr.svc.capture
+    assert isinstance(capture, RecordCapture)
+    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
+    yield LocalHarness.build(ivr.svc, ivr.app, injected), ivr.policy_no
+
+
+def call(harness: tuple[LocalHarness, str], **persona: Any) -> dict[str, Any]:
+    local, policy_no = harness
+    return local.call(policy_no, persona_from(persona, "test persona"))
+
+
+@pytest.mark.parametrize("mode", ["text", "dtmf"])
+def test_all_yes_is_standard(harness: tuple[LocalHarness, str], mode: str) -> None:
+    result = call(harness, mode=mode)
+    assert (result["status"], result["outcome"], result["result_class"]) == ("completed", "completed", "standard")
+    assert result["flow"] == {"id": "traditional", "version": 1}
+    assert result["cases"] == []
+    robot = [t for t in result["transcript"] if t["who"] == "robot"]
+    assert robot[0]["text"].startswith("您好，这里是汇方人寿客服中心")
+    callers = [t for t in result["transcript"] if t["who"] == "caller"]
+    assert callers[1]["digits"] == "0517"  # identity by keypad in every mode
+    assert set(result["answers"].values()) == {"yes"}
+
+
+def test_no_then_yes_is_sub_standard(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, answers={"default": "yes", "understand_coverage": "no-then-yes"})
+    assert result["answers"]["understand_coverage"] == "clarified"
+    assert result["result_class"] == "sub_standard"
+    assert "unclear_coverage" in result["reason_codes"]
+
+
+def test_a_no_that_stays_goes_to_an_agent_and_is_a_problem(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, answers={"default": "yes", "understand_coverage": "no"})
+    assert result["handoff"] is True
+    assert result["end_reason"] == "handed_off"
+    assert result["result_class"] == "problem"
+    assert [c["type"] for c in result["cases"]] == ["first_explanation_case"]
+
+
+def test_the_wrong_birthday_is_identity_failed(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, identity="wrong")
+    assert (result["end_reason"], result["result_class"]) == ("identity_failed", "verification")
+    assert [c["type"] for c in result["cases"]] == ["verification_case"]
+
+
+def test_someone_else_answers(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, identity="absent")
+    assert result["end_reason"] == "applicant_absent"
+    assert result["cases"] == []  # called again later
+
+
+@pytest.mark.parametrize(("pickup", "outcome"), [("busy", "busy"), ("no-answer", "no_answer"),
+                                                 ("failed", "failed"), ("machine", "machine")])
+def test_contact_failures(harness: tuple[LocalHarness, str], pickup: str, outcome: str) -> None:
+    result = call(harness, pickup=pickup)
+    assert result["outcome"] == outcome
+    assert result["result_class"] is None
+    assert result["transcript"] == []
+
+
+def test_hanging_up_after_a_topic(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, hangup_after="policy_received")
+    assert (result["outcome"], result["end_reason"]) == ("hangup", "hangup")
+    assert result["result_class"] == "verification"
+
+
+def test_silence_throughout_ends_as_a_communication_problem(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, answers={"default": "silence", "identity": "yes"})
+    assert result["end_reason"] == "language_barrier"
+    assert [c["type"] for c in result["cases"]] == ["dialect_case"]
+
+
+def test_asking_for_a_person(harness: tuple[LocalHarness, str]) -> None:
+    result = call(harness, answers={"default": "yes", "knows_is_insurance": "human"})
+    assert result["handoff"] is True
+    assert result["answers"]["knows_is_insurance"] == "human_requested"
