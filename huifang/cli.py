@@ -20,6 +20,7 @@ from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
 from huifang.recordings_cmd import recordings_group
+from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
 from kit.calendar import UnknownCalendarYear
@@ -252,6 +253,7 @@ def serve(app: App, host: str, port: int) -> None:
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
 cli.add_command(recordings_group)
+cli.add_command(simulate_group)
 cli.add_command(speech_group)
 cli.add_command(prompts_group)
 

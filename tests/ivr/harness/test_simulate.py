@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,13 @@ from tests.ivr.conftest import build_ivr
 
 
 @pytest.fixture
-def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[tuple[LocalHarness, str]]:
+def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> tuple[LocalHarness, str]:
     ivr = build_ivr(engine, tmp_path, prompt_cache)
     injected = InjectedRecognizer()
     capture = ivr.svc.capture
     assert isinstance(capture, RecordCapture)
     ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    yield LocalHarness.build(ivr.svc, ivr.app, injected), ivr.policy_no
+    return LocalHarness.build(ivr.svc, ivr.app, injected), ivr.policy_no
 
 
 def call(harness: tuple[LocalHarness, str], **persona: Any) -> dict[str, Any]:

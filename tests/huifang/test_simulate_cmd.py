@@ -1,0 +1,53 @@
+"""`huifang simulate call`: a persona file in, the transcript and result out (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from huifang.cli import cli
+from tests.factories import policy_row, write_csv
+
+FIELDS = {"policy_no", "call_sid", "flow", "transcript", "answers", "result_class", "reason_codes", "handoff", "cases"}
+
+
+def _setup(db_url: str, tmp_path: Path) -> tuple[dict[str, str], str]:
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T10:00:00+08:00",
+           "HUIFANG__SPEECH__PROMPT_CACHE_DIR": json.dumps(str(tmp_path / "prompts"))}
+    row = policy_row()
+    assert CliRunner().invoke(cli, ["import", str(write_csv(tmp_path / "p.csv", [row]))], env=env).exit_code == 0
+    return env, row["policy_no"]
+
+
+def test_a_persona_call_prints_the_interface_fields(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    persona = tmp_path / "doubter.yaml"
+    persona.write_text("mode: dtmf\nanswers:\n  default: yes\n  understand_coverage: no-then-yes\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "call", "--policy", policy_no, "--persona", str(persona), "--json"],
+                                env=env)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= FIELDS
+    assert data["result_class"] == "sub_standard"
+    assert data["answers"]["understand_coverage"] == "clarified"
+    assert {t["who"] for t in data["transcript"]} == {"robot", "caller"}
+    table = CliRunner().invoke(cli, ["simulate", "call", "--policy", policy_no, "--persona", str(persona),
+                                     "--mode", "text"], env=env)
+    assert table.exit_code == 0, table.stderr
+    assert "result sub_standard" in table.stdout
+
+
+def test_a_bad_persona_or_policy_is_one_line(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pickup: sometimes\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "call", "--policy", policy_no, "--persona", str(bad)], env=env)
+    assert result.exit_code == 1
+    assert f"{bad}.pickup: 'sometimes' is not one of human, no-answer" in result.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("pickup: human\n", encoding="utf-8")
+    missing = CliRunner().invoke(cli, ["simulate", "call", "--policy", "NOPE", "--persona", str(good)], env=env)
+    assert "no callback task for policy NOPE" in missing.stderr
