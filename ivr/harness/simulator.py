@@ -63,6 +63,8 @@ class Simulator:
     base_url: str
     recognizer: InjectedRecognizer = field(default_factory=InjectedRecognizer)
     agent_answers: bool = True
+    duplicate_deliveries: bool = False  # fault: Twilio delivers every webhook twice
+    recording_not_ready: int = 0  # fault: an answer recording 404s this many times before it is there
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1) -> CallLog:
@@ -97,6 +99,12 @@ class _Caller:
         self.log.requests.append((url, status))
         if status != 200:
             raise SimulationError(f"11200: {url} answered HTTP {status}: {body.strip()[:200]}")
+        if self.sim.duplicate_deliveries:  # a retried delivery must get the same answer and change nothing
+            again_status, again = self.sim.transport.post(url, form)
+            self.log.requests.append((url, again_status))
+            if again_status != 200 or (again != body and "/twilio/voice/status" not in url):
+                raise SimulationError(f"{url}: a repeated delivery was answered differently "
+                                      f"(HTTP {again_status}): {again.strip()[:200]}")
         return body
 
     def status(self, status: str, **extra: str) -> None:
@@ -229,7 +237,7 @@ class _Caller:
             return None
         if self.persona.mode == "dtmf":
             return self.post(action, self.params(Digits=KEY_OF[answer]))
-        sid, url = self.sim.media.add(self.sim.recognizer.clip(INTENT_OF[answer]))
+        sid, url = self.sim.media.add(self.sim.recognizer.clip(INTENT_OF[answer]), self.sim.recording_not_ready)
         self.sim.clock.advance(timedelta(seconds=1 + int(verb.attr("timeout", "5"))))
         return self.post(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
 
