@@ -29,6 +29,16 @@ KEY_OF = {"yes": "1", "no": "2", "human": "0", "unintelligible": "9"}
 INTENT_OF = {"yes": Intent.YES, "no": Intent.NO, "human": Intent.HUMAN, "unintelligible": Intent.UNKNOWN}
 
 
+def _silence_wav(seconds: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00\x00\x00" * 8000 * seconds)
+    return buffer.getvalue()
+
+
 class Transport(Protocol):
     def post(self, url: str, form: dict[str, str]) -> tuple[int, str]: ...
 
@@ -135,6 +145,7 @@ class _Caller:
         self.status("in-progress", AnsweredBy=answered_by)
         self.execute(body)
         self.finish("completed")
+        self.whole_call_recording()
 
     def finish(self, status: str) -> None:
         if self.log.ended:
@@ -142,6 +153,17 @@ class _Caller:
         duration = int((self.sim.clock.now() - self.answered_at).total_seconds()) if status == "completed" else 0
         self.log.ended = status
         self.status(status, CallDuration=str(duration))
+
+    def whole_call_recording(self) -> None:
+        """The call was recorded (Record=true, dual channel): Twilio announces the recording once it is ready."""
+        seconds = max(1, int((self.sim.clock.now() - self.answered_at).total_seconds()))
+        sid, url = self.sim.media.add(_silence_wav(min(seconds, 5)))
+        self.sim.clock.advance(timedelta(seconds=2))
+        self.post(f"{self.sim.base_url}/twilio/recording", {
+            "AccountSid": self.sim.account_sid, "CallSid": self.log.call_sid, "RecordingSid": sid,
+            "RecordingUrl": url, "RecordingStatus": "completed", "RecordingDuration": str(seconds),
+            "RecordingChannels": "2", "RecordingSource": "OutboundAPI",
+            "RecordingStartTime": format_datetime(self.answered_at, usegmt=True)})
 
     def execute(self, body: str) -> None:
         """Run TwiML documents until one hangs up or ends."""

@@ -43,6 +43,13 @@ def test_all_yes_is_standard(harness: tuple[LocalHarness, str], mode: str) -> No
     callers = [t for t in result["transcript"] if t["who"] == "caller"]
     assert callers[1]["digits"] == "0517"  # identity by keypad in every mode
     assert set(result["answers"].values()) == {"yes"}
+    local, _ = harness
+    with local.services.sessions() as session:
+        from storage.models import Recording
+
+        stored = session.query(Recording).one()
+        assert stored.status.value == "stored"
+        assert stored.sha256 is not None
 
 
 def test_no_then_yes_is_sub_standard(harness: tuple[LocalHarness, str]) -> None:

@@ -69,7 +69,7 @@ def test_the_parameters_and_the_order_of_callbacks() -> None:
     log = _sim(app).run(7, "CA1", "+8613700000001", Persona())
     paths = [url.removeprefix("https://ivr.example.com") for url, _ in app.requests]
     assert paths == ["/twilio/voice/status?task=7"] * 2 + ["/twilio/voice/answer?task=7"] + \
-        ["/twilio/voice/status?task=7"] * 2
+        ["/twilio/voice/status?task=7"] * 2 + ["/twilio/recording"]
     statuses = [form["CallStatus"] for url, form in app.requests if "status" in url]
     assert statuses == ["initiated", "ringing", "in-progress", "completed"]
     assert [form["SequenceNumber"] for url, form in app.requests if "status" in url] == ["0", "1", "2", "3"]
@@ -77,7 +77,11 @@ def test_the_parameters_and_the_order_of_callbacks() -> None:
     assert {"CallSid", "AccountSid", "From", "To", "CallStatus", "ApiVersion", "Direction", "Caller",
             "Called", "AnsweredBy"} <= set(answer)
     assert (answer["Direction"], answer["ApiVersion"], answer["AnsweredBy"]) == ("outbound-api", "2010-04-01", "human")
-    assert app.requests[-1][1]["CallDuration"] == "0"
+    assert app.requests[-2][1]["CallDuration"] == "0"
+    recording = app.requests[-1][1]
+    assert (recording["RecordingStatus"], recording["RecordingChannels"], recording["RecordingSource"]) == (
+        "completed", "2", "OutboundAPI")
+    assert recording["RecordingUrl"].startswith("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE")
     assert log.ended == "completed"
 
 
