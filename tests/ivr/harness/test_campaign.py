@@ -1,0 +1,86 @@
+"""A campaign on the virtual clock: the real dialer and the real webhooks, personas for the callees."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from dialer.intake.reader import open_table
+from dialer.intake.service import PolicyIntake
+from ivr.capture import RecordCapture
+from ivr.harness.campaign import Cast, load_cast, run_campaign
+from ivr.harness.local import LocalHarness
+from ivr.harness.media import InjectedRecognizer
+from ivr.harness.persona import PersonaError, persona_from
+from kit.vocab import TaskStatus
+from speech.cache import PromptCache
+from storage.models import CallbackTask, Policy, Recording
+from tests.dialer.conftest import local
+from tests.factories import policy_row, write_csv
+from tests.ivr.conftest import build_ivr
+
+CAST = Cast(
+    personas={
+        "good": persona_from({}, "good"),
+        "doubter": persona_from({"answers": {"default": "yes", "understand_coverage": "no-then-yes"}}, "doubter"),
+        "never": persona_from({"pickup": "busy"}, "never"),
+        "late_pickup": persona_from({"pickup": ["no-answer", "machine", "human"]}, "late_pickup"),
+        "invalid": persona_from({"pickup": "invalid-number"}, "invalid"),
+        "stranger": persona_from({"identity": "wrong"}, "stranger"),
+    },
+    assign={"C1": "doubter", "C2": "never", "C3": "late_pickup", "C4": "invalid", "C5": "stranger",
+            "default": "good"},
+)
+
+
+@pytest.fixture
+def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> LocalHarness:
+    ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(policy_no="C0"))
+    with ivr.svc.sessions() as session, session.begin():
+        rows = [policy_row(policy_no=f"C{i}") for i in range(1, 6)]
+        path = write_csv(tmp_path / "more.csv", rows)
+        PolicyIntake(session, settings=ivr.svc.settings, calendar=ivr.svc.calendar, clock=ivr.svc.clock).run(
+            open_table(path))
+    injected = InjectedRecognizer()
+    capture = ivr.svc.capture
+    assert isinstance(capture, RecordCapture)
+    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
+    return LocalHarness.build(ivr.svc, ivr.app, injected)
+
+
+def _tasks(harness: LocalHarness) -> dict[str, CallbackTask]:
+    with harness.services.sessions() as session:
+        return {no: task for task, no in session.execute(select(CallbackTask, Policy.policy_no).join(Policy))}
+
+
+def test_a_campaign_reaches_every_outcome_on_the_virtual_clock(harness: LocalHarness) -> None:
+    summary = run_campaign(harness, CAST, local("2026-11-25T09:00:00"), days=15)
+    tasks = _tasks(harness)
+    assert tasks["C0"].result_class is not None
+    assert tasks["C0"].result_class.value == "standard"
+    assert tasks["C1"].result_class is not None
+    assert tasks["C1"].result_class.value == "sub_standard"
+    assert (tasks["C2"].status, tasks["C2"].reason_codes, tasks["C2"].attempts) == (
+        TaskStatus.COMPLETED, ["unreachable"], 3)
+    assert (tasks["C3"].attempts, tasks["C3"].result_class is not None) == (3, True)  # no answer, machine, human
+    assert tasks["C4"].status is TaskStatus.HELD
+    assert tasks["C5"].reason_codes == ["identity_failed"]
+    assert summary["results"] == {"standard": 2, "sub_standard": 1, "verification": 2}
+    assert summary["cases"] == {"verification_case": 3}  # unreachable, wrong number, identity failed
+    assert summary["late"] == 0
+    assert summary["calls"] == 1 + 1 + 3 + 3 + 1
+    with harness.services.sessions() as session:
+        assert session.query(Recording).filter_by(status="stored").count() == 1 + 1 + 2 + 1  # answered calls
+
+
+def test_a_personas_file_names_its_mistakes(tmp_path: Path) -> None:
+    path = tmp_path / "cast.yaml"
+    path.write_text("personas:\n  good: {}\nassign:\n  P1: missing\n", encoding="utf-8")
+    with pytest.raises(PersonaError, match=r"assign.P1: no persona named 'missing'"):
+        load_cast(path)
+    path.write_text("personas:\n  odd:\n    mode: telepathy\n", encoding="utf-8")
+    with pytest.raises(PersonaError, match=r"personas.odd.mode: 'telepathy' is not one of text, dtmf, audio"):
+        load_cast(path)
