@@ -16,6 +16,7 @@ from dialer.intake.reader import IntakeFileError, open_table
 from dialer.intake.service import PolicyIntake
 from huifang.app import App, build_app
 from huifang.config import ConfigError
+from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
@@ -250,6 +251,7 @@ def serve(app: App, host: str, port: int) -> None:
     run_simple(host, port, web, threaded=True)
 
 
+cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
 cli.add_command(recordings_group)

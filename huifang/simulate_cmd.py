@@ -9,6 +9,7 @@ import click
 
 from huifang.app import App
 from huifang.output import emit_json, emit_table
+from ivr.harness.local import LocalHarness
 from ivr.harness.persona import MODES, PersonaError, load_persona
 
 SIMULATED_ACCOUNT = "AC" + "5" * 32
@@ -39,11 +40,6 @@ def simulated(app: App) -> App:
 @click.pass_obj
 def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None, as_json: bool) -> None:
     """Run one call of POLICY's callback task with the persona as the callee; print the transcript and result."""
-    from huifang.web import build_services
-    from ivr.app import create_app
-    from ivr.harness.local import LocalHarness
-    from ivr.harness.media import InjectedRecognizer
-
     try:
         persona = load_persona(persona_path)
     except PersonaError as exc:
@@ -52,10 +48,7 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
         persona = dataclasses.replace(persona, mode=mode)
     if persona.mode == "audio":
         raise click.ClickException("--mode audio: not available yet (text and dtmf are)")
-    sim = simulated(app)
-    recognizer = InjectedRecognizer()
-    services = build_services(sim, recognizer=recognizer)
-    harness = LocalHarness.build(services, create_app(services), recognizer)
+    _, harness = harness_for(app, real_prompts=True)
     try:
         result = harness.call(policy_no, persona)
     except LookupError as exc:
@@ -69,3 +62,48 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
     click.echo(f"{result['call_sid']}: {result['outcome']}, result {result['result_class']}, "
                f"reasons {', '.join(result['reason_codes']) or '-'}, cases "
                f"{', '.join(c['type'] for c in result['cases']) or '-'}")
+
+
+def harness_for(app: App, real_prompts: bool) -> tuple[App, LocalHarness]:
+    from huifang.web import build_services
+    from ivr.app import create_app
+    from ivr.harness.media import InjectedRecognizer, SilentRenderer
+
+    sim = simulated(app)
+    recognizer = InjectedRecognizer()
+    services = build_services(sim, recognizer=recognizer, renderer=None if real_prompts else SilentRenderer())
+    return sim, LocalHarness.build(services, create_app(services), recognizer)
+
+
+@simulate_group.command("campaign")
+@click.option("--personas", "personas_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--start", "start_text", default=None, help="ISO 8601 with offset (default: now, or HUIFANG_NOW).")
+@click.option("--days", default=15, show_default=True, type=click.IntRange(1, 120))
+@click.option("--real-prompts", is_flag=True, help="Render prompts with espeak-ng (slower) instead of timed silence.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def simulate_campaign(app: App, personas_path: Path, start_text: str | None, days: int, real_prompts: bool,
+                      as_json: bool) -> None:
+    """Run the real dialer and the simulated callees over DAYS on the virtual clock; print the summary."""
+    from datetime import datetime
+
+    from ivr.harness.campaign import load_cast, run_campaign
+
+    try:
+        cast = load_cast(personas_path)
+    except PersonaError as exc:
+        raise click.ClickException(str(exc)) from None
+    sim, harness = harness_for(app, real_prompts)
+    try:
+        start = datetime.fromisoformat(start_text) if start_text else sim.clock.now()
+    except ValueError:
+        raise click.ClickException(f"--start {start_text!r} is not an ISO 8601 time") from None
+    if start.tzinfo is None:
+        raise click.ClickException(f"--start {start_text!r} needs a UTC offset, e.g. 2026-11-25T09:00:00+08:00")
+    summary = run_campaign(harness, cast, start, days)
+    if as_json:
+        emit_json(summary)
+    else:
+        for key in ("results", "cases", "tasks", "outcomes"):
+            click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in summary[key].items()) or "-"))
+        click.echo(f"calls {summary['calls']}, late {summary['late']}")

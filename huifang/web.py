@@ -19,13 +19,15 @@ from ivr.prompts import PromptIndex
 from ivr.services import IvrServices
 from recordings.media import MediaClient
 from recordings.store import FileStore
+from speech.cache import PromptCache, Renderer
 from storage.db import make_session_factory
 
 log = logging.getLogger(__name__)
 
 
 def build_services(app: App, recognizer: Recognizer | None = None,
-                   sleep: Callable[[float], None] = time.sleep, with_asr: bool = True) -> IvrServices:
+                   sleep: Callable[[float], None] = time.sleep, with_asr: bool = True,
+                   renderer: Renderer | None = None) -> IvrServices:
     """Everything the webhooks need (the dialer: without ASR, to prepare prompts). A broken model path or
     flow library fails here, at start-up."""
     settings = app.settings
@@ -50,7 +52,8 @@ def build_services(app: App, recognizer: Recognizer | None = None,
         calendar=app.calendar,
         sessions=make_session_factory(app.engine),
         library=library,
-        prompts=PromptIndex(build_prompt_cache(settings.speech), ivr.public_base_url),
+        prompts=PromptIndex(PromptCache(Path(settings.speech.prompt_cache_dir), renderer) if renderer
+                            else build_prompt_cache(settings.speech), ivr.public_base_url),
         capture=capture,
         media=media,
         files=FileStore(Path(settings.recordings.root)),

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from dialer.loop import Dialer, Pacer
 from dialer.task_rules import is_late
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
+from ivr.calls import prepare
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import Persona, PersonaError, persona_from
 from kit.clock import BUSINESS_TZ, business_start_of
@@ -95,7 +96,8 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) 
         policy_of = dict(session.execute(select(CallbackTask.id, Policy.policy_no).join(Policy)).all())
     provider = SimulatedProvider(harness, cast, policy_of)
     dialer = Dialer(settings=services.settings, clock=clock, calendar=services.calendar, sessions=services.sessions,
-                    provider=provider, dialer_id="simulated", pacer=Pacer(0))
+                    provider=provider, dialer_id="simulated", pacer=Pacer(0),
+                    prepare=lambda session, task_id: prepare(session, services, task_id))
     clock.set(start)
     end = start + timedelta(days=days)
     calls = 0

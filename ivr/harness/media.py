@@ -103,3 +103,15 @@ class InjectedRecognizer:
 
 def _key(samples: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(samples, dtype=np.int16).tobytes()).hexdigest()
+
+
+class SilentRenderer:
+    """Prompt "audio" for fast simulations: silence as long as the text would take to say (Mandarin at
+    about 4 characters a second), so timing on the virtual clock stays realistic without rendering."""
+
+    def identity(self, language: str) -> str:
+        return f"simulated-silence; {language}"
+
+    def render(self, text: str, language: str) -> Audio:  # noqa: ARG002 - every language sounds the same
+        seconds = max(0.5, len(text) / 4.0)
+        return Audio(np.zeros(int(8000 * seconds), dtype=np.int16), 8000)

@@ -51,3 +51,33 @@ def test_a_bad_persona_or_policy_is_one_line(engine: Engine, db_url: str, tmp_pa
     good.write_text("pickup: human\n", encoding="utf-8")
     missing = CliRunner().invoke(cli, ["simulate", "call", "--policy", "NOPE", "--persona", str(good)], env=env)
     assert "no callback task for policy NOPE" in missing.stderr
+
+
+def test_a_campaign_from_a_personas_file(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    cast = tmp_path / "cast.yaml"
+    cast.write_text(f"personas:\n  busy: {{pickup: busy}}\n  good: {{}}\nassign:\n  {policy_no}: busy\n"
+                    "  default: good\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "campaign", "--personas", str(cast), "--days", "5", "--json"],
+                                env=env)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) >= {"calls", "results", "cases", "late"}
+    assert summary["calls"] == 3  # busy three times, on two days at least
+    assert summary["results"] == {"verification": 1}
+    assert summary["cases"] == {"verification_case": 1}
+
+
+def test_the_demo_shows_every_result_class(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--policies", "60", "--days", "6", "--dir", str(tmp_path / "demo"),
+                                      "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary["results"]) == {"standard", "sub_standard", "problem", "verification"}
+    assert summary["calls"] >= 40
+    assert (tmp_path / "demo" / "huifang.db").is_file()
+    again = CliRunner().invoke(cli, ["demo", "--policies", "60", "--days", "6", "--dir", str(tmp_path / "demo"),
+                                     "--json"])
+    repeat = json.loads(again.stdout)
+    assert {k: repeat[k] for k in ("results", "cases", "calls")} == {k: summary[k] for k in ("results", "cases",
+                                                                                           "calls")}
