@@ -75,6 +75,7 @@ class Simulator:
     agent_answers: bool = True
     duplicate_deliveries: bool = False  # fault: Twilio delivers every webhook twice
     recording_not_ready: int = 0  # fault: an answer recording 404s this many times before it is there
+    media_seconds: dict[str, float] = field(default_factory=dict)  # <Play> media fetched, and how long it plays
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1) -> CallLog:
@@ -202,11 +203,13 @@ class _Caller:
         return ""
 
     def play(self, url: str) -> None:
-        status, audio = self.sim.transport.get(url)
-        if status != 200:
-            raise SimulationError(f"{url}: Twilio could not fetch the audio to <Play> (HTTP {status})")
-        with wave.open(io.BytesIO(audio), "rb") as wav:
-            seconds = wav.getnframes() / wav.getframerate()
+        seconds = self.sim.media_seconds.get(url)
+        if seconds is None:  # Twilio caches <Play> media it has fetched once (the app allows a day)
+            status, audio = self.sim.transport.get(url)
+            if status != 200:
+                raise SimulationError(f"{url}: Twilio could not fetch the audio to <Play> (HTTP {status})")
+            with wave.open(io.BytesIO(audio), "rb") as wav:
+                seconds = self.sim.media_seconds[url] = wav.getnframes() / wav.getframerate()
         self.log.played.append(url)
         self.sim.clock.advance(timedelta(seconds=seconds))
 
