@@ -55,6 +55,14 @@ class SimulationError(RuntimeError):
     """Twilio would have failed the call (bad TwiML, an error response): the message says how."""
 
 
+class _ApplicationError(Exception):
+    """Twilio gave up on a webhook (11205, no answer within 15 s): the caller hears the application error."""
+
+
+WEBHOOK_TIMEOUT = timedelta(seconds=15)
+APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
+
+
 @dataclass
 class CallLog:
     call_sid: str
@@ -75,6 +83,9 @@ class Simulator:
     agent_answers: bool = True
     duplicate_deliveries: bool = False  # fault: Twilio delivers every webhook twice
     recording_not_ready: int = 0  # fault: an answer recording 404s this many times before it is there
+    late_ringing: bool = False  # fault: the ringing callback arrives again after the call ended (out of order)
+    recording_absent: bool = False  # fault: Twilio has no audio for the whole-call recording
+    slow_webhook: int | None = None  # fault: the Nth webhook of a call takes longer than Twilio's 15 s
     media_seconds: dict[str, float] = field(default_factory=dict)
     speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV  # <Play> media fetched, and how long it plays
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
@@ -109,6 +120,9 @@ class _Caller:
             raise SimulationError(f"call {self.log.call_sid}: more than {MAX_REQUESTS} webhooks: a loop")
         status, body = self.sim.transport.post(url, form)
         self.log.requests.append((url, status))
+        if self.sim.slow_webhook == len(self.log.requests) and "/twilio/voice/status" not in url:
+            self.sim.clock.advance(WEBHOOK_TIMEOUT)  # the answer came too late: Twilio stopped waiting
+            raise _ApplicationError(url)
         if status != 200:
             raise SimulationError(f"11200: {url} answered HTTP {status}: {body.strip()[:200]}")
         if self.sim.duplicate_deliveries:  # a retried delivery must get the same answer and change nothing
@@ -145,9 +159,16 @@ class _Caller:
         body = self.post(f"{self.sim.base_url}/twilio/voice/answer?task={self.task_id}",
                          self.params(AnsweredBy=answered_by))
         self.status("in-progress", AnsweredBy=answered_by)
-        self.execute(body)
+        try:
+            self.execute(body)
+        except _ApplicationError:
+            self.log.played.append(f"say:{APPLICATION_ERROR}")
+            self.sim.clock.advance(timedelta(seconds=4))
         self.finish("completed")
         self.whole_call_recording()
+        if self.sim.late_ringing:
+            self.sequence = 1
+            self.status("ringing")
 
     def finish(self, status: str) -> None:
         if self.log.ended:
@@ -161,9 +182,11 @@ class _Caller:
         seconds = max(1, int((self.sim.clock.now() - self.answered_at).total_seconds()))
         sid, url = self.sim.media.add(_silence_wav(min(seconds, 5)))
         self.sim.clock.advance(timedelta(seconds=2))
+        absent = self.sim.recording_absent
         self.post(f"{self.sim.base_url}/twilio/recording", {
             "AccountSid": self.sim.account_sid, "CallSid": self.log.call_sid, "RecordingSid": sid,
-            "RecordingUrl": url, "RecordingStatus": "completed", "RecordingDuration": str(seconds),
+            "RecordingUrl": "" if absent else url, "RecordingStatus": "absent" if absent else "completed",
+            "RecordingDuration": "0" if absent else str(seconds),
             "RecordingChannels": "2", "RecordingSource": "OutboundAPI",
             "RecordingStartTime": format_datetime(self.answered_at, usegmt=True)})
 

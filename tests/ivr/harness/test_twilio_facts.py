@@ -160,3 +160,38 @@ def test_a_looping_app_fails_the_call_loudly() -> None:
                                        "</Response>"})
     with pytest.raises(SimulationError, match="a loop"):
         _sim(app).run(7, "CA1", "+86137", Persona())
+
+
+def test_fault_a_ringing_callback_arriving_after_the_end_changes_nothing(harness: tuple[LocalHarness, str]) -> None:
+    local, policy_no = harness
+    local.simulator.late_ringing = True
+    result = local.call(policy_no, Persona())
+    assert (result["outcome"], result["result_class"]) == ("completed", "standard")
+    with local.services.sessions() as session:
+        from storage.models import Call, CallbackTask
+
+        call = session.query(Call).one()
+        assert (call.twilio_status, session.query(CallbackTask).one().attempts) == ("completed", 1)
+
+
+def test_fault_an_absent_recording_means_another_callback(harness: tuple[LocalHarness, str]) -> None:
+    local, policy_no = harness
+    local.simulator.recording_absent = True
+    result = local.call(policy_no, Persona())
+    assert result["result_class"] == "standard"
+    assert "recording_missing" in result["reason_codes"]
+    with local.services.sessions() as session:
+        from storage.models import CallbackTask, Recording
+
+        assert session.query(Recording).one().status.value == "absent"
+        assert session.query(CallbackTask).one().status.value == "queued"  # rule 19: called again
+
+
+def test_fault_a_webhook_slower_than_15_s_ends_the_call_with_the_application_error(
+        harness: tuple[LocalHarness, str]) -> None:
+    local, policy_no = harness
+    local.simulator.slow_webhook = 6  # initiated, ringing, answer, in-progress, greeting turn, then the birthday
+    result = local.call(policy_no, Persona())
+    assert result["outcome"] == "hangup"  # Twilio gave up: for the app the caller left mid-flow
+    assert result["end_reason"] == "hangup"
+    assert [t["topic"] for t in result["transcript"] if t["who"] == "caller"] == ["identity", "identity"]
