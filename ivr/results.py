@@ -44,7 +44,7 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
         task.completed_at = now
     wanted = {(c.type, str(c.reason)): c for c in result.cases}
     open_now = call_repo.open_cases_of_call(session, call.id)
-    have = {(c.type, c.reason) for c in open_now}
+    have = {(c.type, c.reason) for c in call_repo.open_cases_of_task(session, task.id)}
     close_case_ids(session, [c.id for c in open_now if (c.type, c.reason) not in wanted],
                    now=now, action="reclassified", note=note)
     reasons = "、".join(call.reason_codes)

@@ -84,7 +84,7 @@ class Simulator:
     duplicate_deliveries: bool = False  # fault: Twilio delivers every webhook twice
     recording_not_ready: int = 0  # fault: an answer recording 404s this many times before it is there
     late_ringing: bool = False  # fault: the ringing callback arrives again after the call ended (out of order)
-    recording_absent: bool = False  # fault: Twilio has no audio for the whole-call recording
+    recordings_absent: int = 0  # fault: Twilio has no audio for the whole-call recording of the next N calls
     slow_webhook: int | None = None  # fault: the Nth webhook of a call takes longer than Twilio's 15 s
     media_seconds: dict[str, float] = field(default_factory=dict)
     speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV  # <Play> media fetched, and how long it plays
@@ -182,7 +182,8 @@ class _Caller:
         seconds = max(1, int((self.sim.clock.now() - self.answered_at).total_seconds()))
         sid, url = self.sim.media.add(_silence_wav(min(seconds, 5)))
         self.sim.clock.advance(timedelta(seconds=2))
-        absent = self.sim.recording_absent
+        absent = self.sim.recordings_absent > 0
+        self.sim.recordings_absent -= absent
         self.post(f"{self.sim.base_url}/twilio/recording", {
             "AccountSid": self.sim.account_sid, "CallSid": self.log.call_sid, "RecordingSid": sid,
             "RecordingUrl": "" if absent else url, "RecordingStatus": "absent" if absent else "completed",

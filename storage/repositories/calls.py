@@ -63,3 +63,8 @@ def create(session: Session, *, call_sid: str, task_id: int, policy_id: int, now
     session.add(call)
     session.flush()
     return call
+
+
+def open_cases_of_task(session: Session, task_id: int) -> list[Case]:
+    stmt = select(Case).where(Case.task_id == task_id, Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)
+    return list(session.scalars(stmt))

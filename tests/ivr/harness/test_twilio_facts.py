@@ -176,7 +176,7 @@ def test_fault_a_ringing_callback_arriving_after_the_end_changes_nothing(harness
 
 def test_fault_an_absent_recording_means_another_callback(harness: tuple[LocalHarness, str]) -> None:
     local, policy_no = harness
-    local.simulator.recording_absent = True
+    local.simulator.recordings_absent = 1
     result = local.call(policy_no, Persona())
     assert result["result_class"] == "standard"
     assert "recording_missing" in result["reason_codes"]
