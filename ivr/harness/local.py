@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -46,6 +47,33 @@ class FlaskTransport:
         return response.status_code, response.get_data()
 
 
+class HttpTransport:
+    """Twilio's requests over real HTTP to the app served by a WSGI server (e.g. on loopback). Requests are
+    signed for the public URL Twilio would use and sent to the address the server listens on."""
+
+    def __init__(self, server_url: str, auth_token: str, public_base_url: str, timeout_s: float = 15.0) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.public_base_url = public_base_url
+        self.timeout_s = timeout_s
+        self.http = requests.Session()
+
+    def _address(self, url: str) -> str:
+        if not url.startswith(self.public_base_url):
+            raise ValueError(f"{url} is not under the app's public URL {self.public_base_url}")
+        return self.server_url + url[len(self.public_base_url):]
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        signature = self.validator.compute_signature(url, form)
+        reply = self.http.post(self._address(url), data=form, headers={"X-Twilio-Signature": signature},
+                               timeout=self.timeout_s)
+        return reply.status_code, reply.text
+
+    def get(self, url: str) -> tuple[int, bytes]:
+        reply = self.http.get(self._address(url), timeout=self.timeout_s)
+        return reply.status_code, reply.content
+
+
 class DatabaseOracle:
     """The topic of the question a call is asking now, from the call's stored flow state."""
 
@@ -77,15 +105,20 @@ class LocalHarness:
     simulator: Simulator
 
     @classmethod
-    def build(cls, services: IvrServices, app: Flask, recognizer: InjectedRecognizer) -> LocalHarness:
+    def build(cls, services: IvrServices, app: Flask, recognizer: InjectedRecognizer,
+              server_url: str | None = None) -> LocalHarness:
+        """A harness for `app`; with `server_url`, over real HTTP to the app served there, else the test client."""
         clock = services.clock
         if not isinstance(clock, FrozenClock):
             raise TypeError("the harness runs on a virtual clock: give the services a FrozenClock")
         settings = services.settings
         media = MediaHost(settings.twilio.account_sid)
         services.media.http.mount("https://api.twilio.com/", media)
+        transport: FlaskTransport | HttpTransport = (
+            HttpTransport(server_url, settings.twilio.auth_token, settings.ivr.public_base_url) if server_url
+            else FlaskTransport(app, settings.twilio.auth_token, settings.ivr.public_base_url))
         simulator = Simulator(
-            transport=FlaskTransport(app, settings.twilio.auth_token, settings.ivr.public_base_url),
+            transport=transport,
             media=media, oracle=DatabaseOracle(services), clock=clock, account_sid=settings.twilio.account_sid,
             base_url=settings.ivr.public_base_url, recognizer=recognizer,
         )

@@ -104,3 +104,26 @@ def test_asking_for_a_person(harness: tuple[LocalHarness, str]) -> None:
     result = call(harness, answers={"default": "yes", "knows_is_insurance": "human"})
     assert result["handoff"] is True
     assert result["answers"]["knows_is_insurance"] == "human_requested"
+
+
+def test_over_real_http_to_a_wsgi_server_on_loopback(engine: Engine, tmp_path: Path,
+                                                     prompt_cache: PromptCache) -> None:
+    import threading
+
+    from werkzeug.serving import make_server
+
+    ivr = build_ivr(engine, tmp_path, prompt_cache)
+    injected = InjectedRecognizer()
+    capture = ivr.svc.capture
+    assert isinstance(capture, RecordCapture)
+    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
+    server = make_server("127.0.0.1", 0, ivr.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = LocalHarness.build(ivr.svc, ivr.app, injected, server_url=f"http://127.0.0.1:{server.server_port}")
+        result = local.call(ivr.policy_no, persona_from({"answers": {"default": "yes", "payment_terms": "no-then-yes"}},
+                                                        "p"))
+    finally:
+        server.shutdown()
+    assert result["result_class"] == "sub_standard"
+    assert result["answers"]["payment_terms"] == "clarified"
