@@ -6,7 +6,7 @@ each recognised answer back in. Every prompt it returns is already rendered for 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -102,8 +102,9 @@ class CallState:
     end_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # flat values: no deep copy needed
         data["plan"] = list(self.plan)
+        data["answers"] = dict(self.answers)
         return data
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from hashlib import sha256
@@ -56,6 +56,7 @@ class IvrServices:
     capture: AnswerCapture
     media: MediaClient
     files: RecordingStore
+    engines: dict[tuple[object, ...], FlowEngine] = field(default_factory=dict)
 
     @cached_property
     def rules(self) -> CallingRules:
@@ -96,6 +97,24 @@ class Loaded:
 
 def build_engine(session: Session, svc: IvrServices, task: CallbackTask, policy: Policy,
                  flow_id: str | None = None) -> FlowEngine:
+    """The flow engine for this policy today; kept between the webhooks of a call (its facts do not change
+    unless the policy, its agent or the day does, and all of those are in the key)."""
+    today = business_today(svc.clock)
+    key = (policy.id, policy.updated_at, policy.agent_id, str(task.questionnaire_variant), flow_id, today)
+    engine = svc.engines.get(key)
+    if engine is None:
+        engine = _build_engine(session, svc, task, policy, flow_id)
+        svc.engines[key] = engine
+        while len(svc.engines) > ENGINE_CACHE:
+            svc.engines.pop(next(iter(svc.engines)))
+    return engine
+
+
+ENGINE_CACHE = 4096  # engines kept per process (a few calls' worth each)
+
+
+def _build_engine(session: Session, svc: IvrServices, task: CallbackTask, policy: Policy,
+                  flow_id: str | None) -> FlowEngine:
     agent = session.get(Agent, policy.agent_id)
     assert agent is not None  # a foreign key
     facts = policy_facts(policy, task, agent, business_today(svc.clock), svc.settings.questionnaire)
