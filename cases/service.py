@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases.sla import due_at
+from cases.sla import due_at, sla_status
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
-from kit.vocab import CaseStatus, CaseType
+from kit.vocab import CaseStatus, CaseType, SlaStatus
 from storage.repositories import cases as case_repo
 
 
@@ -24,6 +25,9 @@ class NewCase:
     reason: str
     detail: str  # zh-CN, for branch staff
     call_id: int | None = None  # the call that raised it
+
+
+SYSTEM = "system"
 
 
 def open_cases(
@@ -45,12 +49,32 @@ def open_cases(
             "status": CaseStatus.OPEN,
             "detail": c.detail,
             "due_at": due_at(now, settings.sla[c.type], calendar),
+            "sla_status": SlaStatus.NORMAL,
             "created_at": now,
             "updated_at": now,
         }
         for c in new_cases
     ]
-    return case_repo.insert_many(session, rows)
+    ids = case_repo.insert_many(session, rows)
+    case_repo.add_events(session, [{"case_id": i, "at": now, "who": SYSTEM, "action": "opened", "note": c.detail}
+                                   for i, c in zip(ids, new_cases, strict=True)])
+    return len(ids)
+
+
+def sweep(session: Session, *, now: datetime, settings: CaseSettings) -> dict[str, int]:
+    """Keep every open case's SLA status current (rule 32); each change goes into the case's history."""
+    changed: Counter[str] = Counter()
+    events: list[dict[str, object]] = []
+    for c in case_repo.open_cases(session):
+        status = sla_status(now=now, created_at=c.created_at, due=c.due_at, closed_at=None, settings=settings)
+        if status is not c.sla_status:
+            events.append({"case_id": c.id, "at": now, "who": SYSTEM, "action": f"sla_{status.value}",
+                           "note": f"{c.sla_status.value} → {status.value}"})
+            c.sla_status, c.updated_at = status, now
+            changed[status.value] += 1
+    case_repo.add_events(session, events)
+    session.flush()
+    return {status.value: changed[status.value] for status in SlaStatus}
 
 
 def close_cases_for_tasks(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from dialer.intake.reader import IntakeFileError, open_table
 from dialer.intake.service import PolicyIntake
 from huifang.app import App, build_app
+from huifang.cases_cmd import cases_group
 from huifang.config import ConfigError
 from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
@@ -251,6 +252,7 @@ def serve(app: App, host: str, port: int) -> None:
     run_simple(host, port, web, threaded=True)
 
 
+cli.add_command(cases_group)
 cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)

@@ -56,6 +56,15 @@ def fetch_recordings(app: App) -> None:
         log.info("recordings: %s", counts)
 
 
+def sweep_cases(app: App) -> None:
+    from cases.service import sweep
+
+    with app.unit_of_work() as session:
+        changed = sweep(session, now=app.clock.now(), settings=app.settings.cases)
+    if any(changed.values()):
+        log.info("SLA sweep: %s", changed)
+
+
 @click.command("dialer")
 @click.option("--once", is_flag=True, help="One tick, then exit (for cron or a check).")
 @click.option("--drain", is_flag=True, help="Tick until nothing is due, then exit.")
@@ -82,6 +91,7 @@ def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
     scheduler.add_job(dialer.tick, "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
     scheduler.add_job(fetch_recordings, "interval", args=[app], minutes=app.settings.recordings.retry_after_minutes,
                       max_instances=1, coalesce=True, id="recordings")
+    scheduler.add_job(sweep_cases, "interval", args=[app], minutes=5, max_instances=1, coalesce=True, id="sla")
     click.echo(f"huifang: dialer {dialer.dialer_id} ticking every {d.tick_seconds} s", err=True)
     try:
         scheduler.start()

@@ -7,13 +7,14 @@ import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import func, select
 
+from cases.service import sweep
 from dialer.loop import Dialer, Pacer
 from dialer.task_rules import is_late
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
@@ -101,7 +102,13 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) 
     clock.set(start)
     end = start + timedelta(days=days)
     calls = 0
+    swept: date | None = None
     while clock.now() < end:
+        today = clock.now().astimezone(BUSINESS_TZ).date()
+        if today != swept:  # the SLA sweep, once a simulated day
+            with services.sessions() as session, session.begin():
+                sweep(session, now=clock.now(), settings=services.settings.cases)
+            swept = today
         result = dialer.tick()
         calls += provider.run_pending()
         if result.claimed or result.adopted or result.requeued:

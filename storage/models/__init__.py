@@ -1,10 +1,10 @@
 """All models, imported here so Alembic and the metadata see every table."""
 
 from storage.models.call import Call, CallEvent
-from storage.models.case import Case
+from storage.models.case import Case, CaseEvent
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
 from storage.models.recording import Recording
 from storage.models.task import CallbackTask, TaskHold
 
-__all__ = ["Agent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "Policy", "Recording", "TaskHold"]
+__all__ = ["Agent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "Policy", "Recording", "TaskHold"]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.vocab import CaseStatus, CaseType
+from kit.vocab import CaseStatus, CaseType, SlaStatus
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 
@@ -23,6 +23,21 @@ class Case(IdMixin, TimestampMixin, Base):
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
     detail: Mapped[str] = mapped_column(Text)  # zh-CN, read by branch staff
     due_at: Mapped[datetime]
+    sla_status: Mapped[SlaStatus] = mapped_column(enum_column(SlaStatus), default=SlaStatus.NORMAL,
+                                                  server_default=SlaStatus.NORMAL.value, index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None]
     resolution_action: Mapped[str | None] = mapped_column(String(48))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseEvent(IdMixin, Base):
+    """A case's history: who did what, when (opened, SLA changes, assignments, actions)."""
+
+    __tablename__ = "case_events"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -5,18 +5,57 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import case, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from kit.vocab import OPEN_CASE_STATUSES, CaseStatus
-from storage.models import Branch, Case
+from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, CaseType, SlaStatus
+from storage.models import Branch, Case, CaseEvent
 from storage.repositories import chunked
 
 
-def insert_many(session: Session, rows: list[dict[str, object]]) -> int:
+def insert_many(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert cases; returns their ids in order."""
+    ids: list[int] = []
+    for row in rows:  # one statement per row keeps RETURNING portable; cases come a few at a time
+        ids.append(session.execute(insert(Case).values(**row).returning(Case.id)).scalar_one())
+    return ids
+
+
+def add_events(session: Session, rows: list[dict[str, object]]) -> None:
     if rows:
-        session.execute(insert(Case), rows)
-    return len(rows)
+        session.execute(insert(CaseEvent), rows)
+
+
+def open_cases(session: Session) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)))
+
+
+def queue(session: Session, *, month_starts: tuple[datetime, datetime], branch_code: str | None = None,
+          case_type: CaseType | None = None, sla: SlaStatus | None = None,
+          open_only: bool = True) -> list[tuple[Case, str]]:
+    """Cases in processing order (docs/domain.md §9.5): verification cases first; then cases raised since the
+    start of last month; then the month before; then older. Within a group, the earliest due first."""
+    last_month, month_before = month_starts
+    group = case(
+        (Case.type == CaseType.VERIFICATION_CASE, 0),
+        (Case.created_at >= last_month, 1),
+        (Case.created_at >= month_before, 2),
+        else_=3,
+    )
+    stmt = select(Case, Branch.code).join(Branch, Branch.id == Case.branch_id)
+    if open_only:
+        stmt = stmt.where(Case.status.in_(OPEN_CASE_STATUSES))
+    if branch_code:
+        stmt = stmt.where(Branch.code == branch_code)
+    if case_type:
+        stmt = stmt.where(Case.type == case_type)
+    if sla:
+        stmt = stmt.where(Case.sla_status == sla)
+    return [(c, code) for c, code in session.execute(stmt.order_by(group, Case.due_at, Case.id))]
+
+
+def events(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
 
 
 def close_open(
