@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from cases.actions import open_second_explanation
 from cases.service import NewCase, open_cases
 from dialer.hours import CallingRules
 from kit.clock import BUSINESS_TZ
@@ -81,6 +82,10 @@ def close_unreachable(session: Session, task: CallbackTask, attempts: int, days:
     task.completed_at = task.updated_at = now
     task.next_attempt_at = None
     release(task)
+    if task.confirming_case_id is not None:  # the callback confirming an explanation failed (§14 rule 29)
+        open_second_explanation(session, task, [ReasonCode.UNREACHABLE.value], now=now, settings=settings,
+                                calendar=rules.calendar)
+        return
     open_cases(session, [NewCase(policy_id=policy.id, task_id=task.id, branch_id=policy.branch_id,
                                  type=CaseType.VERIFICATION_CASE, reason=ReasonCode.UNREACHABLE.value,
                                  detail=f"多次拨打未能联系到投保人（{attempts}次，{days}天），请核实联系方式或另约时间")],

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
+from cases.actions import Action, ActionRefused, Handling, assign, resolve
 from cases.service import sweep
 from huifang.app import App
 from huifang.output import emit_json, emit_table
@@ -62,18 +65,8 @@ def cases_show(app: App, case_id: int, as_json: bool) -> None:
         case = session.get(Case, case_id)
         if case is None:
             raise click.ClickException(f"no case {case_id}")
-        from storage.models import Branch
-
-        branch = session.get(Branch, case.branch_id)
-        view = case_view(case, branch.code if branch else "", app.clock, app.settings)
-        view["history"] = [{"at": isoformat_local(e.at), "who": e.who, "action": e.action, "note": e.note}
-                           for e in case_repo.events(session, case_id)]
-    if as_json:
-        emit_json(view)
-        return
-    emit_table(["field", "value"], [(k, v) for k, v in view.items() if k != "history"])
-    click.echo()
-    emit_table(["at", "who", "action", "note"], [(h["at"], h["who"], h["action"], h["note"]) for h in view["history"]])
+        view = _view(session, app, case)
+    _print(view, as_json)
 
 
 @cases_group.command("sweep")
@@ -87,3 +80,85 @@ def cases_sweep(app: App, as_json: bool) -> None:
         emit_json({"changed": changed})
     else:
         click.echo("changed: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
+
+
+def operator() -> str:
+    """Who is acting: HUIFANG_OPERATOR, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("HUIFANG_OPERATOR") or getpass.getuser()
+
+
+@cases_group.command("resolve")
+@click.argument("case_id", type=int)
+@click.option("--action", "action_name", required=True, type=click.Choice([a.value for a in Action]))
+@click.option("--note", default="", help="What was done or said (required for some actions).")
+@click.option("--phone", default=None, help="phone_corrected: the new number.")
+@click.option("--at", "at_text", default=None, help="appointment_set: ISO 8601 with offset.")
+@click.option("--told-rescission", is_flag=True, help="mis_selling_handled, health products: right to rescind told.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cases_resolve(app: App, case_id: int, action_name: str, note: str, phone: str | None, at_text: str | None,
+                  told_rescission: bool, as_json: bool) -> None:
+    """Record a branch's handling of a case, with its effect on the callback."""
+    from dialer.case_rules import DialerCaseRules
+
+    at = None
+    if at_text:
+        try:
+            at = datetime.fromisoformat(at_text)
+        except ValueError:
+            raise click.ClickException(f"--at {at_text!r} is not an ISO 8601 time") from None
+    handling = Handling(Action(action_name), operator(), note, phone, at, told_rescission)
+    with app.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise click.ClickException(f"no case {case_id}")
+        try:
+            resolve(session, case, handling, now=app.clock.now(), settings=app.settings, calendar=app.calendar,
+                    rules=DialerCaseRules(app.settings, app.calendar))
+        except ActionRefused as exc:
+            raise click.ClickException(f"case {case_id}: {exc}") from None
+        view = _view(session, app, case)
+    _print(view, as_json)
+
+
+@cases_group.command("assign")
+@click.argument("case_id", type=int)
+@click.option("--to", "to", required=True, help="Who handles it (staff code or name).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cases_assign(app: App, case_id: int, to: str, as_json: bool) -> None:
+    """Give a case to someone (a mis-selling case never to the policy's own agent)."""
+    with app.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise click.ClickException(f"no case {case_id}")
+        try:
+            assign(session, case, to, who=operator(), now=app.clock.now())
+        except ActionRefused as exc:
+            raise click.ClickException(f"case {case_id}: {exc}") from None
+        view = _view(session, app, case)
+    _print(view, as_json)
+
+
+def _view(session: Session, app: App, case: Case) -> dict[str, Any]:
+    from storage.models import Branch
+
+    branch = session.get(Branch, case.branch_id)
+    view = case_view(case, branch.code if branch else "", app.clock, app.settings)
+    view.update({"assigned_to": case.assigned_to, "resolution_action": case.resolution_action,
+                 "overdue_explanation": case.overdue_explanation,
+                 "history": [{"at": isoformat_local(e.at), "who": e.who, "action": e.action, "note": e.note}
+                             for e in case_repo.events(session, case.id)]})
+    return view
+
+
+def _print(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(view)
+        return
+    emit_table(["field", "value"], [(k, v) for k, v in view.items() if k != "history"])
+    click.echo()
+    emit_table(["at", "who", "action", "note"], [(h["at"], h["who"], h["action"], h["note"]) for h in view["history"]])

@@ -6,6 +6,7 @@ closed, new ones opened. Services flush; the caller commits.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,9 +17,14 @@ from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
 from flows.model import EndReason
 from kit.settings import Settings
-from kit.vocab import ResultClass, TaskStatus
+from kit.vocab import CaseType, ResultClass, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
+
+
+def _second(case_type: CaseType) -> CaseType:
+    return CaseType.SECOND_EXPLANATION_CASE if case_type is CaseType.FIRST_EXPLANATION_CASE else case_type
+
 
 DETAIL = "机器人回访（通话 {sid}）：{result}；原因：{reasons}{topic}"
 RESULT_ZH = {"standard": "标准件", "sub_standard": "次标准件", "problem": "问题件", "verification": "核实件"}
@@ -43,6 +49,11 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
         task.reason_codes = list(call.reason_codes)
         task.completed_at = now
     wanted = {(c.type, str(c.reason)): c for c in result.cases}
+    if task.confirming_case_id is not None and not result.retry:
+        # the callback confirming an explanation: a topic still unclear is a second explanation (§14 rule 29)
+        wanted = {(_second(t), r): dataclasses.replace(c, type=_second(c.type)) for (t, r), c in wanted.items()}
+        if task.status is TaskStatus.COMPLETED:
+            task.confirming_case_id = None
     open_now = call_repo.open_cases_of_call(session, call.id)
     have = {(c.type, c.reason) for c in call_repo.open_cases_of_task(session, task.id)}
     close_case_ids(session, [c.id for c in open_now if (c.type, c.reason) not in wanted],

@@ -26,6 +26,8 @@ class Case(IdMixin, TimestampMixin, Base):
     sla_status: Mapped[SlaStatus] = mapped_column(enum_column(SlaStatus), default=SlaStatus.NORMAL,
                                                   server_default=SlaStatus.NORMAL.value, index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(64))
+    overdue_explanation: Mapped[str | None] = mapped_column(Text)  # 逾期情况书面说明, filed before due_at
+    overdue_explanation_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     resolution_action: Mapped[str | None] = mapped_column(String(48))
     resolution_note: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,7 @@ class CallbackTask(IdMixin, TimestampMixin, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the dialer that holds the task
     claimed_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    confirming_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", use_alter=True))  # 二次回访 for
 
 
 class TaskHold(IdMixin, Base):

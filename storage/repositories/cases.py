@@ -99,3 +99,8 @@ def for_policy(session: Session, policy_id: int) -> list[tuple[Case, str]]:
         .order_by(Case.created_at, Case.id)
     )
     return list(session.execute(stmt))
+
+
+def open_for_policy(session: Session, policy_id: int) -> list[Case]:
+    stmt = select(Case).where(Case.policy_id == policy_id, Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)
+    return list(session.scalars(stmt))

@@ -109,3 +109,23 @@ def test_cases_cli(db_url: str, tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["cases", "show", "999"], env=env)
     assert missing.exit_code == 1
     assert "no case 999" in missing.stderr
+
+
+def test_cases_resolve_and_assign_cli(db_url: str, tmp_path: Path) -> None:
+    from tests.factories import write_csv
+
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T10:00:00+08:00", "HUIFANG_OPERATOR": "李娜"}
+    rows = [policy_row(applicant_phone="12345")]
+    assert CliRunner().invoke(cli, ["import", str(write_csv(tmp_path / "p.csv", rows))], env=env).exit_code == 0
+    case_id = json.loads(CliRunner().invoke(cli, ["cases", "list", "--json"], env=env).stdout)[0]["id"]
+    assigned = CliRunner().invoke(cli, ["cases", "assign", str(case_id), "--to", "B0007", "--json"], env=env)
+    assert json.loads(assigned.stdout)["assigned_to"] == "B0007"
+    refused = CliRunner().invoke(cli, ["cases", "resolve", str(case_id), "--action", "phone_corrected"], env=env)
+    assert refused.exit_code == 1
+    assert f"case {case_id}: --phone: the corrected number is required" in refused.stderr
+    done = CliRunner().invoke(cli, ["cases", "resolve", str(case_id), "--action", "phone_corrected", "--phone",
+                                    "13912345678", "--note", "保全变更", "--json"], env=env)
+    assert done.exit_code == 0, done.stderr
+    view = json.loads(done.stdout)
+    assert (view["status"], view["resolution_action"]) == ("closed", "phone_corrected")
+    assert [(h["who"], h["action"]) for h in view["history"]][-2:] == [("李娜", "assigned"), ("李娜", "phone_corrected")]

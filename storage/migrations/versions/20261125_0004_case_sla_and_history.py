@@ -33,12 +33,26 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sla_status', sa.Enum('normal', 'warning', 'overdue', name='slastatus', native_enum=False, length=32), server_default='normal', nullable=False))
         batch_op.add_column(sa.Column('assigned_to', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('overdue_explanation', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('overdue_explanation_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_cases_sla_status'), ['sla_status'], unique=False)
 
 
+    with op.batch_alter_table('callback_tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('confirming_case_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_callback_tasks_confirming_case_id_cases'), 'cases',
+                                    ['confirming_case_id'], ['id'])
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('callback_tasks', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_callback_tasks_confirming_case_id_cases'), type_='foreignkey')
+        batch_op.drop_column('confirming_case_id')
+
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_sla_status'))
+        batch_op.drop_column('overdue_explanation_at')
+        batch_op.drop_column('overdue_explanation')
         batch_op.drop_column('assigned_to')
         batch_op.drop_column('sla_status')
 

@@ -127,3 +127,27 @@ def test_over_real_http_to_a_wsgi_server_on_loopback(engine: Engine, tmp_path: P
         server.shutdown()
     assert result["result_class"] == "sub_standard"
     assert result["answers"]["payment_terms"] == "clarified"
+
+
+def test_a_confirming_callback_that_is_still_unclear_opens_a_second_explanation(
+        harness: tuple[LocalHarness, str]) -> None:
+    local, policy_no = harness
+    from cases.service import NewCase, open_cases
+    from kit.vocab import CaseStatus, CaseType
+    from storage.models import CallbackTask, Case, Policy
+
+    with local.services.sessions() as session, session.begin():  # the branch explained; this call confirms it
+        task = session.query(CallbackTask).one()
+        policy = session.get(Policy, task.policy_id)
+        assert policy is not None
+        open_cases(session, [NewCase(policy.id, task.id, policy.branch_id, CaseType.FIRST_EXPLANATION_CASE,
+                                     "unclear_coverage", "d")],
+                   now=local.services.clock.now(), settings=local.services.settings.cases,
+                   calendar=local.services.calendar)
+        first = session.query(Case).one()
+        first.status = CaseStatus.CLOSED
+        task.confirming_case_id = first.id
+    result = local.call(policy_no, persona_from({"answers": {"default": "yes", "understand_coverage": "no"}}, "p"))
+    assert [c["type"] for c in result["cases"]] == ["second_explanation_case"]
+    with local.services.sessions() as session:
+        assert session.query(CallbackTask).one().confirming_case_id is None
