@@ -22,6 +22,7 @@ from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
 from huifang.recordings_cmd import recordings_group
+from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
@@ -257,6 +258,7 @@ cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
 cli.add_command(recordings_group)
+cli.add_command(report_group)
 cli.add_command(simulate_group)
 cli.add_command(speech_group)
 cli.add_command(prompts_group)

@@ -221,6 +221,10 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
     _validate_ivr(settings)
     _validate_dialer(settings)
+    if not 0 <= settings.reports.agent_warning_success_rate <= 1:
+        raise ConfigError("reports.agent_warning_success_rate: must be between 0 and 1")
+    if settings.reports.agent_warning_min_due < 1:
+        raise ConfigError("reports.agent_warning_min_due: must be at least 1")
 
 
 RETRY_OUTCOMES = ("busy", "no_answer", "machine", "hangup", "failed", "canceled", "applicant_absent")

@@ -178,6 +178,12 @@ class DialerSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
+    agent_warning_min_due: int = 3  # ... when they had at least this many callbacks due in the month
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -191,4 +197,5 @@ class Settings:
     ivr: IvrSettings = field(default_factory=IvrSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

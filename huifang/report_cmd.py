@@ -1,0 +1,76 @@
+"""`huifang report kpi | agents`: monthly KPIs (JSON, table, CSV, Excel) and agent warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from cases.kpi import GROUPINGS, RATES, Month, ReportError, kpi, to_csv, to_xlsx
+from huifang.app import App
+from huifang.output import emit_json, emit_table
+from storage.models import Agent
+
+
+@click.group("report")
+def report_group() -> None:
+    """Management reports."""
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@report_group.command("kpi")
+@click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--by", default="branch", show_default=True, type=click.Choice(GROUPINGS))
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def report_kpi(app: App, month_text: str, by: str, xlsx_path: Path | None, csv_path: Path | None,
+               as_json: bool) -> None:
+    """The month's callback KPIs by branch, channel, agent or product type (tasks due in the month)."""
+    month = _month(month_text)
+    with app.unit_of_work() as session:
+        report = kpi(session, month, by)
+    if xlsx_path:
+        to_xlsx(report, xlsx_path)
+    if csv_path:
+        csv_path.write_text(to_csv(report), encoding="utf-8-sig")
+    if as_json:
+        emit_json(report)
+        return
+    emit_table([by, "due", *RATES], [(r["key"], r["due"], *(_pct(r[k]) for k in RATES))
+                                     for r in [*report["rows"], report["total"]]])
+
+
+@report_group.command("agents")
+@click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def report_agents(app: App, month_text: str, as_json: bool) -> None:
+    """Agents whose phone-callback success rate is below reports.agent_warning_success_rate (月度预警)."""
+    month = _month(month_text)
+    settings = app.settings.reports
+    with app.unit_of_work() as session:
+        report = kpi(session, month, "agent")
+        names = {code: name for code, name in session.execute(select(Agent.code, Agent.name))}
+    warned = [{"agent_code": r["key"], "agent_name": names.get(r["key"], ""), "due": r["due"],
+               "successful": r["successful"], "success_rate": r["success_rate"]}
+              for r in report["rows"]
+              if r["due"] >= settings.agent_warning_min_due and (r["success_rate"] or 0) < settings.agent_warning_success_rate]
+    result = {"month": report["month"], "threshold": settings.agent_warning_success_rate, "agents": warned}
+    if as_json:
+        emit_json(result)
+        return
+    emit_table(["agent", "name", "due", "successful", "success_rate"],
+               [(w["agent_code"], w["agent_name"], w["due"], w["successful"], _pct(w["success_rate"])) for w in warned])

@@ -1,0 +1,76 @@
+"""Monthly KPI counts, aggregated in SQL (one grouped query per population, whatever the table sizes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from kit.vocab import CaseType, ResultClass
+from storage.models import Agent, Branch, CallbackTask, Case, Policy
+
+PROBLEM_CASE_TYPES = (CaseType.FIRST_EXPLANATION_CASE, CaseType.SECOND_EXPLANATION_CASE,
+                      CaseType.MIS_SELLING_CASE, CaseType.PROXY_SIGNATURE_CASE, CaseType.CONTRACT_QUALITY_CASE,
+                      CaseType.IN_PERSON_VISIT_CASE, CaseType.LETTER_CASE)
+SUCCESS = (ResultClass.STANDARD, ResultClass.SUB_STANDARD, ResultClass.PROBLEM)  # reached, questionnaire done
+
+
+def group_key(by: str) -> ColumnElement[str]:
+    keys = {"branch": Branch.code, "channel": Policy.channel, "agent": Agent.code, "product_type": Policy.product_type}
+    return keys[by]  # type: ignore[return-value]
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0)).cast(Integer)
+
+
+def task_counts(session: Session, by: str, first: date, last: date,
+                completed_by: datetime) -> dict[str, dict[str, int]]:
+    """Per group, over tasks due (cooling-off end) in [first, last]: due, attempted, successful, successful in
+    the cooling-off period, problem. `completed_by`: only completions up to the report's cut-off count."""
+    key = group_key(by)
+    done = and_(CallbackTask.completed_at.is_not(None), CallbackTask.completed_at < completed_by)
+    success = and_(done, CallbackTask.result_class.in_(SUCCESS))
+    stmt = (
+        select(key, func.count(),
+               _count(CallbackTask.attempts > 0),
+               _count(success),
+               _count(and_(success, _completed_business_date(session) <= CallbackTask.deadline)),
+               _count(and_(done, CallbackTask.result_class == ResultClass.PROBLEM)))
+        .select_from(CallbackTask).join(Policy, Policy.id == CallbackTask.policy_id)
+        .join(Branch, Branch.id == Policy.branch_id).join(Agent, Agent.id == Policy.agent_id)
+        .where(CallbackTask.deadline >= first, CallbackTask.deadline <= last)
+        .group_by(key)
+    )
+    names = ("due", "attempted", "successful", "successful_in_cooling_off", "problem")
+    return {str(k): dict(zip(names, (int(v or 0) for v in values), strict=True))
+            for k, *values in session.execute(stmt)}
+
+
+def case_counts(session: Session, by: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Per group: problem cases raised in [start, end) and how many of them were closed within their SLA by
+    `end`; work orders open at `end` and how many of those were past due then."""
+    key = group_key(by)
+    problem = and_(Case.type.in_(PROBLEM_CASE_TYPES), Case.created_at >= start, Case.created_at < end)
+    closed_in_sla = and_(problem, Case.closed_at.is_not(None), Case.closed_at < end, Case.closed_at <= Case.due_at)
+    open_at_end = and_(Case.created_at < end, (Case.closed_at.is_(None)) | (Case.closed_at >= end))
+    stmt = (
+        select(key, _count(problem), _count(closed_in_sla), _count(open_at_end),
+               _count(and_(open_at_end, Case.due_at < end)))
+        .select_from(Case).join(Policy, Policy.id == Case.policy_id)
+        .join(Branch, Branch.id == Case.branch_id).join(Agent, Agent.id == Policy.agent_id)
+        .where(Case.created_at < end)
+        .group_by(key)
+    )
+    names = ("problem_cases", "problem_cases_closed_in_sla", "open_cases", "overdue_cases")
+    return {str(k): dict(zip(names, (int(v or 0) for v in values), strict=True))
+            for k, *values in session.execute(stmt)}
+
+
+def _completed_business_date(session: Session) -> ColumnElement[date]:
+    """The completion's date in Asia/Shanghai (SQLite keeps naive UTC; China has no daylight saving)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Shanghai", CallbackTask.completed_at))
+    return func.date(CallbackTask.completed_at, "+8 hours")
