@@ -14,7 +14,7 @@ from cases.service import NewCase, open_cases
 from kit.calendar import BusinessCalendar
 from kit.clock import isoformat_local
 from kit.settings import Settings
-from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, CaseType, ProductType, TaskStatus
+from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, CaseType, ProductType, ResultClass, TaskStatus
 from storage.models import Agent, CallbackTask, Case, Policy
 from storage.repositories import cases as case_repo
 
@@ -26,6 +26,7 @@ class Action(StrEnum):
     MIS_SELLING_HANDLED = "mis_selling_handled"  # handled by non-sales staff, the statements recorded
     SURRENDERED = "surrendered"  # the policy was surrendered in the cooling-off period: nothing left to do
     OVERDUE_EXPLANATION = "overdue_explanation"  # 逾期情况书面说明, filed before the due time; the case stays open
+    SIGNED_QUESTIONNAIRE = "signed_questionnaire"  # letter or visit callback done: the signed questionnaire is in
 
 
 ALLOWED: dict[Action, frozenset[CaseType]] = {
@@ -36,6 +37,7 @@ ALLOWED: dict[Action, frozenset[CaseType]] = {
                                  CaseType.CONTRACT_QUALITY_CASE, CaseType.PROXY_SIGNATURE_CASE,
                                  CaseType.DIALECT_CASE}),
     Action.MIS_SELLING_HANDLED: frozenset({CaseType.MIS_SELLING_CASE}),
+    Action.SIGNED_QUESTIONNAIRE: frozenset({CaseType.LETTER_CASE, CaseType.IN_PERSON_VISIT_CASE}),
     Action.SURRENDERED: frozenset(CaseType),
     Action.OVERDUE_EXPLANATION: frozenset(CaseType),
 }
@@ -90,6 +92,8 @@ def resolve(session: Session, case: Case, handling: Handling, *, now: datetime, 
         _mis_selling(policy, handling)
     elif action is Action.SURRENDERED:
         _surrendered(session, policy, task, handling, now)
+    elif action is Action.SIGNED_QUESTIONNAIRE:
+        _signed_questionnaire(task, handling, now)
     if action is not Action.OVERDUE_EXPLANATION and case.status in OPEN_CASE_STATUSES:
         _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)
     case_repo.add_events(session, [{"case_id": case.id, "at": now, "who": handling.who, "action": action.value,
@@ -194,3 +198,13 @@ def _surrendered(session: Session, policy: Policy, task: CallbackTask | None, ha
         task.status, task.next_attempt_at, task.updated_at = TaskStatus.CANCELLED, None, now
     for other in case_repo.open_for_policy(session, policy.id):
         _close(other, CaseStatus.CANCELLED, handling, now)
+
+
+def _signed_questionnaire(task: CallbackTask | None, handling: Handling, now: datetime) -> None:
+    """A letter or in-person callback succeeds only with the applicant's signed questionnaire (§14 rule 20)."""
+    if not handling.note:
+        raise ActionRefused("--note: say which signed questionnaire or receipt was received")
+    if task is not None and task.status is not TaskStatus.CANCELLED:
+        task.status, task.result_class, task.completed_at, task.updated_at = (
+            TaskStatus.COMPLETED, ResultClass.STANDARD, now, now)
+        task.reason_codes, task.next_attempt_at = [], None

@@ -97,6 +97,11 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
             .group_by(Branch.code, Branch.name, CallbackTask.result_class)).all()
         open_cases = Counter(str(code) for code, in session.execute(
             select(Branch.code).join(Case, Case.branch_id == Branch.id).where(Case.status == "open")))
+    from cases.kpi import RATES, Month, kpi
+
+    with demo.unit_of_work() as session:
+        report = kpi(session, Month.parse(f"{start.astimezone(BUSINESS_TZ):%Y-%m}"), "branch")
+    summary["kpi"] = report
     summary.update({"policies": policies, "imported": imported.imported, "tasks_created": imported.tasks_created,
                     "held_at_intake": imported.held, "start": start.isoformat(), "days": days,
                     "database": settings.database.url, "seconds": round(time.perf_counter() - started, 1)})
@@ -109,6 +114,11 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
     emit_table(["branch", "name", "standard", "sub_standard", "problem", "verification", "open", "open cases"],
                [(code, name, c["standard"], c["sub_standard"], c["problem"], c["verification"], c["open"],
                  open_cases[code]) for (code, name), c in sorted(rows.items())])
+    click.echo()
+    click.echo(f"KPIs {report['month']} (tasks due that month; huifang report kpi --month {report['month']}):")
+    emit_table(["branch", "due", *RATES],
+               [(r["key"], r["due"], *("-" if r[k] is None else f"{r[k]:.0%}" for k in RATES))
+                for r in [*report["rows"], report["total"]]])
     click.echo()
     for key in ("results", "cases", "outcomes"):
         click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in summary[key].items()) or "-"))

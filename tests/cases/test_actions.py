@@ -139,3 +139,27 @@ def test_an_action_that_does_not_fit_the_case_type_is_refused(desk: Desk) -> Non
     case = desk.case(policy, task, CaseType.PROXY_SIGNATURE_CASE)
     with pytest.raises(ActionRefused, match="phone_corrected does not apply to a proxy_signature_case"):
         desk.do(case, Action.PHONE_CORRECTED, phone="13912345678")
+
+
+def test_a_letter_or_visit_callback_ends_with_the_signed_questionnaire(desk: Desk) -> None:
+    from kit.vocab import ResultClass
+
+    policy, task = desk.policy()
+    case = desk.case(policy, task, CaseType.LETTER_CASE)
+    with pytest.raises(ActionRefused, match="--note"):
+        desk.do(case, Action.SIGNED_QUESTIONNAIRE)
+    desk.do(case, Action.SIGNED_QUESTIONNAIRE, note="信函回访问卷已签收 2026-11-24")
+    assert (task.status, task.result_class, case.status) == (TaskStatus.COMPLETED, ResultClass.STANDARD,
+                                                            CaseStatus.CLOSED)
+
+
+@pytest.mark.parametrize("kind", list(CaseType))
+def test_every_case_type_has_its_due_time(desk: Desk, kind: CaseType) -> None:
+    rule = desk.settings.cases.sla[kind]
+    policy, task = desk.policy()
+    case = desk.case(policy, task, kind)
+    if rule.day_type.value == "natural":
+        assert case.due_at == NOW + timedelta(days=rule.days)
+    else:  # working days on the business calendar, same time of day
+        day = desk.calendar.add_working_days(NOW.date(), rule.days)
+        assert case.due_at.astimezone(BUSINESS_TZ) == NOW.replace(year=day.year, month=day.month, day=day.day)
