@@ -49,3 +49,11 @@ class App:
 
 def build_app(config_path: Path | None = None, clock: Clock | None = None) -> App:
     return App(settings=load_settings(config_path), clock=clock or SystemClock())
+
+
+def operator() -> str:
+    """Who is acting, for histories and the audit trail: HUIFANG_OPERATOR, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("HUIFANG_OPERATOR") or getpass.getuser()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cases.actions import Action, ActionRefused, Handling, assign, resolve
 from cases.service import sweep
-from huifang.app import App
+from huifang.app import App, operator
 from huifang.output import emit_json, emit_table
 from huifang.views import case_view
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
@@ -80,14 +80,6 @@ def cases_sweep(app: App, as_json: bool) -> None:
         emit_json({"changed": changed})
     else:
         click.echo("changed: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
-
-
-def operator() -> str:
-    """Who is acting: HUIFANG_OPERATOR, else the login name."""
-    import getpass
-    import os
-
-    return os.environ.get("HUIFANG_OPERATOR") or getpass.getuser()
 
 
 @cases_group.command("resolve")

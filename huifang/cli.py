@@ -21,7 +21,7 @@ from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
 from huifang.output import emit_json, emit_table
-from huifang.recordings_cmd import recordings_group
+from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
@@ -172,6 +172,37 @@ def policies_show(app: App, policy_no: str, as_json: bool) -> None:
                     for c in view["cases"]])
 
 
+@policies.command("dispute")
+@click.argument("policy_no")
+@click.option("--start", "start_text", required=True, help="YYYY-MM-DD: the complaint or lawsuit began")
+@click.option("--end", "end_text", default=None, help="YYYY-MM-DD: it ended (leave out while it is open)")
+@click.option("--reason", required=True)
+@click.pass_obj
+@handled
+def policies_dispute(app: App, policy_no: str, start_text: str, end_text: str | None, reason: str) -> None:
+    """Record a complaint or lawsuit: the policy's recordings are kept 2 years past its end (open: kept)."""
+    from datetime import date
+
+    from huifang.app import operator
+    from recordings.compliance import ComplianceError, set_dispute
+
+    try:
+        start = date.fromisoformat(start_text)
+        end = date.fromisoformat(end_text) if end_text else None
+    except ValueError:
+        raise UserError("--start/--end: expected YYYY-MM-DD") from None
+    with app.unit_of_work() as session:
+        policy = policy_repo.by_number(session, policy_no)
+        if policy is None:
+            raise UserError(f"no policy {policy_no}")
+        try:
+            changed = set_dispute(session, policy, start, end, operator=operator(), reason=reason,
+                                  now=app.clock.now(), settings=app.settings.recordings)
+        except ComplianceError as exc:
+            raise UserError(str(exc)) from None
+    click.echo(f"{policy_no}: dispute {start} – {end or 'open'}; retention updated on {changed} recordings")
+
+
 @cli.group()
 def tasks() -> None:
     """Callback tasks."""
@@ -258,6 +289,7 @@ cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
 cli.add_command(recordings_group)
+cli.add_command(audit_group)
 cli.add_command(report_group)
 cli.add_command(simulate_group)
 cli.add_command(speech_group)

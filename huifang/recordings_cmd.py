@@ -1,21 +1,37 @@
-"""`huifang recordings fetch`: store the call recordings Twilio announced that are not stored yet."""
+"""`huifang recordings …` and `huifang audit list`: compliance access to call recordings, every access audited."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
 
-from huifang.app import App
-from huifang.output import emit_json
+from huifang.app import App, operator
+from huifang.output import emit_json, emit_table
+from kit.vocab import ResultClass
+from recordings import compliance
 from recordings.media import MediaClient
 from recordings.service import store_due
 from recordings.store import FileStore
 
 
+def _store(app: App) -> FileStore:
+    return FileStore(Path(app.settings.recordings.root))
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.ClickException(f"{option} {text!r}: expected YYYY-MM-DD") from None
+
+
 @click.group("recordings")
 def recordings_group() -> None:
-    """Call recordings."""
+    """Call recordings: storage retries, compliance retrieval, integrity, retention."""
 
 
 @recordings_group.command("fetch")
@@ -26,9 +42,122 @@ def recordings_fetch(app: App, as_json: bool) -> None:
     settings = app.settings
     media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
     with app.unit_of_work() as session:
-        counts = store_due(session, media=media, files=FileStore(Path(settings.recordings.root)),
-                           now=app.clock.now(), settings=settings.recordings)
+        counts = store_due(session, media=media, files=_store(app), now=app.clock.now(), settings=settings.recordings)
     if as_json:
         emit_json(counts)
     else:
         click.echo(f"stored {counts['stored']}, still pending {counts['pending']}")
+
+
+@recordings_group.command("find")
+@click.option("--policy", "policy_no", default=None)
+@click.option("--phone", default=None, help="The applicant's phone (any format).")
+@click.option("--since", default=None, help="YYYY-MM-DD (call date, business time)")
+@click.option("--until", default=None, help="YYYY-MM-DD, inclusive")
+@click.option("--branch", "branch_code", default=None)
+@click.option("--result", "result_class", type=click.Choice([r.value for r in ResultClass]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def recordings_find(app: App, policy_no: str | None, phone: str | None, since: str | None, until: str | None,
+                    branch_code: str | None, result_class: str | None, as_json: bool) -> None:
+    """Recordings matching the filters (the search is audited)."""
+    filters = compliance.Filters(policy_no, phone, _day(since, "--since"), _day(until, "--until"), branch_code,
+                                 ResultClass(result_class) if result_class else None)
+    with app.unit_of_work() as session:
+        found = compliance.find(session, filters, operator=operator(), now=app.clock.now())
+    if as_json:
+        emit_json(found)
+        return
+    emit_table(["recording_sid", "policy_no", "started_at", "duration_s", "status", "retain_until"],
+               [(f["recording_sid"], f["policy_no"], f["started_at"], f["duration_s"], f["status"], f["retain_until"])
+                for f in found])
+
+
+@recordings_group.command("export")
+@click.option("--policy", "policy_no", required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reason", required=True, help="Why (a complaint, an inspection …): written to the audit trail.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def recordings_export(app: App, policy_no: str, out: Path, reason: str, as_json: bool) -> None:
+    """A compliance bundle: audio, transcripts, policy and call metadata, a SHA-256 manifest."""
+    with app.unit_of_work() as session:
+        try:
+            result = compliance.export(session, _store(app), policy_no, out, operator=operator(), reason=reason,
+                                       now=app.clock.now())
+        except compliance.ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{result['out']}: {result['files']} files, sha256 {result['sha256']}")
+
+
+@recordings_group.command("play")
+@click.argument("recording_sid")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reason", required=True)
+@click.pass_obj
+def recordings_play(app: App, recording_sid: str, out: Path, reason: str) -> None:
+    """Copy one recording out to listen to it (audited)."""
+    with app.unit_of_work() as session:
+        try:
+            compliance.playback(session, _store(app), recording_sid, out, operator=operator(), reason=reason,
+                                now=app.clock.now())
+        except compliance.ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(str(out))
+
+
+@recordings_group.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def recordings_verify(app: App, as_json: bool) -> None:
+    """Re-hash every stored recording; exit 1 when any is missing or altered."""
+    with app.unit_of_work() as session:
+        result = compliance.verify(session, _store(app), operator=operator(), now=app.clock.now())
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"checked {result['checked']}, missing {len(result['missing'])}, altered {len(result['altered'])}")
+    if result["missing"] or result["altered"]:
+        raise SystemExit(1)
+
+
+@recordings_group.command("purge")
+@click.option("--recording", "recording_sid", default=None, help="Only this one (refused, with the reason, if kept).")
+@click.option("--reason", default="retention period over", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def recordings_purge(app: App, recording_sid: str | None, reason: str, as_json: bool) -> None:
+    """Delete recordings past their retention date (each deletion audited); nothing earlier."""
+    with app.unit_of_work() as session:
+        try:
+            result = compliance.purge(session, _store(app), operator=operator(), now=app.clock.now(), reason=reason,
+                                      recording_sid=recording_sid)
+        except compliance.ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"purged {len(result['purged'])} of {result['checked']} stored recordings")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The access audit trail (append-only)."""
+
+
+@audit_group.command("list")
+@click.option("--limit", default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def audit_list(app: App, limit: int, as_json: bool) -> None:
+    """Who accessed recordings, when, what and why, newest first."""
+    with app.unit_of_work() as session:
+        rows = compliance.audit_log(session, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(["at", "operator", "action", "target", "reason"],
+               [(r["at"], r["operator"], r["action"], r["target"], r["reason"]) for r in rows])

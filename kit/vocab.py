@@ -113,6 +113,7 @@ class RecordingStatus(StrEnum):
     STORED = "stored"
     ABSENT = "absent"  # Twilio says there is no audio (RecordingStatus=absent)
     FAILED = "failed"  # Twilio says recording failed
+    PURGED = "purged"  # deleted after its retention date
 
 
 class AgentOutcome(StrEnum):

@@ -18,7 +18,7 @@ from kit.vocab import RecordingStatus
 from recordings.media import MediaClient, MediaUnavailable
 from recordings.retention import retain_until
 from recordings.store import AlreadyStored, RecordingStore, recording_path
-from storage.models import Call, Policy, Recording
+from storage.models import Branch, Call, Policy, Recording
 from storage.repositories import recordings as recording_repo
 
 ANNOUNCED = {"completed": RecordingStatus.PENDING, "absent": RecordingStatus.ABSENT,
@@ -106,7 +106,9 @@ def store(session: Session, recording: Recording, call: Call, policy: Policy, *,
     recording.updated_at = now
     try:
         data = media.fetch(recording.source_url, settings.download_attempts, settings.download_wait_s, backoff=2.0)
-        relative = recording_path(call.started_at or call.created_at, policy.policy_no, recording.recording_sid)
+        branch = session.get(Branch, policy.branch_id)
+        relative = recording_path(call.started_at or call.created_at, branch.code if branch else "unknown",
+                                  policy.policy_no, recording.recording_sid)
         stored = files.put(relative, data)
     except (MediaUnavailable, AlreadyStored, OSError) as exc:
         recording.download_attempts += settings.download_attempts

@@ -32,12 +32,21 @@ class RecordingStore(Protocol):
 
     def read(self, relative: str) -> bytes: ...
 
+    def exists(self, relative: str) -> bool: ...
 
-def recording_path(started: datetime, policy_no: str, recording_sid: str, extension: str = "wav") -> str:
-    """YYYY/MM/DD/POLICY_NO/RECORDING_SID.wav, the date in business time."""
+    def remove(self, relative: str) -> None:
+        """Only for purging a recording past its retention date (recordings.compliance.purge)."""
+
+
+def recording_path(started: datetime, branch_code: str, policy_no: str, recording_sid: str,
+                   extension: str = "wav") -> str:
+    """YYYY/MM/DD/BRANCH/POLICY_NO/RECORDING_SID.wav, the date in business time."""
     day = started.astimezone(BUSINESS_TZ)
-    safe_policy = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in policy_no)
-    return str(PurePosixPath(f"{day:%Y/%m/%d}", safe_policy, f"{recording_sid}.{extension}"))
+    return str(PurePosixPath(f"{day:%Y/%m/%d}", _safe(branch_code), _safe(policy_no), f"{recording_sid}.{extension}"))
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 class FileStore:
@@ -75,3 +84,11 @@ class FileStore:
 
     def read(self, relative: str) -> bytes:
         return self._full(relative).read_bytes()
+
+    def exists(self, relative: str) -> bool:
+        return self._full(relative).is_file()
+
+    def remove(self, relative: str) -> None:
+        target = self._full(relative)
+        target.chmod(0o644)
+        target.unlink(missing_ok=True)

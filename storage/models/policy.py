@@ -49,5 +49,7 @@ class Policy(IdMixin, TimestampMixin, Base):
     dual_recorded: Mapped[bool]
     dual_recorded_derived: Mapped[bool]  # True when the file had no value and intake derived it (§8.4)
 
+    dispute_started_on: Mapped[date | None]  # a complaint or lawsuit (retention runs 2 years past its end)
+    dispute_ended_on: Mapped[date | None]
     callback_required: Mapped[bool]
     exclusion_reason: Mapped[ExclusionReason | None] = mapped_column(enum_column(ExclusionReason))

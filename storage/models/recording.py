@@ -29,3 +29,18 @@ class Recording(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(16))
     stored_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]  # deleted after its retention date (the row and checksum stay)
+
+
+class AuditEvent(IdMixin, Base):
+    """Who accessed recordings, when, what and why. Append-only: the app has no way to change a row, and the
+    database refuses UPDATE and DELETE on the table (migration 0005)."""
+
+    __tablename__ = "audit_events"
+
+    at: Mapped[datetime] = mapped_column(index=True)
+    operator: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # find | export | playback | purge | verify | dispute
+    target: Mapped[str] = mapped_column(String(255))  # what was asked for (policy, filters, recording)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")  # what it touched (recording sids, counts)

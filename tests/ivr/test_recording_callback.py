@@ -39,7 +39,7 @@ def test_a_completed_recording_is_downloaded_and_stored_with_its_checksum(ivr: I
     assert rec.status is RecordingStatus.STORED
     assert (rec.channels, rec.duration_s, rec.size_bytes) == (2, 42, len(audio))
     assert rec.sha256 == hashlib.sha256(audio).hexdigest()
-    assert rec.path == f"2026/11/25/{ivr.policy_no}/{RE}.wav"
+    assert rec.path == f"2026/11/25/110100/{ivr.policy_no}/{RE}.wav"
     stored = ivr.svc.files.read(rec.path)
     assert stored == audio
     auth = ivr.http.calls[-1].request.headers["Authorization"]

@@ -30,6 +30,6 @@ def test_paths_never_leave_the_store(tmp_path: Path) -> None:
         FileStore(tmp_path / "root").put("../escape.wav", b"x")
 
 
-def test_recording_path_is_by_business_date_and_policy() -> None:
+def test_recording_path_is_by_business_date_branch_and_policy() -> None:
     late_utc = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)  # 01:30 on the 25th in Shanghai
-    assert recording_path(late_utc, "P/2026 01", "RE9") == "2026/11/25/P_2026_01/RE9.wav"
+    assert recording_path(late_utc, "110100", "P/2026 01", "RE9") == "2026/11/25/110100/P_2026_01/RE9.wav"

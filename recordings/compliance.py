@@ -1,0 +1,228 @@
+"""Compliance access to recordings: find, export bundles, playback, integrity checks, retention and purge,
+disputes — every access written to the append-only audit trail (docs/domain.md §7, §12)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
+from kit.settings import RecordingSettings
+from kit.vocab import RecordingStatus, ResultClass
+from recordings.retention import contract_end, retain_until
+from recordings.store import RecordingStore
+from storage.models import AuditEvent, Branch, Call, CallEvent, Policy, Recording
+
+
+class ComplianceError(ValueError):
+    """A request the rules refuse; the message says why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    policy_no: str | None = None
+    phone: str | None = None
+    since: date | None = None
+    until: date | None = None
+    branch_code: str | None = None
+    result_class: ResultClass | None = None
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if v is not None) or "all"
+
+
+def audit(session: Session, *, operator: str, action: str, target: str, now: datetime, reason: str = "",
+          detail: str = "") -> None:
+    session.add(AuditEvent(at=now, operator=operator, action=action, target=target[:255], reason=reason,
+                           detail=detail))
+    session.flush()
+
+
+def _rows(session: Session, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
+    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
+            .join(Policy, Policy.id == Call.policy_id).join(Branch, Branch.id == Policy.branch_id))
+    if filters.policy_no:
+        stmt = stmt.where(Policy.policy_no == filters.policy_no)
+    if filters.phone:
+        digits = "".join(ch for ch in filters.phone if ch.isdigit())
+        stmt = stmt.where(Policy.applicant_phone.like(f"%{digits[-11:]}"))
+    if filters.since:
+        stmt = stmt.where(Call.created_at >= business_start_of(filters.since))
+    if filters.until:
+        stmt = stmt.where(Call.created_at < business_start_of(date.fromordinal(filters.until.toordinal() + 1)))
+    if filters.branch_code:
+        stmt = stmt.where(Branch.code == filters.branch_code)
+    if filters.result_class:
+        stmt = stmt.where(Call.result_class == filters.result_class)
+    return [(r, c, p) for r, c, p in session.execute(stmt.order_by(Call.created_at, Recording.id))]
+
+
+def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
+    return {
+        "recording_sid": recording.recording_sid, "call_sid": call.call_sid, "policy_no": policy.policy_no,
+        "started_at": isoformat_local(call.started_at or call.created_at), "duration_s": recording.duration_s,
+        "sha256": recording.sha256, "path": recording.path, "status": recording.status.value,
+        "retain_until": recording.retain_until.isoformat() if recording.retain_until else None,
+        "result_class": call.result_class.value if call.result_class else None,
+    }
+
+
+def find(session: Session, filters: Filters, *, operator: str, now: datetime) -> list[dict[str, Any]]:
+    found = [view(*row) for row in _rows(session, filters)]
+    audit(session, operator=operator, action="find", target=filters.describe(), now=now,
+          detail=" ".join(f["recording_sid"] for f in found))
+    return found
+
+
+def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *, operator: str, reason: str,
+           now: datetime) -> dict[str, Any]:
+    """A zip for a complaint or an inspection: audio, each call's transcript and result, the policy, and a
+    SHA-256 manifest of everything in it."""
+    if not reason.strip():
+        raise ComplianceError("--reason: an export must say why (a complaint, an inspection …)")
+    rows = _rows(session, Filters(policy_no=policy_no))
+    policy = session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one_or_none()
+    if policy is None:
+        raise ComplianceError(f"no policy {policy_no}")
+    entries: dict[str, bytes] = {"policy.json": _json(_policy_json(policy))}
+    calls = list(session.scalars(select(Call).where(Call.policy_id == policy.id).order_by(Call.id)))
+    for call in calls:
+        entries[f"calls/{call.call_sid}.json"] = _json(_call_json(session, call))
+    for recording, _call, _policy in rows:
+        if recording.status is RecordingStatus.STORED and recording.path:
+            data = files.read(recording.path)
+            if hashlib.sha256(data).hexdigest() != recording.sha256:
+                raise ComplianceError(f"{recording.recording_sid}: the stored file does not match its checksum: "
+                                      "run huifang recordings verify")
+            entries[f"audio/{recording.recording_sid}.wav"] = data
+    manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(entries.items()))
+    entries["manifest.sha256"] = manifest.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, data in sorted(entries.items()):
+            bundle.writestr(name, data)
+    out.write_bytes(buffer.getvalue())
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    audit(session, operator=operator, action="export", target=f"policy {policy_no}", reason=reason, now=now,
+          detail=f"{out} sha256={digest} " + " ".join(r.recording_sid for r, _, _ in rows))
+    return {"out": str(out), "files": len(entries), "sha256": digest}
+
+
+def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, operator: str,
+             reason: str, now: datetime) -> dict[str, Any]:
+    recording = session.scalars(select(Recording).where(Recording.recording_sid == recording_sid)).one_or_none()
+    if recording is None or recording.status is not RecordingStatus.STORED or not recording.path:
+        raise ComplianceError(f"no stored recording {recording_sid}")
+    out.write_bytes(files.read(recording.path))
+    audit(session, operator=operator, action="playback", target=recording_sid, reason=reason, now=now, detail=str(out))
+    return {"recording_sid": recording_sid, "out": str(out)}
+
+
+def verify(session: Session, files: RecordingStore, *, operator: str, now: datetime) -> dict[str, Any]:
+    checked, missing, altered = 0, [], []
+    for recording in session.scalars(select(Recording).where(Recording.status == RecordingStatus.STORED)):
+        checked += 1
+        if not recording.path or not files.exists(recording.path):
+            missing.append(recording.recording_sid)
+        elif hashlib.sha256(files.read(recording.path)).hexdigest() != recording.sha256:
+            altered.append(recording.recording_sid)
+    audit(session, operator=operator, action="verify", target="all stored recordings", now=now,
+          detail=f"checked {checked}, missing {missing}, altered {altered}")
+    return {"checked": checked, "missing": missing, "altered": altered}
+
+
+def _why_kept(recording: Recording, policy: Policy, today: date) -> str | None:
+    """None when the recording may be deleted today; otherwise the reason it is kept."""
+    if policy.dispute_started_on and not policy.dispute_ended_on:
+        return f"a dispute open since {policy.dispute_started_on} keeps it"
+    if recording.retain_until is None:
+        end = contract_end(policy.issue_date, policy.policy_term_years)
+        return "the contract has no end date yet (whole life): kept while it runs" if end is None else \
+            "no retention date"
+    if today < recording.retain_until:
+        return f"kept until {recording.retain_until} (retention from the contract's end, docs/domain.md §7)"
+    return None
+
+
+def purge(session: Session, files: RecordingStore, *, operator: str, now: datetime, reason: str,
+          recording_sid: str | None = None) -> dict[str, Any]:
+    """Delete what is past retention (one recording, or all); refuse anything earlier, saying why."""
+    today = now.astimezone(BUSINESS_TZ).date()
+    stmt = (select(Recording, Policy).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
+            .where(Recording.status == RecordingStatus.STORED))
+    if recording_sid:
+        stmt = stmt.where(Recording.recording_sid == recording_sid)
+    rows = list(session.execute(stmt))
+    if recording_sid and not rows:
+        raise ComplianceError(f"no stored recording {recording_sid}")
+    purged: list[str] = []
+    for recording, policy in rows:
+        why = _why_kept(recording, policy, today)
+        if why is not None:
+            if recording_sid:
+                raise ComplianceError(f"{recording_sid} may not be deleted: {why}")
+            continue
+        if recording.path:
+            files.remove(recording.path)
+        recording.status, recording.purged_at, recording.updated_at = RecordingStatus.PURGED, now, now
+        purged.append(recording.recording_sid)
+        audit(session, operator=operator, action="purge", target=recording.recording_sid, reason=reason, now=now,
+              detail=f"retained until {recording.retain_until}; sha256 {recording.sha256}")
+    session.flush()
+    return {"purged": purged, "checked": len(rows)}
+
+
+def set_dispute(session: Session, policy: Policy, started: date, ended: date | None, *, operator: str,
+                reason: str, now: datetime, settings: RecordingSettings) -> int:
+    """Record a complaint or lawsuit; the policy's recordings are kept 2 years past its end (open: kept)."""
+    if ended is not None and ended < started:
+        raise ComplianceError("--end: the dispute cannot end before it started")
+    policy.dispute_started_on, policy.dispute_ended_on, policy.updated_at = started, ended, now
+    recordings = session.scalars(select(Recording).join(Call, Call.id == Recording.call_id)
+                                 .where(Call.policy_id == policy.id))
+    changed = 0
+    for recording in recordings:
+        base = retain_until(policy.issue_date, policy.policy_term_years, settings, dispute_ended_on=ended)
+        recording.retain_until = None if ended is None else base
+        changed += 1
+    audit(session, operator=operator, action="dispute", target=f"policy {policy.policy_no}", reason=reason, now=now,
+          detail=f"{started} – {ended or 'open'}; {changed} recordings")
+    return changed
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+
+
+def _policy_json(policy: Policy) -> dict[str, Any]:
+    fields = ("policy_no", "product_name", "product_type", "channel", "issue_date", "receipt_signed_date",
+              "cooling_off_end", "applicant_name", "applicant_phone", "policy_term_years")
+    return {name: getattr(policy, name) for name in fields}
+
+
+def _call_json(session: Session, call: Call) -> dict[str, Any]:
+    events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq))
+    return {
+        "call_sid": call.call_sid, "started_at": isoformat_local(call.started_at or call.created_at),
+        "outcome": call.outcome.value, "flow": {"id": call.flow_id, "version": call.flow_version,
+                                                "hash": call.flow_hash},
+        "result_class": call.result_class.value if call.result_class else None,
+        "reason_codes": list(call.reason_codes or []), "end_reason": call.end_reason,
+        "transcript": [{"at": isoformat_local(e.at), "who": e.who, "kind": e.kind, "topic": e.topic, "text": e.text,
+                        "detail": e.detail} for e in events],
+    }
+
+
+def audit_log(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+    return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
+             "reason": a.reason, "detail": a.detail} for a in rows]
