@@ -186,3 +186,13 @@ def test_recordings_and_audit_cli(recorded: LocalHarness, db_url: str, tmp_path:
     Path(recorded.services.settings.recordings.root, json.loads(found.stdout)[0]["path"]).unlink()
     broken = CliRunner().invoke(cli, ["recordings", "verify", "--json"], env=env)
     assert (broken.exit_code, json.loads(broken.stdout)["missing"]) == (1, [sid])
+
+
+def test_a_whole_life_contracts_recording_is_kept_while_it_runs(recorded: LocalHarness) -> None:
+    with recorded.services.sessions() as session, session.begin():
+        policy = session.scalars(select(Policy)).one()
+        recording = session.scalars(select(Recording)).one()
+        policy.policy_term_years, recording.retain_until = None, None  # whole life: no contract end yet
+        with pytest.raises(compliance.ComplianceError, match="whole life"):
+            compliance.purge(session, recorded.services.files, operator=WHO, reason="r",
+                             now=datetime(2090, 1, 1, tzinfo=BUSINESS_TZ), recording_sid=recording.recording_sid)
