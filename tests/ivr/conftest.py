@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import responses
@@ -40,6 +40,9 @@ from storage.db import make_session_factory
 from storage.models import Call, CallbackTask, CallEvent, Case, Policy
 from tests.conftest import NOW
 from tests.factories import policy_row, write_csv
+
+if TYPE_CHECKING:
+    from ivr.harness.local import LocalHarness
 
 TOKEN = "test-auth-token"
 ACCOUNT = "AC" + "0" * 32
@@ -211,3 +214,15 @@ def ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[I
     built = build_ivr(engine, tmp_path, prompt_cache)
     with built.http:
         yield built
+
+
+def text_mode_harness(ivr: Ivr) -> LocalHarness:
+    """The harness over this IVR, recognition results handed in (the harness's text mode)."""
+    from ivr.harness.local import LocalHarness
+    from ivr.harness.media import InjectedRecognizer
+
+    injected = InjectedRecognizer()
+    capture = ivr.svc.capture
+    assert isinstance(capture, RecordCapture)
+    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
+    return LocalHarness.build(ivr.svc, ivr.app, injected)

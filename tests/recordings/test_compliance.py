@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import zipfile
@@ -13,9 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ivr.capture import RecordCapture
 from ivr.harness.local import LocalHarness
-from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import persona_from
 from kit.clock import BUSINESS_TZ
 from kit.vocab import ResultClass
@@ -23,7 +20,7 @@ from recordings import compliance
 from speech.cache import PromptCache
 from storage.models import AuditEvent, Policy, Recording
 from tests.factories import policy_row
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, text_mode_harness
 
 WHO = "合规专员王"
 
@@ -33,11 +30,7 @@ def recorded(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Local
     """One policy (a 1-year health term, guaranteed renewal), called back once: its recording is stored."""
     ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(product_type="health", guaranteed_renewal="Y",
                                                                    policy_term_years="1"))
-    injected = InjectedRecognizer()
-    capture = ivr.svc.capture
-    assert isinstance(capture, RecordCapture)
-    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    harness = LocalHarness.build(ivr.svc, ivr.app, injected)
+    harness = text_mode_harness(ivr)
     harness.call(ivr.policy_no, persona_from({"answers": {"default": "yes", "understand_coverage": "no-then-yes"}}, "p"))
     return harness
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,15 @@ from sqlalchemy import Engine, select
 
 from dialer.intake.reader import open_table
 from dialer.intake.service import PolicyIntake
-from ivr.capture import RecordCapture
 from ivr.harness.campaign import Cast, load_cast, run_campaign
 from ivr.harness.local import LocalHarness
-from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import PersonaError, persona_from
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from storage.models import CallbackTask, Policy, Recording
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, text_mode_harness
 
 CAST = Cast(
     personas={
@@ -44,11 +41,7 @@ def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> LocalH
         path = write_csv(tmp_path / "more.csv", rows)
         PolicyIntake(session, settings=ivr.svc.settings, calendar=ivr.svc.calendar, clock=ivr.svc.clock).run(
             open_table(path))
-    injected = InjectedRecognizer()
-    capture = ivr.svc.capture
-    assert isinstance(capture, RecordCapture)
-    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    return LocalHarness.build(ivr.svc, ivr.app, injected)
+    return text_mode_harness(ivr)
 
 
 def _tasks(harness: LocalHarness) -> dict[str, CallbackTask]:

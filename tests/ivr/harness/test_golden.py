@@ -4,7 +4,6 @@ recordings must be exactly the ones the file expects."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,14 @@ import pytest
 import yaml
 from sqlalchemy import Engine, select
 
-from ivr.capture import RecordCapture
 from ivr.harness.campaign import Cast, run_campaign
 from ivr.harness.local import LocalHarness
-from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import persona_from
 from speech.cache import PromptCache
 from storage.models import Call, CallbackTask, Case, Recording
 from tests.dialer.conftest import local
 from tests.factories import policy_row
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, text_mode_harness
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.yaml"))
 
@@ -30,11 +27,7 @@ GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.yaml"))
 def test_golden_scenario(scenario: Path, engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> None:
     spec = yaml.safe_load(scenario.read_text(encoding="utf-8"))
     ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(**spec.get("policy", {})))
-    injected = InjectedRecognizer()
-    capture = ivr.svc.capture
-    assert isinstance(capture, RecordCapture)
-    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    harness = LocalHarness.build(ivr.svc, ivr.app, injected)
+    harness = text_mode_harness(ivr)
     for name, value in (spec.get("faults") or {}).items():
         assert hasattr(harness.simulator, name), f"{scenario.name}: unknown fault {name}"
         setattr(harness.simulator, name, value)

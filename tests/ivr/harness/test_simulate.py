@@ -14,17 +14,13 @@ from ivr.harness.local import LocalHarness
 from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import persona_from
 from speech.cache import PromptCache
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, text_mode_harness
 
 
 @pytest.fixture
 def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> tuple[LocalHarness, str]:
     ivr = build_ivr(engine, tmp_path, prompt_cache)
-    injected = InjectedRecognizer()
-    capture = ivr.svc.capture
-    assert isinstance(capture, RecordCapture)
-    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    return LocalHarness.build(ivr.svc, ivr.app, injected), ivr.policy_no
+    return text_mode_harness(ivr), ivr.policy_no
 
 
 def call(harness: tuple[LocalHarness, str], **persona: Any) -> dict[str, Any]:

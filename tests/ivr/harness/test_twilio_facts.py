@@ -3,22 +3,20 @@ signatures, and the faults it injects."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from ivr.capture import RecordCapture
 from ivr.harness.local import FlaskTransport, LocalHarness
-from ivr.harness.media import InjectedRecognizer, MediaHost
+from ivr.harness.media import MediaHost
 from ivr.harness.persona import Persona, persona_from
 from ivr.harness.simulator import SimulationError, Simulator
 from ivr.harness.twiml import TwimlError, parse
 from kit.clock import FrozenClock
 from speech.cache import PromptCache
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, text_mode_harness
 
 
 def test_twiml_twilio_would_refuse_fails_loudly() -> None:
@@ -121,11 +119,7 @@ def test_the_harness_signs_like_twilio() -> None:
 @pytest.fixture
 def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> tuple[LocalHarness, str]:
     ivr = build_ivr(engine, tmp_path, prompt_cache)
-    injected = InjectedRecognizer()
-    capture = ivr.svc.capture
-    assert isinstance(capture, RecordCapture)
-    ivr.svc.capture = dataclasses.replace(capture, recognizer=injected)
-    return LocalHarness.build(ivr.svc, ivr.app, injected), ivr.policy_no
+    return text_mode_harness(ivr), ivr.policy_no
 
 
 def test_fault_every_webhook_delivered_twice_changes_nothing(harness: tuple[LocalHarness, str]) -> None:
