@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kit.clock import business_start_of
+from kit.settings import ReportSettings
 from storage.repositories import reports as report_repo
 
 GROUPINGS = ("branch", "channel", "agent", "product_type")
@@ -90,6 +91,19 @@ def kpi(session: Session, month: Month, by: str) -> dict[str, Any]:
 
 def _row(key: str, counts: dict[str, int]) -> dict[str, Any]:
     return {"key": key, **{name: rate(counts[n], counts[d]) for name, (n, d) in RATES.items()}, **counts}
+
+
+def agent_warnings(session: Session, month: Month, settings: ReportSettings) -> dict[str, Any]:
+    """Agents with at least `agent_warning_min_due` callbacks due whose success rate is below the threshold
+    (月度预警, docs/domain.md §10)."""
+    report = kpi(session, month, "agent")
+    names = report_repo.agent_names(session)
+    warned = [{"agent_code": r["key"], "agent_name": names.get(r["key"], ""), "due": r["due"],
+               "successful": r["successful"], "success_rate": r["success_rate"]}
+              for r in report["rows"]
+              if r["due"] >= settings.agent_warning_min_due
+              and (r["success_rate"] or 0.0) < settings.agent_warning_success_rate]
+    return {"month": report["month"], "threshold": settings.agent_warning_success_rate, "agents": warned}
 
 
 def to_csv(report: dict[str, Any]) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from cases.kpi import GROUPINGS, RATES, Month, ReportError, kpi, to_csv, to_xlsx
+from cases.kpi import GROUPINGS, RATES, Month, ReportError, agent_warnings, kpi, to_csv, to_xlsx
 from huifang.app import App
 from huifang.output import emit_json, emit_table
-from storage.models import Agent
 
 
 @click.group("report")
@@ -60,15 +58,9 @@ def report_kpi(app: App, month_text: str, by: str, xlsx_path: Path | None, csv_p
 def report_agents(app: App, month_text: str, as_json: bool) -> None:
     """Agents whose phone-callback success rate is below reports.agent_warning_success_rate (月度预警)."""
     month = _month(month_text)
-    settings = app.settings.reports
     with app.unit_of_work() as session:
-        report = kpi(session, month, "agent")
-        names = {code: name for code, name in session.execute(select(Agent.code, Agent.name))}
-    warned = [{"agent_code": r["key"], "agent_name": names.get(r["key"], ""), "due": r["due"],
-               "successful": r["successful"], "success_rate": r["success_rate"]}
-              for r in report["rows"]
-              if r["due"] >= settings.agent_warning_min_due and (r["success_rate"] or 0) < settings.agent_warning_success_rate]
-    result = {"month": report["month"], "threshold": settings.agent_warning_success_rate, "agents": warned}
+        result = agent_warnings(session, month, app.settings.reports)
+    warned = result["agents"]
     if as_json:
         emit_json(result)
         return

@@ -5,15 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request, send_file
 
 from flows.engine import CallerInput, InputKind
-from ivr import calls, status
+from ivr import calls, recording, status
 from ivr.app import services, signatures, unit_of_work
 from ivr.capture import Heard
-from ivr.results import recording_missing
-from ivr.services import IvrError, NotFound
+from ivr.services import IvrError
 from recordings import service as recording_service
-from storage.models import Policy
-from storage.repositories import calls as call_repo
-from storage.repositories import recordings as recording_repo
 
 twilio = Blueprint("twilio", __name__, url_prefix="/twilio")
 media = Blueprint("media", __name__)
@@ -98,28 +94,11 @@ def recording_callback() -> Response:
         callback = recording_service.RecordingCallback.parse(request.form)
     except recording_service.BadCallback as exc:
         raise IvrError(str(exc)) from exc
-    now = svc.clock.now()
     with unit_of_work() as session:
-        call = call_repo.by_sid(session, callback.call_sid)
-        if call is None:
-            raise NotFound(f"unknown CallSid {callback.call_sid!r}")
-        policy = session.get(Policy, call.policy_id)
-        assert policy is not None
-        recording, created = recording_service.announce(session, call, policy, callback, now=now,
-                                                        settings=svc.settings.recordings)
-        pending = recording is not None and recording.status == "pending"
-        if created and recording is not None and recording.status in ("absent", "failed"):
-            recording_missing(session, call, callback.recording_sid, str(recording.status), now)
+        pending = recording.announce(session, svc, callback)
     if pending:  # after the commit: the announcement is safe even if the download fails now
         with unit_of_work() as session:
-            row = recording_repo.by_sid(session, callback.recording_sid)
-            call = call_repo.by_sid(session, callback.call_sid)
-            assert row is not None
-            assert call is not None
-            policy = session.get(Policy, call.policy_id)
-            assert policy is not None
-            recording_service.store(session, row, call, policy, media=svc.media, files=svc.files, now=now,
-                                    settings=svc.settings.recordings)
+            recording.store(session, svc, callback)
     return Response("taken\n", mimetype="text/plain")
 
 

@@ -87,6 +87,7 @@ class _Worker:
 
 _LOCK = threading.Lock()
 _worker: _Worker | None = None
+_version: str | None = None  # pyttsx3 + espeak-ng versions, known once a worker has greeted (never changes)
 
 
 def _ask(request: Mapping[str, Any] | None) -> tuple[_Worker, dict[str, Any]]:
@@ -94,11 +95,12 @@ def _ask(request: Mapping[str, Any] | None) -> tuple[_Worker, dict[str, Any]]:
 
     A worker that died (crash, kill, fork) is replaced, and the request tried once more in the new one.
     """
-    global _worker  # noqa: PLW0603 - one worker per process, like one espeak-ng per process
+    global _worker, _version  # noqa: PLW0603 - one worker per process, like one espeak-ng per process
     last: _WorkerDied | None = None
     for _ in range(2):
         if _worker is None or not _worker.alive():
             _worker = _Worker()
+            _version = _worker.version
         if request is None:
             return _worker, {}
         try:
@@ -150,9 +152,12 @@ class EspeakTts:
                 )
 
     def identity(self, language: str, rate: int | None = None, pitch: int | None = None) -> str:
-        """Everything that changes the rendered audio, for cache keys."""
-        with _LOCK:
-            version = _ask(None)[0].version
+        """Everything that changes the rendered audio, for cache keys. Called for every prompt of every
+        webhook: after the first worker has started it takes no lock (a render elsewhere never delays it)."""
+        version = _version
+        if version is None:
+            with _LOCK:
+                version = _ask(None)[0].version
         return (
             f"{version}; voice={self.voice_for(language)}; rate={rate or self.settings.rate}; "
             f"pitch={self.settings.pitch if pitch is None else pitch}; out={OUTPUT_FORMAT}"

@@ -74,3 +74,7 @@ def _completed_business_date(session: Session) -> ColumnElement[date]:
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Shanghai", CallbackTask.completed_at))
     return func.date(CallbackTask.completed_at, "+8 hours")
+
+
+def agent_names(session: Session) -> dict[str, str]:
+    return {code: name for code, name in session.execute(select(Agent.code, Agent.name))}

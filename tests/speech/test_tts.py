@@ -147,3 +147,16 @@ def test_concurrent_renders_equal_serial_renders(tts: EspeakTts) -> None:
     # pyttsx3 drops espeak-ng's last callback chunk (up to ~20 ms of trailing pause, varying per run);
     # a render mixed up with another text would be hundreds of ms off
     assert all(abs(results[text] - serial[text]) < 400 for text in texts), (results, serial)
+
+
+def test_identity_does_not_wait_for_a_render(tts: EspeakTts) -> None:
+    """Every webhook hashes its prompts with identity(): a render in progress must not hold it up."""
+    from speech import tts as tts_module
+
+    before = tts.identity("zh-CN")  # a worker has greeted: the version is known
+    with tts_module._LOCK:  # as if another thread were rendering right now
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(tts.identity("zh-CN")))
+        reader.start()
+        reader.join(timeout=5)
+        assert result == [before]
