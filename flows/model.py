@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -94,8 +95,9 @@ class Flow:
                 step.pop(key)
         return data
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        """SHA-256 of the snapshot; computed once (a flow is immutable, and every answered call asks)."""
         canonical = json.dumps(self.snapshot(), ensure_ascii=False, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -100,8 +100,7 @@ def _turn(session: Session, svc: IvrServices, call_sid: str, seq: int) -> Loaded
 
 def is_current(session: Session, svc: IvrServices, call_sid: str, seq: int) -> bool:
     """Whether turn `seq` is the call's current one (checked before the slow work of fetching audio)."""
-    call = call_repo.by_sid(session, call_sid)
-    return call is not None and call.turn_seq == seq and call.end_reason is None
+    return call_repo.turn_of(session, call_sid) == (seq, False)
 
 
 def answer(session: Session, svc: IvrServices, call_sid: str, seq: int, heard: Heard) -> str:

@@ -24,15 +24,17 @@ class PromptIndex:
         self.base_url = public_base_url
         self.late_renders = 0
         self._lock = threading.Lock()
-        self._identity: dict[str, str] = {}
+        self._on_disk: set[str] = set()  # keys seen on disk (the cache is write-once): no stat per turn
 
     def url(self, text: str, language: str) -> str:
         key = self.cache.key(text, language)
-        if not self.cache.path_for(key).is_file():
-            self.cache.get(text, language)
-            with self._lock:
-                self.late_renders += 1
-            log.warning("prompt rendered inside a webhook (not prepared before dialing): %.20s", text)
+        if key not in self._on_disk:
+            if not self.cache.path_for(key).is_file():
+                self.cache.get(text, language)
+                with self._lock:
+                    self.late_renders += 1
+                log.warning("prompt rendered inside a webhook (not prepared before dialing): %.20s", text)
+            self._on_disk.add(key)
         return f"{self.base_url}/prompts/{key}.wav"
 
     def prepare(self, texts: Iterable[str], language: str) -> int:

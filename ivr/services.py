@@ -125,13 +125,10 @@ def _build_engine(session: Session, svc: IvrServices, task: CallbackTask, policy
 
 
 def load(session: Session, svc: IvrServices, call_sid: str) -> Loaded:
-    call = call_repo.by_sid(session, call_sid, lock=True)
-    if call is None:
+    row = call_repo.with_task_and_policy(session, call_sid)
+    if row is None:
         raise NotFound(f"unknown CallSid {call_sid!r}")
-    task = session.get(CallbackTask, call.task_id)
-    policy = session.get(Policy, call.policy_id)
-    assert task is not None
-    assert policy is not None
+    call, task, policy = row
     if call.state is None:
         raise Conflict(f"call {call_sid} has not started a flow (no answered-call webhook was taken)")
     return Loaded(call, task, policy, build_engine(session, svc, task, policy, call.flow_id))

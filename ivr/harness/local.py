@@ -82,11 +82,8 @@ class DatabaseOracle:
 
     def current_topic(self, call_sid: str) -> str | None:
         with self.services.sessions() as session:
-            call = call_repo.by_sid(session, call_sid)
-            if call is None or call.state is None:
-                return None
-            state = CallState.from_dict(call.state)
-        return _topic(self.services.library, state)
+            stored = call_repo.state_of(session, call_sid)
+        return None if stored is None else _topic(self.services.library, CallState.from_dict(stored))
 
 
 def _topic(library: FlowLibrary, state: CallState) -> str | None:

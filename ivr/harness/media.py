@@ -77,24 +77,27 @@ class MediaHost(BaseAdapter):
 
 
 class InjectedRecognizer:
-    """Text mode: the caller hands the recogniser's result in. Each answer is a distinct short clip; the
-    recogniser looks its intent up by the clip's content (so the app's fetch-and-decode path still runs)."""
+    """Text mode: the caller hands the recogniser's result in. Each intent has its own short clip (made once);
+    the recogniser looks the intent up by the clip's content, so the app's fetch-and-decode path still runs."""
 
     def __init__(self) -> None:
         self._intents: dict[str, Intent] = {}
-        self._seed = 0
+        self._clips: dict[Intent, bytes] = {}
 
     def clip(self, intent: Intent) -> bytes:
-        self._seed += 1
-        samples = np.random.default_rng(self._seed).integers(-3000, 3000, 8000, dtype=np.int16)
-        self._intents[_key(samples)] = intent
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(8000)
-            out.writeframes(samples.tobytes())
-        return buffer.getvalue()
+        made = self._clips.get(intent)
+        if made is None:
+            seed = len(self._clips) + 1
+            samples = np.random.default_rng(seed).integers(-3000, 3000, 8000, dtype=np.int16)
+            self._intents[_key(samples)] = intent
+            buffer = io.BytesIO()
+            with wave.open(buffer, "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(8000)
+                out.writeframes(samples.tobytes())
+            made = self._clips[intent] = buffer.getvalue()
+        return made
 
     def recognize(self, audio: Audio) -> Recognition:
         intent = self._intents.get(_key(audio.samples), Intent.UNKNOWN)

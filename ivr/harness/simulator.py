@@ -86,8 +86,8 @@ class Simulator:
     late_ringing: bool = False  # fault: the ringing callback arrives again after the call ended (out of order)
     recordings_absent: int = 0  # fault: Twilio has no audio for the whole-call recording of the next N calls
     slow_webhook: int | None = None  # fault: the Nth webhook of a call takes longer than Twilio's 15 s
-    media_seconds: dict[str, float] = field(default_factory=dict)
-    speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV  # <Play> media fetched, and how long it plays
+    media_seconds: dict[str, float] = field(default_factory=dict)  # <Play> media fetched, and how long it plays
+    speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1) -> CallLog:

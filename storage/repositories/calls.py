@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kit.vocab import OPEN_CASE_STATUSES, CallOutcome
-from storage.models import Call, CallEvent, Case
+from storage.models import Call, CallbackTask, CallEvent, Case, Policy
 
 
 def by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Call | None:
@@ -19,6 +19,26 @@ def by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Call | Non
     if lock:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).one_or_none()
+
+
+def with_task_and_policy(session: Session, call_sid: str) -> tuple[Call, CallbackTask, Policy] | None:
+    """The call (its row locked, as `by_sid(lock=True)`) with its task and policy, in one query."""
+    stmt = (select(Call, CallbackTask, Policy).join(CallbackTask, CallbackTask.id == Call.task_id)
+            .join(Policy, Policy.id == Call.policy_id).where(Call.call_sid == call_sid).with_for_update(of=Call))
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def turn_of(session: Session, call_sid: str) -> tuple[int, bool] | None:
+    """(turn number, ended) of the call without loading it: a cheap check before slow work."""
+    row = session.execute(select(Call.turn_seq, Call.end_reason).where(Call.call_sid == call_sid)).one_or_none()
+    return None if row is None else (row[0], row[1] is not None)
+
+
+def state_of(session: Session, call_sid: str) -> dict[str, Any] | None:
+    """The call's stored flow state alone (None: no such call, or no flow started)."""
+    state: dict[str, Any] | None = session.scalar(select(Call.state).where(Call.call_sid == call_sid))
+    return state
 
 
 def for_policy(session: Session, policy_id: int) -> list[Call]:
