@@ -28,7 +28,8 @@ def test_a_prepared_prompt_is_not_rendered_again(tmp_path: Path) -> None:
     assert index.prepare(["您好", "再见"], "zh-CN") == 2
     first = index.url("您好", "zh-CN")
     assert index.url("您好", "zh-CN") == first
-    assert first.startswith(f"{BASE}/prompts/") and first.endswith(".wav")
+    assert first.startswith(f"{BASE}/prompts/")
+    assert first.endswith(".wav")
     assert (renderer.rendered, index.late_renders) == (["您好", "再见"], 0)
     key = first.rsplit("/", 1)[1].removesuffix(".wav")
     assert index.file(key) is not None

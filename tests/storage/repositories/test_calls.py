@@ -14,7 +14,6 @@ from speech.cache import PromptCache
 from storage.repositories import calls as call_repo
 from tests.ivr.conftest import Ivr, build_ivr
 
-
 T = TypeVar("T")
 
 
