@@ -77,13 +77,16 @@ class SimulatedProvider:
         return sid
 
     def run_pending(self) -> int:
-        """Play the queued calls, all starting now (the lines run in parallel)."""
+        """Play the queued calls. Like Twilio, the account's queue starts them at its calls-per-second rate
+        (dialer.calls_per_second; 0: all at once); once started, the lines run in parallel."""
         clock = self.harness.simulator.clock
         start = clock.now()
+        cps = self.harness.services.settings.dialer.calls_per_second
+        gap = timedelta(seconds=1 / cps) if cps > 0 else timedelta(0)
         ran = 0
         while self.pending:
             request, sid, persona, attempt = self.pending.pop(0)
-            clock.set(start)
+            clock.set(start + ran * gap)
             self.harness.simulator.run(request.task_id, sid, request.to, persona, attempt)
             ran += 1
         clock.set(start)

@@ -77,3 +77,19 @@ def test_a_personas_file_names_its_mistakes(tmp_path: Path) -> None:
     path.write_text("personas:\n  odd:\n    mode: telepathy\n", encoding="utf-8")
     with pytest.raises(PersonaError, match=r"personas.odd.mode: 'telepathy' is not one of text, dtmf, audio"):
         load_cast(path)
+
+
+def test_queued_calls_start_at_the_accounts_calls_per_second(harness: LocalHarness) -> None:
+    from datetime import timedelta
+
+    from storage.models import Call
+
+    run_campaign(harness, CAST, local("2026-11-25T09:00:00"), days=1)
+    with harness.services.sessions() as session:
+        started = sorted(at for at, in session.execute(select(Call.started_at)) if at is not None)
+    first_tick = [at for at in started if at - started[0] < timedelta(minutes=1)]  # placed by one dialer tick
+    assert len(first_tick) == 5  # six policies, one of them an invalid number that Twilio refuses at once
+    cps = harness.services.settings.dialer.calls_per_second
+    assert cps > 0
+    gaps = {(later - earlier).total_seconds() for earlier, later in zip(first_tick, first_tick[1:], strict=False)}
+    assert gaps == {1 / cps}
