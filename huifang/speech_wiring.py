@@ -27,7 +27,8 @@ def build_recognizer(settings: SpeechSettings, language: str | None = None,
     recognizer = AnswerRecognizer(
         model,
         load_lexicon(language or settings.language, lexicon_dir),
-        RecognizerSettings(min_confidence=settings.min_confidence, silence_dbfs=settings.silence_dbfs,
+        RecognizerSettings(min_confidence=settings.min_confidence,
+                           min_yes_no_confidence=settings.min_yes_no_confidence, silence_dbfs=settings.silence_dbfs,
                            min_speech_ms=settings.min_speech_ms),
     )
     recognizer.start()

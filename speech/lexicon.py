@@ -3,6 +3,11 @@
 A lexicon is written as people say the phrases. A Vosk grammar must be spelled in the model's own words,
 so `build_grammar` splits each phrase into words the model knows (longest match first, as Chinese models
 segment text) and reports phrases it cannot spell instead of letting Vosk drop them silently.
+
+A lexicon may also list `non_answers`: things callees say that answer nothing (greetings, questions, "I'm
+busy"). A grammar maps any speech onto *some* phrase; with only answers in it, a "who is this?" has nowhere
+to go but the closest answer (누구세요 was heard as 네). The non-answers are added to the grammar as rivals, and
+text that contains one is UNKNOWN, alone or mixed with answer words.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class LexiconError(ValueError):
 class Lexicon:
     language: str
     phrases: Mapping[Intent, tuple[str, ...]]
+    non_answers: tuple[str, ...] = ()  # fillers in the grammar that mean UNKNOWN
 
     def intent_of(self, phrase: str) -> Intent:
         key = _squash(phrase)
@@ -107,7 +113,25 @@ def parse_lexicon(text: str, where: str) -> Lexicon:
     for required in (Intent.YES, Intent.NO):
         if required not in phrases:
             raise LexiconError(f"{where}: intent {required} has no phrases")
-    return Lexicon(language=data["language"], phrases=phrases)
+    return Lexicon(language=data["language"], phrases=phrases,
+                   non_answers=_parse_non_answers(data.get("non_answers"), owner, where))
+
+
+def _parse_non_answers(raw: object, owner: Mapping[str, Intent], where: str) -> tuple[str, ...]:
+    """The optional `non_answers:` list: plain phrases, none of them (spacing aside) an answer phrase."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise LexiconError(f"{where}: `non_answers:` must be a list of phrases")
+    fillers: list[str] = []
+    for phrase in raw:
+        if not isinstance(phrase, str) or not phrase.strip():
+            raise LexiconError(f"{where}: non_answers entry {phrase!r} is not a phrase (write it as text)")
+        key = _squash(phrase)
+        if key in owner:
+            raise LexiconError(f"{where}: phrase {phrase!r} is listed under both {owner[key]} and non_answers")
+        fillers.append(phrase.strip())
+    return tuple(dict.fromkeys(fillers))
 
 
 @dataclass(frozen=True)
@@ -115,7 +139,7 @@ class Grammar:
     """The phrases spelled in model words (for Vosk) and the ones the model cannot spell."""
 
     language: str
-    spelled: Mapping[str, Intent]  # "是 的" → yes
+    spelled: Mapping[str, Intent]  # "是 的" → yes; a non-answer filler → unknown
     missing: tuple[str, ...]
 
     def phrases(self) -> list[str]:
@@ -127,6 +151,7 @@ class Grammar:
         Vosk's grammar is a small language model over the phrases' words, so it may return pieces of a phrase
         (한 번 더 → 한 더). Pieces that all belong to phrases of one intent count as that intent, but only for
         repeat and human: a misheard piece then costs a re-ask or a hand-off, never a recorded yes or no.
+        A non-answer filler (spelled as UNKNOWN), or any word of one, makes the whole text unknown.
         """
         words = text.split()
         if not words:
@@ -165,10 +190,12 @@ class Grammar:
 
 
 def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_chars: int = 6) -> Grammar:
-    """Spell each phrase in words the model knows; phrases that cannot be spelled go to `missing`."""
+    """Spell each phrase in words the model knows; phrases that cannot be spelled go to `missing`.
+    Non-answers are spelled as UNKNOWN, after the answers: one spelled like an answer phrase stays an answer."""
     spelled: dict[str, Intent] = {}
     missing: list[str] = []
-    for intent, phrases in lexicon.phrases.items():
+    entries = [*lexicon.phrases.items(), (Intent.UNKNOWN, lexicon.non_answers)]
+    for intent, phrases in entries:
         for phrase in phrases:
             words: list[str] = []
             for token in phrase.split():
@@ -178,7 +205,7 @@ def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_
                     break
                 words.extend(pieces)
             if words:
-                spelled[" ".join(words)] = intent
+                spelled.setdefault(" ".join(words), intent)
             else:
                 missing.append(phrase)
     for required in (Intent.YES, Intent.NO):

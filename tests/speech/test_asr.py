@@ -190,3 +190,38 @@ def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts
     for thread in threads:
         thread.join()
     assert results == {i: serial[i % len(clips)] for i in range(3 * len(clips))}
+
+
+# -- out-of-grammar speech -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["전화 그만하세요", "어디서 전화하셨어요", "내일 오후 세 시"])
+@pytest.mark.parametrize("snr_db", [None, 15.0], ids=["clean", "snr15"])
+def test_held_out_out_of_grammar_speech_is_never_yes_or_no(
+    recognizer: AnswerRecognizer, tts: EspeakTts, text: str, snr_db: float | None
+) -> None:
+    """Phrases from speech.samples.HELD_OUT (never used to choose the lexicon's non-answer fillers); these
+    clips land on filler words with confidence 1, far from any threshold (bench/asr.py has the whole set)."""
+    from speech.audio import add_noise
+    from speech.samples import HELD_OUT
+
+    assert text in HELD_OUT["ko-KR"]
+    clip = _said(tts, text, rate=170)
+    result = recognizer.recognize(clip if snr_db is None else add_noise(clip, snr_db, 3))
+    assert result.intent not in (Intent.YES, Intent.NO), result
+
+
+def test_busy_at_15_db_is_not_a_no(recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
+    """지금 바빠요 in line noise used to be heard as 아니요 with confidence 1; now it lands on its filler."""
+    from speech.audio import add_noise
+
+    result = recognizer.recognize(add_noise(_said(tts, "지금 바빠요", rate=170), 15.0, 3))
+    assert result.intent is Intent.UNKNOWN, result
+
+
+def test_yes_and_no_need_their_own_higher_confidence(model: VoskModel, tts: EspeakTts) -> None:
+    strict = AnswerRecognizer(model, load_lexicon("ko-KR"), RecognizerSettings(min_yes_no_confidence=1.01))
+    yes = strict.recognize(_said(tts, "네", rate=170))
+    assert yes.intent is Intent.UNKNOWN
+    assert yes.text == "네"
+    assert strict.recognize(_said(tts, "연결", rate=170)).intent is Intent.HUMAN  # only min_confidence applies

@@ -191,9 +191,13 @@ class TestBuildGrammar:
         lex = load_lexicon("zh-CN")
         characters = {ch for phrases in lex.phrases.values() for phrase in phrases for ch in phrase} - {"遍"}
         grammar = build_grammar(lex, vocab(*characters))
+        characters |= {ch for phrase in lex.non_answers for ch in phrase}
+        grammar = build_grammar(lex, vocab(*characters))
         assert set(grammar.missing) == {"再说一遍", "重复一遍"}
         assert grammar.spelled["转 人 工"] is Intent.HUMAN
-        assert len(grammar.spelled) + len(grammar.missing) == sum(len(p) for p in lex.phrases.values())
+        assert grammar.spelled["你 是 谁"] is Intent.UNKNOWN
+        total = sum(len(p) for p in lex.phrases.values()) + len(lex.non_answers)
+        assert len(grammar.spelled) + len(grammar.missing) == total
 
 
 class TestIntentOfText:
@@ -261,3 +265,83 @@ def test_pieces_of_a_phrase_count_only_for_repeat_and_human() -> None:
     assert grammar.intent_of_text("요") is Intent.UNKNOWN  # a piece of a "no": never a recorded answer
     assert grammar.intent_of_text("한 요") is Intent.UNKNOWN  # pieces of two intents
     assert grammar.intent_of_text("한 모르는") is Intent.UNKNOWN  # a word of no phrase
+
+
+class TestNonAnswers:
+    """Fillers in the grammar that give out-of-grammar speech somewhere to go other than yes or no."""
+
+    BASE = "language: zh-CN\nintents:\n  yes: [是, 对的]\n  no: [不是]\n  repeat: [再说一遍]\n"
+
+    def test_the_key_parses(self) -> None:
+        lex = parse_lexicon(self.BASE + "non_answers: [喂, 你是谁, 等一下, 喂]\n", "t.yaml")
+        assert lex.non_answers == ("喂", "你是谁", "等一下")  # duplicates dropped, order kept
+        assert lex.intent_of("你是谁") is Intent.UNKNOWN
+
+    def test_the_key_is_optional(self) -> None:
+        assert parse_lexicon(self.BASE, "t.yaml").non_answers == ()
+
+    @pytest.mark.parametrize("value", ["喂", "{a: b}", "7"])
+    def test_it_must_be_a_list(self, value: str) -> None:
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: `non_answers:` must be a list of phrases$"):
+            parse_lexicon(self.BASE + f"non_answers: {value}\n", "bad.yaml")
+
+    @pytest.mark.parametrize(("entry", "shown"), [("''", "''"), ("[喂]", "['喂']"), ("123", "123"), ("null", "None")])
+    def test_a_bad_entry_is_named(self, entry: str, shown: str) -> None:
+        with pytest.raises(LexiconError, match=r"^bad\.yaml: non_answers entry (.+) is not a phrase") as caught:
+            parse_lexicon(self.BASE + f"non_answers: [喂, {entry}]\n", "bad.yaml")
+        assert f"entry {shown} is not" in str(caught.value)
+
+    @pytest.mark.parametrize(("filler", "intent"), [("是", "yes"), ("对 的", "yes"), ("不是", "no"), ("再说 一遍", "repeat")])
+    def test_a_filler_that_is_an_answer_is_refused(self, filler: str, intent: str) -> None:
+        with pytest.raises(LexiconError, match=rf"^bad\.yaml: phrase '{filler}' is listed under both {intent} and non_answers"):
+            parse_lexicon(self.BASE + f"non_answers: [喂, '{filler}']\n", "bad.yaml")
+
+    def test_a_directory_file_error_names_the_file(self, tmp_path: Path) -> None:
+        (tmp_path / "zh-CN.yaml").write_text(self.BASE + "non_answers: [是]\n", encoding="utf-8")
+        with pytest.raises(LexiconError, match="phrase '是' is listed under both yes and non_answers") as caught:
+            load_lexicon("zh-CN", tmp_path)
+        assert str(caught.value).startswith(str(tmp_path / "zh-CN.yaml"))
+
+    @pytest.fixture
+    def grammar(self) -> Grammar:
+        lex = Lexicon("zh-CN", {Intent.YES: ("是", "是的"), Intent.NO: ("不是",), Intent.REPEAT: ("再说一遍",)},
+                      non_answers=("你是谁", "喂", "等一下", "说话"))
+        return build_grammar(lex, vocab("是", "的", "不", "你", "谁", "喂", "等", "一下", "再", "说", "一遍", "说话"))
+
+    def test_the_grammar_includes_the_fillers(self, grammar: Grammar) -> None:
+        assert grammar.phrases() == sorted(["是", "是 的", "不 是", "再 说 一遍", "你 是 谁", "喂", "等 一下", "说话"])
+        assert grammar.spelled["你 是 谁"] is Intent.UNKNOWN
+
+    @pytest.mark.parametrize(
+        ("text", "intent"),
+        [
+            ("喂", Intent.UNKNOWN),
+            ("你 是 谁", Intent.UNKNOWN),
+            ("是 喂", Intent.UNKNOWN),  # a filler mixed with a yes
+            ("喂 是 的", Intent.UNKNOWN),
+            ("不 是 等 一下", Intent.UNKNOWN),
+            ("你 谁", Intent.UNKNOWN),  # pieces of a filler
+            ("再 说 等", Intent.UNKNOWN),  # repeat pieces mixed with a filler word
+            ("是 的", Intent.YES),
+            ("不 是", Intent.NO),
+            ("再 说", Intent.REPEAT),
+        ],
+    )
+    def test_filler_text_is_unknown(self, grammar: Grammar, text: str, intent: Intent) -> None:
+        assert grammar.intent_of_text(text) is intent
+
+    def test_a_filler_the_model_cannot_spell_is_missing_not_fatal(self) -> None:
+        lex = Lexicon("zh-CN", {Intent.YES: ("是",), Intent.NO: ("不是",)}, non_answers=("喂", "哪位"))
+        grammar = build_grammar(lex, vocab("是", "不", "喂"))
+        assert grammar.missing == ("哪位",)
+        assert grammar.spelled["喂"] is Intent.UNKNOWN
+
+    @pytest.mark.parametrize("language", ["zh-CN", "ko-KR"])
+    def test_the_shipped_lexicons_have_fillers_and_none_is_held_out(self, language: str) -> None:
+        from speech.samples import HELD_OUT
+
+        lex = load_lexicon(language)
+        assert len(lex.non_answers) >= 10
+        fillers = {"".join(phrase.split()) for phrase in lex.non_answers}
+        assert not fillers & {"".join(phrase.split()) for phrase in HELD_OUT[language]}
+        assert len(HELD_OUT[language]) >= 8
