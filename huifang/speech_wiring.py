@@ -29,7 +29,8 @@ def build_recognizer(settings: SpeechSettings, language: str | None = None,
         load_lexicon(language or settings.language, lexicon_dir),
         RecognizerSettings(min_confidence=settings.min_confidence,
                            min_yes_no_confidence=settings.min_yes_no_confidence, silence_dbfs=settings.silence_dbfs,
-                           min_speech_ms=settings.min_speech_ms),
+                           min_speech_ms=settings.min_speech_ms, max_unexplained_ms=settings.max_unexplained_ms,
+                           max_syllable_ms=settings.max_syllable_ms),
     )
     recognizer.start()
     return recognizer

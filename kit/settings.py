@@ -106,6 +106,8 @@ class SpeechSettings:
     pitch: int = 50
     min_confidence: float = 0.05
     min_yes_no_confidence: float = 0.05
+    max_unexplained_ms: int = 60
+    max_syllable_ms: int = 500
     silence_dbfs: float = -40.0
     min_speech_ms: int = 120
 

@@ -170,6 +170,22 @@ def speech_ms(audio: Audio, threshold_dbfs: float, frame_ms: int = 20) -> int:
     return int(np.count_nonzero(frame_levels_dbfs(audio, frame_ms) > threshold_dbfs)) * frame_ms
 
 
+def speech_outside(audio: Audio, spans: list[tuple[float, float]], margin_ms: int, below_peak_db: float = 25.0,
+                   frame_ms: int = 20) -> int:
+    """Milliseconds of speech outside `spans` (seconds, widened by `margin_ms` each side). Speech is a frame
+    within `below_peak_db` of the loudest frame: relative, so it follows the caller's level, not the line's."""
+    levels = frame_levels_dbfs(audio, frame_ms)
+    if len(levels) == 0:
+        return 0
+    loud = levels > levels.max() - below_peak_db
+    centres = (np.arange(len(levels)) + 0.5) * frame_ms / 1000
+    margin = margin_ms / 1000
+    covered = np.zeros(len(levels), dtype=bool)
+    for start, end in spans:
+        covered |= (centres >= start - margin) & (centres <= end + margin)
+    return int(np.count_nonzero(loud & ~covered)) * frame_ms
+
+
 def trim(audio: Audio, threshold_dbfs: float, pad_ms: int, frame_ms: int = 20) -> Audio:
     """Cut quiet before the first and after the last frame louder than `threshold_dbfs`, keeping `pad_ms`."""
     loud = np.flatnonzero(frame_levels_dbfs(audio, frame_ms) > threshold_dbfs)

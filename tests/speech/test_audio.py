@@ -21,6 +21,7 @@ from speech.audio import (
     resample,
     silence,
     speech_ms,
+    speech_outside,
     trim,
     write_wav,
 )
@@ -320,3 +321,29 @@ def test_denoise_lowers_stationary_noise_and_keeps_the_tone() -> None:
     assert abs(float(np.mean(after[middle])) - float(np.mean(before[middle]))) < 2
     assert len(cleaned.samples) == len(noisy.samples)
     assert denoise(Audio(np.zeros(10, dtype=np.int16), rate)).samples.tolist() == [0] * 10
+
+
+class TestSpeechOutside:
+    """Speech the recognised words do not account for (the yes/no rejection rule's measure)."""
+
+    def clip(self) -> Audio:
+        # 0.0–0.3 quiet, 0.3–0.6 a word, 0.6–0.9 quiet, 0.9–1.3 more speech, 1.3–1.6 quiet
+        return concatenate(silence(0.3, RATE), tone(0.3), silence(0.3, RATE), tone(0.4, dbfs=-12.0),
+                           silence(0.3, RATE))
+
+    def test_speech_inside_the_spans_is_explained(self) -> None:
+        assert speech_outside(self.clip(), [(0.3, 0.6), (0.9, 1.3)], margin_ms=0) == 0
+
+    def test_speech_left_out_is_measured(self) -> None:
+        assert speech_outside(self.clip(), [(0.3, 0.6)], margin_ms=0) == 400
+        assert speech_outside(self.clip(), [(0.3, 0.6), (1.0, 1.3)], margin_ms=0) == 100
+        assert speech_outside(self.clip(), [(0.3, 0.6), (1.0, 1.3)], margin_ms=100) == 0  # within the margin
+
+    def test_speech_is_relative_to_the_loudest_frame(self) -> None:
+        quiet = concatenate(tone(0.3), silence(0.2, RATE), tone(0.3, dbfs=-40.0))  # 34 dB below the word
+        assert speech_outside(quiet, [(0.0, 0.3)], margin_ms=0) == 0
+        assert speech_outside(quiet, [(0.0, 0.3)], margin_ms=0, below_peak_db=40.0) == 300
+
+    def test_no_words_leave_all_speech_unexplained(self) -> None:
+        assert speech_outside(self.clip(), [], margin_ms=80) == 700
+        assert speech_outside(Audio(np.zeros(0, dtype=np.int16), RATE), [], margin_ms=80) == 0

@@ -200,6 +200,20 @@ class TestBuildGrammar:
         assert len(grammar.spelled) + len(grammar.missing) == total
 
 
+    def test_the_models_unknown_word_joins_the_grammar(self) -> None:
+        lex = lexicon(["是", "是的"], ["不是"])
+        grammar = build_grammar(lex, vocab("是", "的", "不", "[unk]"))
+        assert "[unk]" in grammar.phrases()
+        assert grammar.intent_of_text("[unk]") is Intent.UNKNOWN
+        assert grammar.intent_of_text("是 [unk]") is Intent.UNKNOWN  # a yes with unexplained words around it
+        assert grammar.intent_of_text("[unk] 不 是") is Intent.UNKNOWN
+        assert grammar.intent_of_text("是 的") is Intent.YES
+
+    def test_a_model_without_an_unknown_word_gets_none(self) -> None:
+        grammar = build_grammar(lexicon(["是"], ["不是"]), vocab("是", "不"))
+        assert "[unk]" not in grammar.phrases()
+
+
 class TestIntentOfText:
     @pytest.fixture
     def grammar(self) -> Grammar:
