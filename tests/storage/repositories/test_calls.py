@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -23,14 +22,8 @@ def read(ivr: Ivr, query: Callable[[Session], T]) -> T:
         return query(session)
 
 
-@pytest.fixture
-def ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[Ivr]:
-    ivr = build_ivr(engine, tmp_path, prompt_cache)
-    with ivr.http:
-        yield ivr
-
-
-def test_a_call_comes_with_its_own_task_and_policy(ivr: Ivr) -> None:
+def test_a_call_comes_with_its_own_task_and_policy(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> None:
+    ivr = build_ivr(engine, tmp_path, prompt_cache)  # keys only: no recording is fetched
     ivr.run_to_question()
     found = read(ivr, lambda s: call_repo.with_task_and_policy(s, "CA1"))
     assert found is not None
@@ -40,7 +33,8 @@ def test_a_call_comes_with_its_own_task_and_policy(ivr: Ivr) -> None:
     assert read(ivr, lambda s: call_repo.with_task_and_policy(s, "CA-unknown")) is None
 
 
-def test_turn_and_state_follow_the_call(ivr: Ivr) -> None:
+def test_turn_and_state_follow_the_call(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> None:
+    ivr = build_ivr(engine, tmp_path, prompt_cache)
     assert read(ivr, lambda s: call_repo.turn_of(s, "CA1")) is None
     assert read(ivr, lambda s: call_repo.state_of(s, "CA1")) is None
     ivr.run_to_question()
