@@ -6,8 +6,8 @@
 
 Prints one JSON object: model load time and memory, in-grammar accuracy (overall and per phrase and
 condition), false yes/no on silence and on out-of-grammar speech, the latter for the design set (the one
-the lexicon's non-answer fillers were chosen with), the held-out set (never used for them) and the fresh set
-(written before the yes/no rejection rules were measured) separately, decode latency p50/p99 and real-time
+the lexicon's non-answer fillers were chosen with), the held-out, fresh and unseen sets (each written before
+the next design step was measured: speech/samples.py) separately, decode latency p50/p99 and real-time
 factor for 1–3 s answers, and throughput with 1 and 2 worker processes. Accuracy is measured once with the
 grammar alone (no confidence thresholds, no rejection rules) and once with the configured settings.
 Progress goes to stderr.
@@ -32,7 +32,18 @@ if str(ROOT) not in sys.path:
 from speech.asr import AnswerRecognizer, RecognizerSettings, VoskModel, resolve_model_path  # noqa: E402
 from speech.audio import Audio, concatenate, silence  # noqa: E402
 from speech.lexicon import ANSWER_INTENTS, Intent, load_lexicon  # noqa: E402
-from speech.samples import DESIGN, FRESH_SET, HELD, PITCHES, RATES, SILENCE, Sample, labelled_set, speak  # noqa: E402
+from speech.samples import (  # noqa: E402
+    DESIGN,
+    FRESH_SET,
+    HELD,
+    PITCHES,
+    RATES,
+    SILENCE,
+    UNSEEN_SET,
+    Sample,
+    labelled_set,
+    speak,
+)
 from speech.tts import EspeakTts  # noqa: E402
 
 YES_NO = (Intent.YES, Intent.NO)
@@ -52,7 +63,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def accuracy(recognizer: AnswerRecognizer, samples: list[Sample]) -> dict[str, Any]:
     in_total = in_ok = wrong_yes_no = 0
-    false_yes_no: dict[str, list[str]] = {SILENCE: [], DESIGN: [], HELD: [], FRESH_SET: []}
+    false_yes_no: dict[str, list[str]] = {SILENCE: [], DESIGN: [], HELD: [], FRESH_SET: [], UNSEEN_SET: []}
     other_total: Counter[str] = Counter()
     per_phrase: dict[str, Counter[str]] = defaultdict(Counter)
     per_condition: dict[str, Counter[str]] = defaultdict(Counter)
