@@ -8,6 +8,9 @@ A lexicon may also list `non_answers`: things callees say that answer nothing (g
 busy"). A grammar maps any speech onto *some* phrase; with only answers in it, a "who is this?" has nowhere
 to go but the closest answer (누구세요 was heard as 네). The non-answers are added to the grammar as rivals, and
 text that contains one is UNKNOWN, alone or mixed with answer words.
+
+And `check_syllables`: single syllables (one character each, none from an answer) that a yes/no of two or
+more syllables must beat in a second, checking decode (speech.asr).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Lexicon:
     language: str
     phrases: Mapping[Intent, tuple[str, ...]]
     non_answers: tuple[str, ...] = ()  # fillers in the grammar that mean UNKNOWN
+    check_syllables: tuple[str, ...] = ()  # single syllables a yes/no of two or more must beat (a check pass)
 
     def intent_of(self, phrase: str) -> Intent:
         key = _squash(phrase)
@@ -120,7 +124,8 @@ def parse_lexicon(text: str, where: str) -> Lexicon:
         if required not in phrases:
             raise LexiconError(f"{where}: intent {required} has no phrases")
     return Lexicon(language=data["language"], phrases=phrases,
-                   non_answers=_parse_non_answers(data.get("non_answers"), owner, where))
+                   non_answers=_parse_non_answers(data.get("non_answers"), owner, where),
+                   check_syllables=_parse_check_syllables(data.get("check_syllables"), phrases, where))
 
 
 def _parse_non_answers(raw: object, owner: Mapping[str, Intent], where: str) -> tuple[str, ...]:
@@ -140,6 +145,25 @@ def _parse_non_answers(raw: object, owner: Mapping[str, Intent], where: str) -> 
     return tuple(dict.fromkeys(fillers))
 
 
+def _parse_check_syllables(raw: object, phrases: Mapping[Intent, tuple[str, ...]], where: str) -> tuple[str, ...]:
+    """The optional `check_syllables:` list: single characters (one syllable each), none of them part of an
+    answer phrase (the check would then hear the answer itself as syllables)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise LexiconError(f"{where}: `check_syllables:` must be a list of single syllables")
+    used = {ch: phrase for items in phrases.values() for phrase in items for ch in phrase if not ch.isspace()}
+    out: list[str] = []
+    for entry in raw:
+        if not isinstance(entry, str) or len(entry.strip()) != 1:
+            raise LexiconError(f"{where}: check_syllables entry {entry!r} is not one syllable (one character)")
+        syllable = entry.strip()
+        if syllable in used:
+            raise LexiconError(f"{where}: check_syllables entry {syllable!r} is part of the answer {used[syllable]!r}")
+        out.append(syllable)
+    return tuple(dict.fromkeys(out))
+
+
 @dataclass(frozen=True)
 class Grammar:
     """The phrases spelled in model words (for Vosk) and the ones the model cannot spell."""
@@ -147,9 +171,31 @@ class Grammar:
     language: str
     spelled: Mapping[str, Intent]  # "是 的" → yes; a non-answer filler → unknown
     missing: tuple[str, ...]
+    check_words: tuple[str, ...] = ()  # the lexicon's check syllables the model knows
 
     def phrases(self) -> list[str]:
         return sorted(self.spelled)
+
+    def check_phrases(self) -> list[str]:
+        """The grammar of the check pass: every phrase, and single syllables as rivals (they mean UNKNOWN)."""
+        return sorted({*self.spelled, *self.check_words})
+
+    def split(self, text: str) -> list[str] | None:
+        """Recognised text as the grammar phrases it is made of (longest first), or None if it is not."""
+        words = text.split()
+        out: list[str] = []
+        index = 0
+        longest = max((len(p.split()) for p in self.spelled), default=0)
+        while index < len(words):
+            for size in range(min(longest, len(words) - index), 0, -1):
+                phrase = " ".join(words[index : index + size])
+                if phrase in self.spelled:
+                    out.append(phrase)
+                    index += size
+                    break
+            else:
+                return None
+        return out
 
     def intent_of_text(self, text: str) -> Intent:
         """Map recognised text (a sequence of grammar phrases) to one intent; mixed intents are unknown.
@@ -180,19 +226,9 @@ class Grammar:
         return {intent: frozenset(words) for intent, words in out.items()}
 
     def _phrases_intent(self, words: list[str]) -> Intent:
-        found: set[Intent] = set()
-        index = 0
-        longest = max((len(p.split()) for p in self.spelled), default=0)
-        while index < len(words):
-            for size in range(min(longest, len(words) - index), 0, -1):
-                intent = self.spelled.get(" ".join(words[index : index + size]))
-                if intent is not None:
-                    found.add(intent)
-                    index += size
-                    break
-            else:
-                return Intent.UNKNOWN
-        return found.pop() if len(found) == 1 else Intent.UNKNOWN
+        phrases = self.split(" ".join(words))
+        found = {self.spelled[phrase] for phrase in phrases or ()}
+        return found.pop() if phrases and len(found) == 1 else Intent.UNKNOWN
 
 
 def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_chars: int = 6) -> Grammar:
@@ -217,13 +253,14 @@ def build_grammar(lexicon: Lexicon, knows_word: Callable[[str], bool], max_word_
                 missing.append(phrase)
     if knows_word(UNK_WORD):
         spelled.setdefault(UNK_WORD, Intent.UNKNOWN)
+    check_words = tuple(s for s in lexicon.check_syllables if knows_word(s) and s not in spelled)
     for required in (Intent.YES, Intent.NO):
         if required not in spelled.values():
             raise LexiconError(
                 f"{lexicon.language}: the model knows none of the {required} phrases "
                 f"({', '.join(lexicon.phrases[required])}); is speech.vosk_model_path a {lexicon.language} model?"
             )
-    return Grammar(language=lexicon.language, spelled=spelled, missing=tuple(missing))
+    return Grammar(language=lexicon.language, spelled=spelled, missing=tuple(missing), check_words=check_words)
 
 
 def _segment(token: str, knows_word: Callable[[str], bool], max_chars: int) -> list[str] | None:

@@ -288,3 +288,24 @@ class TestUnexplained:
 @pytest.mark.parametrize(("word", "count"), [("네", 1), ("아니요", 3), ("是的", 2), ("不清楚", 3), ("ok", 0), ("[unk]", 0)])
 def test_syllables_are_hangul_blocks_and_han_characters(word: str, count: int) -> None:
     assert syllables(word) == count
+
+
+def test_a_no_that_single_syllables_explain_better_is_unknown(
+        model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
+    """사과 세 개 ("three apples") has 아니야's three syllables and length, so the grammar and the rules take
+    it as a no; the check pass hears it as single syllables. Decoded three times (Kaldi dithers)."""
+    import dataclasses
+
+    clip = speak(tts, "사과 세 개", "ko-KR", 210, 35, None, 1)
+    unchecked = AnswerRecognizer(model, dataclasses.replace(load_lexicon("ko-KR"), check_syllables=()))
+    assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(3)}
+    results = [recognizer.recognize(clip) for _ in range(3)]
+    assert not {r.intent for r in results} & {Intent.YES, Intent.NO}
+    assert any(r.rejected.startswith("the check pass heard") for r in results)
+
+
+@pytest.mark.parametrize("text", ["아니요", "아니야"])
+def test_a_real_no_passes_the_check(recognizer: AnswerRecognizer, tts: EspeakTts, text: str) -> None:
+    for rate in (130, 210):
+        result = recognizer.recognize(speak(tts, text, "ko-KR", rate, 50, None, 2))
+        assert (result.intent, result.rejected) == (Intent.NO, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -212,6 +213,43 @@ class TestBuildGrammar:
     def test_a_model_without_an_unknown_word_gets_none(self) -> None:
         grammar = build_grammar(lexicon(["是"], ["不是"]), vocab("是", "不"))
         assert "[unk]" not in grammar.phrases()
+
+
+class TestCheckSyllables:
+    """Single syllables that a yes/no of two or more syllables must beat in the check pass."""
+
+    BASE = "language: zh-CN\nintents:\n  yes: [是, 是的]\n  no: [不是, 不清楚]\n"
+
+    def test_the_key_parses(self) -> None:
+        lex = parse_lexicon(self.BASE + "check_syllables: [大, 小, 天, 大]\n", "t.yaml")
+        assert lex.check_syllables == ("大", "小", "天")
+        assert parse_lexicon(self.BASE, "t.yaml").check_syllables == ()
+
+    @pytest.mark.parametrize(("value", "message"), [
+        ("大", "`check_syllables:` must be a list of single syllables"),
+        ("[大小]", "check_syllables entry '大小' is not one syllable (one character)"),
+        ("[7]", "check_syllables entry 7 is not one syllable (one character)"),
+        ("[清]", "check_syllables entry '清' is part of the answer '不清楚'"),
+    ])
+    def test_bad_entries_are_named(self, value: str, message: str) -> None:
+        with pytest.raises(LexiconError, match=rf"^bad\.yaml: {re.escape(message)}$"):
+            parse_lexicon(self.BASE + f"check_syllables: {value}\n", "bad.yaml")
+
+    def test_the_check_grammar_adds_the_known_syllables(self) -> None:
+        lex = Lexicon("zh-CN", {Intent.YES: ("是的",), Intent.NO: ("不是",)}, check_syllables=("大", "小", "龘"))
+        grammar = build_grammar(lex, vocab("是", "的", "不", "大", "小"))
+        assert grammar.check_words == ("大", "小")  # the model does not know 龘
+        assert grammar.check_phrases() == sorted(["是 的", "不 是", "大", "小"])
+        assert grammar.phrases() == sorted(["是 的", "不 是"])  # the first pass is unchanged
+        assert grammar.intent_of_text("大 小") is Intent.UNKNOWN
+        assert grammar.intent_of_text("不 是") is Intent.NO
+
+    def test_text_splits_into_grammar_phrases(self) -> None:
+        lex = Lexicon("zh-CN", {Intent.YES: ("是", "是的"), Intent.NO: ("不是",)})
+        grammar = build_grammar(lex, vocab("是", "的", "不"))
+        assert grammar.split("是 的 是") == ["是 的", "是"]
+        assert grammar.split("不 是") == ["不 是"]
+        assert grammar.split("的 不") is None
 
 
 class TestIntentOfText:
