@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -266,7 +267,7 @@ class TestUnexplained:
                        silence(0.2, 16000))  # speech 0.2–0.7 s and 1.0–1.4 s
 
     def rule(self, model: VoskModel, **settings: int) -> AnswerRecognizer:
-        return AnswerRecognizer(model, load_lexicon("ko-KR"), RecognizerSettings(**settings))  # type: ignore[arg-type]
+        return AnswerRecognizer(model, load_lexicon("ko-KR"), dataclasses.replace(RecognizerSettings(), **settings))
 
     def test_words_that_cover_the_speech_explain_it(self, model: VoskModel) -> None:
         best = Alternative("네 네", 10.0, (("네", 0.2, 0.6), ("네", 1.0, 1.4)))
@@ -294,8 +295,6 @@ def test_a_no_that_single_syllables_explain_better_is_unknown(
         model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
     """사과 세 개 ("three apples") has 아니야's three syllables and length, so the grammar and the rules take
     it as a no; the check pass hears it as single syllables. Decoded three times (Kaldi dithers)."""
-    import dataclasses
-
     clip = speak(tts, "사과 세 개", "ko-KR", 210, 35, None, 1)
     unchecked = AnswerRecognizer(model, dataclasses.replace(load_lexicon("ko-KR"), check_syllables=()))
     assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(3)}
