@@ -16,6 +16,7 @@ from pathlib import Path
 from speech.cache import PromptCache
 
 log = logging.getLogger(__name__)
+ON_DISK_KEYS = 100_000  # prompt keys remembered as rendered (about 10 MB); forgotten all at once when full
 
 
 class PromptIndex:
@@ -34,6 +35,8 @@ class PromptIndex:
                 with self._lock:
                     self.late_renders += 1
                 log.warning("prompt rendered inside a webhook (not prepared before dialing): %.20s", text)
+            if len(self._on_disk) >= ON_DISK_KEYS:  # dynamic prompts (names, sums) would grow it for ever
+                self._on_disk.clear()
             self._on_disk.add(key)
         return f"{self.base_url}/prompts/{key}.wav"
 

@@ -240,7 +240,7 @@ class AnswerRecognizer:
         phrases = grammar.split(text) or []
         if not grammar.check_words or not phrases or min(syllables(p) for p in phrases) < 2:
             return ""
-        check = self._decode(clip, grammar.check_phrases(), alternatives=0)
+        check = self._decode(clip, grammar.check_phrases(), alternatives=1)
         heard = check[0].text if check else ""
         return "" if grammar.intent_of_text(heard) is intent else f"the check pass heard {heard or 'nothing'!r}"
 
@@ -249,7 +249,7 @@ class AnswerRecognizer:
         from vosk import KaldiRecognizer
 
         recognizer = KaldiRecognizer(self.model.load(), clip.rate, json.dumps(phrases, ensure_ascii=False))
-        recognizer.SetMaxAlternatives(max(1, alternatives))
+        recognizer.SetMaxAlternatives(alternatives)
         recognizer.SetWords(True)
         recognizer.AcceptWaveform(clip.pcm16())
         found = json.loads(recognizer.FinalResult()).get("alternatives") or []

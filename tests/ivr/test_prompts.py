@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ivr.harness.media import SilentRenderer
 from ivr.prompts import PromptIndex
 from speech.audio import Audio
@@ -43,3 +45,16 @@ def test_a_late_prompt_is_rendered_once_and_counted_once(tmp_path: Path) -> None
     assert (renderer.rendered, index.late_renders) == (["请稍等"], 1)
     assert index.file("0" * 64) is None
     assert index.file("not-a-key") is None
+
+
+def test_the_memory_of_rendered_prompts_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ivr.prompts
+
+    monkeypatch.setattr(ivr.prompts, "ON_DISK_KEYS", 2)
+    renderer = CountingRenderer()
+    index = PromptIndex(PromptCache(tmp_path, renderer), BASE)
+    index.prepare(["一", "二", "三"], "zh-CN")
+    urls = [index.url(text, "zh-CN") for text in ("一", "二", "三", "一")]
+    assert len(set(urls)) == 3
+    assert len(index._on_disk) <= 2
+    assert (len(renderer.rendered), index.late_renders) == (3, 0)  # forgetting a key never re-renders it
