@@ -141,11 +141,11 @@ def audio_mode(calls: int) -> dict[str, Any]:
     """`calls` audio-mode calls (each on its own policy), timed after the model and voice are loaded."""
     import dataclasses
 
-    from dialer.intake.reader import open_table
-    from dialer.intake.service import PolicyIntake
     from huifang.app import App
     from huifang.simulate_cmd import harness_for
     from huifang.synthetic import write_csv
+    from intake.reader import open_table
+    from intake.service import PolicyIntake
     from ivr.harness.persona import persona_from
     from kit.clock import BUSINESS_TZ, FrozenClock
     from kit.settings import DatabaseSettings, Settings

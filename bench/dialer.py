@@ -27,11 +27,11 @@ import responses  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.intake import fresh_database  # noqa: E402
-from dialer.intake.reader import open_table  # noqa: E402
-from dialer.intake.service import PolicyIntake  # noqa: E402
 from dialer.loop import Dialer  # noqa: E402
 from dialer.telephony import TwilioProvider  # noqa: E402
 from huifang.synthetic import write_csv  # noqa: E402
+from intake.reader import open_table  # noqa: E402
+from intake.service import PolicyIntake  # noqa: E402
 from kit.calendar import BusinessCalendar  # noqa: E402
 from kit.clock import BUSINESS_TZ, FrozenClock  # noqa: E402
 from kit.settings import DialerSettings, Settings  # noqa: E402

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from dialer.intake.reader import open_table  # noqa: E402
-from dialer.intake.service import ImportSummary, PolicyIntake  # noqa: E402
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
 from huifang.synthetic import write_csv  # noqa: E402
+from intake.reader import open_table  # noqa: E402
+from intake.service import ImportSummary, PolicyIntake  # noqa: E402
 from kit.clock import BUSINESS_TZ, FrozenClock  # noqa: E402
 from storage import migrate  # noqa: E402
 

@@ -37,10 +37,10 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from bench.intake import fresh_database  # noqa: E402
-from dialer.intake.reader import open_table  # noqa: E402
-from dialer.intake.service import PolicyIntake  # noqa: E402
 from flows.library import load_library  # noqa: E402
 from huifang.synthetic import write_csv  # noqa: E402
+from intake.reader import open_table  # noqa: E402
+from intake.service import PolicyIntake  # noqa: E402
 from ivr.app import create_app  # noqa: E402
 from ivr.calls import prepare  # noqa: E402
 from ivr.capture import RecordCapture  # noqa: E402

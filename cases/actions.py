@@ -11,10 +11,11 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from cases.service import NewCase, open_cases
+from flows.vocab import CaseType, ResultClass
 from kit.calendar import BusinessCalendar
 from kit.clock import isoformat_local
 from kit.settings import Settings
-from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, CaseType, ProductType, ResultClass, TaskStatus
+from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, ProductType, TaskStatus
 from storage.models import Agent, CallbackTask, Case, Policy
 from storage.repositories import cases as case_repo
 

@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cases.sla import due_at, sla_status
+from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
-from kit.vocab import CaseStatus, CaseType, SlaStatus
+from kit.vocab import CaseStatus, SlaStatus
 from storage.repositories import cases as case_repo
 
 

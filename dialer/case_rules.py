@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from dialer.appointments import book
 from dialer.hours import CallingRules
-from dialer.intake.phone_quality import reevaluate_phone_holds
-from dialer.intake.phones import normalize_phone
+from intake.phone_quality import reevaluate_phone_holds
+from intake.phones import normalize_phone
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
 from storage.models import CallbackTask

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from cases.service import NewCase, open_cases
 from dialer.retry import release
+from flows.vocab import CaseType, ReasonCode
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
-from kit.vocab import CaseType, HoldReason, ReasonCode, TaskStatus
+from kit.vocab import HoldReason, TaskStatus
 from storage.models import CallbackTask, Policy, TaskHold
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from cases.actions import open_second_explanation
 from cases.service import NewCase, open_cases
 from dialer.hours import CallingRules
+from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
 from kit.settings import Settings
-from kit.vocab import CallOutcome, CaseType, ReasonCode, ResultClass, TaskStatus
+from kit.vocab import CallOutcome, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
 

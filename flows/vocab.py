@@ -1,6 +1,6 @@
 """The questionnaire vocabulary (docs/architecture.md): topics, result classes, reason codes, case types.
 
-Owned here because flows import nothing of ours; kit.vocab re-exports these for everyone else.
+Owned here because flows import nothing of ours (and kit neither): everyone imports these from here.
 """
 
 from __future__ import annotations

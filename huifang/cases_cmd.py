@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from cases.actions import Action, ActionRefused, Handling, assign, resolve
 from cases.service import sweep
+from flows.vocab import CaseType
 from huifang.app import App, operator
 from huifang.output import emit_json, emit_table
 from huifang.views import case_view
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
-from kit.vocab import CaseType, SlaStatus
+from kit.vocab import SlaStatus
 from storage.models import Case
 from storage.repositories import cases as case_repo
 

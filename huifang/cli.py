@@ -12,8 +12,6 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from dialer.intake.reader import IntakeFileError, open_table
-from dialer.intake.service import PolicyIntake
 from huifang.app import App, build_app
 from huifang.cases_cmd import cases_group
 from huifang.config import ConfigError
@@ -26,6 +24,8 @@ from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
+from intake.reader import IntakeFileError, open_table
+from intake.service import PolicyIntake
 from kit.calendar import UnknownCalendarYear
 from kit.clock import Clock, FrozenClock, isoformat_local
 from kit.vocab import TaskStatus

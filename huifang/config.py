@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from flows.vocab import CaseType
 from kit.calendar import YearTable
 from kit.settings import Settings
 from kit.vocab import ProductType
@@ -42,6 +43,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     settings = dataclasses.replace(settings, calendar=_build_calendar(calendar_data))
     validate(settings)
     return settings
+
+
+CASE_TYPES = tuple(t.value for t in CaseType)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -213,6 +217,8 @@ def validate(settings: Settings) -> None:
     if settings.dual_recording.elderly_age < 1:
         raise ConfigError("dual_recording.elderly_age: must be a positive age")
     for case_type, rule in settings.cases.sla.items():
+        if case_type not in CASE_TYPES:
+            raise ConfigError(f"cases.sla.{case_type}: not a case type (one of {', '.join(CASE_TYPES)})")
         if rule.days < 1:
             raise ConfigError(f"cases.sla.{case_type}.days: must be at least 1, got {rule.days}")
     if settings.cases.warning_days_before_due < 0:

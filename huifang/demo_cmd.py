@@ -61,9 +61,9 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
     """Fresh SQLite under --dir, synthetic policies, simulated callees, a campaign on the virtual clock."""
     import yaml
 
-    from dialer.intake.reader import open_table
-    from dialer.intake.service import PolicyIntake
     from huifang.synthetic import write_csv
+    from intake.reader import open_table
+    from intake.service import PolicyIntake
     from ivr.harness.campaign import load_cast, run_campaign
     from storage import migrate
     from storage.models import Branch, CallbackTask, Case, Policy

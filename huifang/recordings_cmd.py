@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from flows.vocab import ResultClass
 from huifang.app import App, operator
 from huifang.output import emit_json, emit_table
-from kit.vocab import ResultClass
 from recordings import compliance
 from recordings.media import MediaClient
 from recordings.service import store_due

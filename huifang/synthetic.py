@@ -15,8 +15,8 @@ from pathlib import Path
 
 from faker import Faker
 
-from dialer.intake.columns import COLUMNS
-from dialer.intake.identity import make_resident_id
+from intake.columns import COLUMNS
+from intake.identity import make_resident_id
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from dialer.hours import CallingRules
 from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
 from flows.model import EndReason
+from flows.vocab import CaseType, ResultClass
 from kit.settings import Settings
-from kit.vocab import CaseType, ResultClass, TaskStatus
+from kit.vocab import TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kit.calendar import YearTable
-from kit.vocab import CaseType, DayType, ProductType
+from kit.vocab import DayType, ProductType
 
 
 class VariantRule(StrEnum):
@@ -59,24 +59,25 @@ class SlaRule:
     day_type: DayType = DayType.NATURAL
 
 
-def _default_sla() -> dict[CaseType, SlaRule]:
+def _default_sla() -> dict[str, SlaRule]:
+    """Keyed by case type identifier (flows.vocab.CaseType; kit imports nothing of ours)."""
     natural7 = SlaRule(7, DayType.NATURAL)
     return {
-        CaseType.VERIFICATION_CASE: natural7,
-        CaseType.DIALECT_CASE: natural7,
-        CaseType.FIRST_EXPLANATION_CASE: natural7,
-        CaseType.SECOND_EXPLANATION_CASE: natural7,
-        CaseType.MIS_SELLING_CASE: SlaRule(15, DayType.WORKING),
-        CaseType.PROXY_SIGNATURE_CASE: natural7,
-        CaseType.IN_PERSON_VISIT_CASE: natural7,
-        CaseType.LETTER_CASE: natural7,
-        CaseType.CONTRACT_QUALITY_CASE: natural7,
+        "verification_case": natural7,
+        "dialect_case": natural7,
+        "first_explanation_case": natural7,
+        "second_explanation_case": natural7,
+        "mis_selling_case": SlaRule(15, DayType.WORKING),
+        "proxy_signature_case": natural7,
+        "in_person_visit_case": natural7,
+        "letter_case": natural7,
+        "contract_quality_case": natural7,
     }
 
 
 @dataclass(frozen=True)
 class CaseSettings:
-    sla: dict[CaseType, SlaRule] = field(default_factory=_default_sla)
+    sla: dict[str, SlaRule] = field(default_factory=_default_sla)
     warning_days_before_due: int = 2
     warning_elapsed_fraction: float = 0.7
 

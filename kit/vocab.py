@@ -1,16 +1,17 @@
-"""The shared vocabulary (docs/architecture.md): identifiers used in code, files, the database and JSON."""
+"""The shared vocabulary (docs/architecture.md): identifiers used in code, files, the database and JSON.
+
+The questionnaire vocabulary (topics, result classes, reason codes, case types) is owned by `flows.vocab`,
+which imports nothing of ours; kit imports nothing of ours either, so import those from flows.vocab.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-# The questionnaire vocabulary is owned by flows/ (which imports nothing of ours) and shared from here.
-from flows.vocab import CaseType, ReasonCode, ResultClass, Topic
-
 __all__ = [
-    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CaseStatus", "CaseType", "Channel", "DayType", "ExclusionReason",
-    "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant", "ReasonCode", "RecordingStatus", "ResultClass",
-    "SlaStatus", "TaskStatus", "Topic",
+    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CaseStatus", "Channel", "DayType",
+    "ExclusionReason", "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant",
+    "RecordingStatus", "SlaStatus", "TaskStatus",
 ]
 
 

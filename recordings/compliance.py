@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flows.vocab import ResultClass
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
 from kit.settings import RecordingSettings
-from kit.vocab import RecordingStatus, ResultClass
+from kit.vocab import RecordingStatus
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore
 from storage.models import AuditEvent, Branch, Call, CallEvent, Policy, Recording

@@ -7,9 +7,9 @@ from datetime import date
 from itertools import count
 from pathlib import Path
 
-from dialer.intake.columns import BY_NAME, COLUMNS
-from dialer.intake.identity import make_resident_id
-from dialer.intake.reader import RawRow
+from intake.columns import BY_NAME, COLUMNS
+from intake.identity import make_resident_id
+from intake.reader import RawRow
 
 _seq = count(1)
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.vocab import AgentOutcome, CallOutcome, ResultClass
+from flows.vocab import ResultClass
+from kit.vocab import AgentOutcome, CallOutcome
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 

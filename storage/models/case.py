@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.vocab import CaseStatus, CaseType, SlaStatus
+from flows.vocab import CaseType
+from kit.vocab import CaseStatus, SlaStatus
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 

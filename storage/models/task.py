@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.vocab import HoldReason, QuestionnaireVariant, ResultClass, TaskStatus
+from flows.vocab import ResultClass
+from kit.vocab import HoldReason, QuestionnaireVariant, TaskStatus
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import case, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, CaseType, SlaStatus
+from flows.vocab import CaseType
+from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, SlaStatus
 from storage.models import Branch, Case, CaseEvent
 from storage.repositories import chunked
 

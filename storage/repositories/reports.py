@@ -8,7 +8,7 @@ from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from kit.vocab import CaseType, ResultClass
+from flows.vocab import CaseType, ResultClass
 from storage.models import Agent, Branch, CallbackTask, Case, Policy
 
 PROBLEM_CASE_TYPES = (CaseType.FIRST_EXPLANATION_CASE, CaseType.SECOND_EXPLANATION_CASE,

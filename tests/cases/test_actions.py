@@ -14,13 +14,14 @@ from cases.service import NewCase, open_cases
 from dialer.case_rules import DialerCaseRules
 from dialer.hours import CallingRules
 from dialer.retry import close_unreachable
+from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
-from kit.vocab import CaseStatus, CaseType, TaskStatus
+from kit.vocab import CaseStatus, TaskStatus
 from storage.models import Agent, CallbackTask, Case, Policy, TaskHold
-from tests.dialer.intake.test_service import make
 from tests.factories import policy_row
+from tests.intake.test_service import make
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=BUSINESS_TZ)
 
@@ -142,7 +143,7 @@ def test_an_action_that_does_not_fit_the_case_type_is_refused(desk: Desk) -> Non
 
 
 def test_a_letter_or_visit_callback_ends_with_the_signed_questionnaire(desk: Desk) -> None:
-    from kit.vocab import ResultClass
+    from flows.vocab import ResultClass
 
     policy, task = desk.policy()
     case = desk.case(policy, task, CaseType.LETTER_CASE)

@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session
 
 from cases.kpi import Month, ReportError, kpi, to_csv, to_xlsx
 from cases.service import NewCase, open_cases
+from flows.vocab import CaseType, ResultClass
 from huifang.cli import cli
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
-from kit.vocab import CaseStatus, CaseType, ResultClass, TaskStatus
+from kit.vocab import CaseStatus, TaskStatus
 from storage.models import CallbackTask, Case, Policy
-from tests.dialer.intake.test_service import make
 from tests.factories import policy_row
+from tests.intake.test_service import make
 
 
 def at(text: str) -> datetime:

@@ -11,16 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.service import NewCase, close_case_ids, open_cases, sweep
+from flows.vocab import CaseType
 from huifang.cases_cmd import month_starts
 from huifang.cli import cli
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
-from kit.vocab import CaseType, SlaStatus
+from kit.vocab import SlaStatus
 from storage.models import Case, CaseEvent, Policy
 from storage.repositories import cases as case_repo
-from tests.dialer.intake.test_service import make
 from tests.factories import policy_row
+from tests.intake.test_service import make
 
 
 def at(text: str) -> datetime:

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from dialer.intake.reader import open_table
-from dialer.intake.service import PolicyIntake
 from dialer.loop import Dialer, Pacer
 from dialer.telephony import CallRequest, PlacementError
+from intake.reader import open_table
+from intake.service import PolicyIntake
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import DialerSettings, Settings

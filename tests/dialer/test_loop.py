@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from dialer.loop import Pacer
 from dialer.telephony import PlacementError, PlacementProblem
-from kit.vocab import CaseType, HoldReason, QuestionnaireVariant, TaskStatus
+from flows.vocab import CaseType
+from kit.vocab import HoldReason, QuestionnaireVariant, TaskStatus
 from storage.models import Call, TaskHold
 from tests.dialer.conftest import Bench, local
 from tests.factories import policy_row

@@ -26,8 +26,8 @@ TASKS = 2000
 def due(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> Iterator[str]:
     if backend != "postgresql":
         pytest.skip("several dialer processes need PostgreSQL (SQLite runs one dialer)")
-    from dialer.intake.reader import open_table
-    from dialer.intake.service import PolicyIntake
+    from intake.reader import open_table
+    from intake.service import PolicyIntake
     from kit.calendar import BusinessCalendar
     from kit.clock import FrozenClock
     from kit.settings import Settings

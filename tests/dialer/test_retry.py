@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine
 
 from dialer.loop import Dialer, Pacer
+from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
-from kit.vocab import CaseType, ReasonCode, ResultClass, TaskStatus
+from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from tests.dialer.conftest import FakeProvider, local
 from tests.factories import policy_row

@@ -131,7 +131,7 @@ class TestErrors:
 def test_xlsx_and_csv_headers_import_alike(db_url: str, tmp_path: Path, chinese: bool) -> None:
     import openpyxl
 
-    from dialer.intake.columns import COLUMNS
+    from intake.columns import COLUMNS
 
     run(db_url, "db", "upgrade")
     row = policy_row(policy_no="X1")

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from flows.vocab import CaseType
 from huifang.config import ConfigError, load_settings
 from kit.settings import Settings, SlaRule, VariantRule
-from kit.vocab import CaseType, DayType, ProductType
+from kit.vocab import DayType, ProductType
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,7 @@ def test_calendar_years_are_read(tmp_path: Path) -> None:
         ("[callback]\nvariant_rule = \"eighteen\"\n", r"callback\.variant_rule: 'eighteen' is not one of"),
         ("[callback]\nfirst_dial_delay = 1\n", r"unknown config key callback\.first_dial_delay"),
         ("[cases.sla]\nletter_case = { day_type = \"working\" }\n", r"cases\.sla\.letter_case: missing key days"),
-        ("[cases.sla]\nno_such_case = { days = 3 }\n", r"cases\.sla\.no_such_case: 'no_such_case' is not one of"),
+        ("[cases.sla]\nno_such_case = { days = 3 }\n", r"cases\.sla\.no_such_case: not a case type"),
         ("[cases]\nwarning_elapsed_fraction = 1.5\n", r"cases\.warning_elapsed_fraction: must be in"),
         ("[calendar.years.2027]\nholidays = [\"2028-01-01\"]\n", r"calendar\.years\.2027\.holidays\[0\]: 2028-01-01 is not in 2027"),
         ("[calendar.years.next]\n", r"calendar\.years\.next: the key must be a year"),

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dialer.intake.columns import column_for_header
-from dialer.intake.identity import parse_resident_id
-from dialer.intake.reader import RawRow, open_table
-from dialer.intake.record import PolicyRecord
-from dialer.intake.validate import validate_row
 from huifang.synthetic import synthetic_rows, write_csv
+from intake.columns import column_for_header
+from intake.identity import parse_resident_id
+from intake.reader import RawRow, open_table
+from intake.record import PolicyRecord
+from intake.validate import validate_row
 from kit.settings import Settings
 from kit.vocab import Channel, Gender
 

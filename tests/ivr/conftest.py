@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from dialer.intake.reader import open_table
-from dialer.intake.service import PolicyIntake
 from flows.library import load_library
+from intake.reader import open_table
+from intake.service import PolicyIntake
 from ivr.app import create_app
 from ivr.capture import AnswerCapture, KeypadCapture, RecordCapture
 from ivr.prompts import PromptIndex

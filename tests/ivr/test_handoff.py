@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from kit.vocab import AgentOutcome, CaseStatus, CaseType, ResultClass
+from flows.vocab import CaseType, ResultClass
+from kit.vocab import AgentOutcome, CaseStatus
 from speech.cache import PromptCache
 from speech.lexicon import Intent
 from tests.ivr.conftest import BASE, Ivr, build_ivr, verbs
@@ -131,7 +132,7 @@ def test_the_agent_page_needs_the_calls_token(ivr: Ivr) -> None:
 def _elderly_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Ivr:
     from datetime import date
 
-    from dialer.intake.identity import make_resident_id
+    from intake.identity import make_resident_id
     from tests.factories import policy_row
 
     birth = date(1958, 5, 17)  # 68 on the call day; the birthday keys stay 0517

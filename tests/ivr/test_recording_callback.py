@@ -115,7 +115,8 @@ def test_bad_recording_callbacks_are_400_or_404(ivr: Ivr) -> None:
 
 def test_a_successful_call_without_a_recording_is_called_again(ivr: Ivr) -> None:
     """docs/domain.md §14 rule 19: no recording, no successful phone callback."""
-    from kit.vocab import ResultClass, TaskStatus
+    from flows.vocab import ResultClass
+    from kit.vocab import TaskStatus
 
     ivr.run_to_question()
     for _ in range(40):

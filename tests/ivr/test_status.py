@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kit.vocab import CallOutcome, ResultClass, TaskStatus
+from flows.vocab import ResultClass
+from kit.vocab import CallOutcome, TaskStatus
 from tests.ivr.conftest import Ivr
 
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from kit.vocab import CallOutcome, CaseType, ResultClass, TaskStatus
+from flows.vocab import CaseType, ResultClass
+from kit.vocab import CallOutcome, TaskStatus
 from speech.lexicon import Intent
 from tests.ivr.conftest import BASE, BIRTHDAY, Ivr, verbs
 

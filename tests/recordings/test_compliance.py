@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
+from flows.vocab import ResultClass
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import persona_from
 from kit.clock import BUSINESS_TZ
-from kit.vocab import ResultClass
 from recordings import compliance
 from speech.cache import PromptCache
 from storage.models import AuditEvent, Policy, Recording

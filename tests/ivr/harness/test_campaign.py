@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from dialer.intake.reader import open_table
-from dialer.intake.service import PolicyIntake
+from intake.reader import open_table
+from intake.service import PolicyIntake
 from ivr.harness.campaign import Cast, load_cast, run_campaign
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import PersonaError, persona_from

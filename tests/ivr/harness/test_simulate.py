@@ -129,7 +129,8 @@ def test_a_confirming_callback_that_is_still_unclear_opens_a_second_explanation(
         harness: tuple[LocalHarness, str]) -> None:
     local, policy_no = harness
     from cases.service import NewCase, open_cases
-    from kit.vocab import CaseStatus, CaseType
+    from flows.vocab import CaseType
+    from kit.vocab import CaseStatus
     from storage.models import CallbackTask, Case, Policy
 
     with local.services.sessions() as session, session.begin():  # the branch explained; this call confirms it

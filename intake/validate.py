@@ -8,11 +8,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from dialer.intake import columns as cols
-from dialer.intake.identity import looks_like_resident_id, parse_resident_id
-from dialer.intake.phones import normalize_phone
-from dialer.intake.reader import RawRow
-from dialer.intake.record import PolicyRecord, RowError
+from intake import columns as cols
+from intake.identity import looks_like_resident_id, parse_resident_id
+from intake.phones import normalize_phone
+from intake.reader import RawRow
+from intake.record import PolicyRecord, RowError
 from kit.settings import Settings
 from kit.vocab import Gender, PaymentFrequency, ProductType
 

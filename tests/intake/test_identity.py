@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from dialer.intake.identity import check_char, make_resident_id, parse_resident_id
+from intake.identity import check_char, make_resident_id, parse_resident_id
 
 
 def test_a_published_example_id_validates() -> None:

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from dialer.intake.record import PolicyRecord, RowError
-from dialer.intake.validate import validate_row
+from intake.record import PolicyRecord, RowError
+from intake.validate import validate_row
 from kit.settings import Settings
 from kit.vocab import Channel, Gender, PaymentFrequency, ProductType
 from tests.factories import policy_row, raw

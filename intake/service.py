@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dialer.intake import rules
-from dialer.intake.phone_quality import reevaluate_phone_holds
-from dialer.intake.reader import IntakeTable, RawRow
-from dialer.intake.record import PolicyRecord, RowError
-from dialer.intake.validate import validate_row
+from intake import rules
+from intake.phone_quality import reevaluate_phone_holds
+from intake.reader import IntakeTable, RawRow
+from intake.record import PolicyRecord, RowError
+from intake.validate import validate_row
 from kit.calendar import BusinessCalendar, UnknownCalendarYear
 from kit.clock import Clock, business_today
 from kit.settings import Settings

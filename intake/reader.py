@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from dialer.intake.columns import COLUMNS, column_for_header, describe
+from intake.columns import COLUMNS, column_for_header, describe
 
 
 class IntakeFileError(ValueError):

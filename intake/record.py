@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from dialer.intake.phones import Phone
+from intake.phones import Phone
 from kit.vocab import Channel, Gender, PaymentFrequency, ProductType
 
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cases.service import NewCase, close_cases_for_tasks, open_cases
+from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
-from kit.vocab import CaseType, HoldReason
+from kit.vocab import HoldReason
 from storage.repositories import phone_quality as pq_repo
 from storage.repositories import tasks as task_repo
 from storage.repositories.phone_quality import PhoneFacts

@@ -9,12 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialer.intake.reader import open_table
-from dialer.intake.service import ImportSummary, PolicyIntake
+from flows.vocab import CaseType
+from intake.reader import open_table
+from intake.service import ImportSummary, PolicyIntake
 from kit.calendar import BusinessCalendar, YearTable
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import CallbackSettings, Settings, VariantRule
-from kit.vocab import CaseStatus, CaseType, ExclusionReason, QuestionnaireVariant, TaskStatus
+from kit.vocab import CaseStatus, ExclusionReason, QuestionnaireVariant, TaskStatus
 from storage.models import Agent, Branch, CallbackTask, Case, Policy, TaskHold
 from tests.factories import policy_row, write_csv
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from dialer.intake import rules
+from intake import rules
 from kit.calendar import BusinessCalendar
 from kit.settings import CallbackSettings, CoolingOffSettings, DualRecordingSettings, VariantRule
 from kit.vocab import Channel, ExclusionReason, ProductType, QuestionnaireVariant

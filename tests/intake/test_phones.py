@@ -1,6 +1,6 @@
 import pytest
 
-from dialer.intake.phones import normalize_phone
+from intake.phones import normalize_phone
 
 
 @pytest.mark.parametrize(

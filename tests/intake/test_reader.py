@@ -3,7 +3,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dialer.intake.reader import IntakeFileError, detect_encoding, open_table
+from intake.reader import IntakeFileError, detect_encoding, open_table
 from tests.factories import policy_row, write_csv
 
 
