@@ -37,12 +37,12 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from bench.intake import fresh_database  # noqa: E402
+from calls.service import prepare  # noqa: E402
 from flows.library import load_library  # noqa: E402
 from huifang.synthetic import write_csv  # noqa: E402
 from intake.reader import open_table  # noqa: E402
 from intake.service import PolicyIntake  # noqa: E402
 from ivr.app import create_app  # noqa: E402
-from ivr.calls import prepare  # noqa: E402
 from ivr.capture import RecordCapture  # noqa: E402
 from ivr.prompts import PromptIndex  # noqa: E402
 from ivr.services import IvrServices  # noqa: E402
@@ -163,8 +163,7 @@ def main() -> None:
                       capture=RecordCapture(recognizer, media_client), media=media_client,
                       files=FileStore(workdir / "recordings"))
     started = time.perf_counter()
-    with sessions() as session:
-        rendered = sum(prepare(session, svc, task_id) for task_id, _ in rows)
+    rendered = sum(prepare(svc.sessions, svc.calls, task_id) for task_id, _ in rows)
     log(f"rendered {rendered} prompts in {time.perf_counter() - started:.1f} s")
     timed = Timed(create_app(svc))
     server = make_server("127.0.0.1", port, timed, threaded=True)

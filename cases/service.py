@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases.sla import due_at, sla_status
+from cases.sla import due_at, status_at, warn_at
 from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
@@ -39,6 +39,7 @@ def open_cases(
     settings: CaseSettings,
     calendar: BusinessCalendar,
 ) -> int:
+    dues = [due_at(now, settings.sla[c.type], calendar) for c in new_cases]
     rows: list[dict[str, object]] = [
         {
             "policy_id": c.policy_id,
@@ -49,12 +50,13 @@ def open_cases(
             "reason": c.reason,
             "status": CaseStatus.OPEN,
             "detail": c.detail,
-            "due_at": due_at(now, settings.sla[c.type], calendar),
+            "due_at": due,
+            "warn_at": warn_at(now, due, settings),
             "sla_status": SlaStatus.NORMAL,
             "created_at": now,
             "updated_at": now,
         }
-        for c in new_cases
+        for c, due in zip(new_cases, dues, strict=True)
     ]
     ids = case_repo.insert_many(session, rows)
     case_repo.add_events(session, [{"case_id": i, "at": now, "who": SYSTEM, "action": "opened", "note": c.detail}
@@ -67,7 +69,7 @@ def sweep(session: Session, *, now: datetime, settings: CaseSettings) -> dict[st
     changed: Counter[str] = Counter()
     events: list[dict[str, object]] = []
     for c in case_repo.open_cases(session):
-        status = sla_status(now=now, created_at=c.created_at, due=c.due_at, closed_at=None, settings=settings)
+        status = status_at(now, c.warn_at, c.due_at)
         if status is not c.sla_status:
             events.append({"case_id": c.id, "at": now, "who": SYSTEM, "action": f"sla_{status.value}",
                            "note": f"{c.sla_status.value} → {status.value}"})

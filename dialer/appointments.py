@@ -9,6 +9,7 @@ from dialer.hours import CallingRules
 from kit.clock import isoformat_local
 from kit.vocab import TaskStatus
 from storage.models import CallbackTask
+from tasks.lifecycle import TaskEvent, apply
 
 
 class AppointmentRefused(ValueError):
@@ -24,6 +25,4 @@ def book(task: CallbackTask, at: datetime, *, now: datetime, rules: CallingRules
         raise AppointmentRefused(f"{isoformat_local(at)} is not in the future")
     if not rules.appointment_allowed(at):
         raise AppointmentRefused(f"{isoformat_local(at)} is in the night: the robot never calls then")
-    task.appointment_at = at
-    task.next_attempt_at = None
-    task.updated_at = now
+    apply(task, TaskEvent.BOOK, now, appointment_at=at)

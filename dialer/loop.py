@@ -15,20 +15,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.holds import hold_wrong_number
 from dialer.hours import CallingRules
-from dialer.retry import release, schedule_retry
+from dialer.retry import schedule_retry
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem, TelephonyProvider
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock, business_today
 from kit.settings import Settings
-from kit.vocab import QuestionnaireVariant, TaskStatus
+from kit.vocab import QuestionnaireVariant, RetryReason, TaskStatus
+from storage.db import unit_of_work
 from storage.models import CallbackTask, Policy
 from storage.repositories import calls as call_repo
 from storage.repositories import claims
+from tasks.holds import hold_wrong_number
+from tasks.lifecycle import TaskEvent, apply, call_lease
 
 log = logging.getLogger(__name__)
-CALL_LEASE_MARGIN = timedelta(minutes=10)  # a call's lease: the call's time limit plus this
 
 
 @dataclass
@@ -50,6 +51,7 @@ class TickResult:
 class Claimed:
     task_id: int
     to: str
+    claimed_at: datetime  # with the dialer's id, the claim's token: only its holder may move the task on
 
 
 class Pacer:
@@ -79,7 +81,7 @@ class Dialer:
     sessions: sessionmaker[Session]
     provider: TelephonyProvider
     dialer_id: str
-    prepare: Callable[[Session, int], object] | None = None  # render the call's prompts before dialing
+    prepare: Callable[[int], object] | None = None  # render the call's prompts (task id) before dialing
     pacer: Pacer | None = None
     _failures: int = field(default=0, init=False)
     _backoff_until: datetime | None = field(default=None, init=False)
@@ -95,12 +97,14 @@ class Dialer:
         now = self.clock.now()
         if self._backoff_until is not None and now < self._backoff_until:
             return result
-        with self.sessions() as session, session.begin():
+        with unit_of_work(self.sessions) as session:
             claimed = self._claim(session, now, result)
+            session.commit()  # the claims stand before any call is placed (no network I/O in a transaction)
         for index, item in enumerate(claimed):
             if not self._dial(item, result):
-                with self.sessions() as session, session.begin():  # backing off: give the rest back
-                    result.released += self._release(session, [c.task_id for c in claimed[index + 1:]])
+                with unit_of_work(self.sessions) as session:  # backing off: give the rest back
+                    result.released += self._release(session, claimed[index + 1:])
+                    session.commit()
                 break
         result.backoff_until = self._backoff_until
         return result
@@ -133,39 +137,48 @@ class Dialer:
                                      lock=lock):
             if task.status is TaskStatus.DIALING:  # a dialer died holding it: was the call placed?
                 if task.claimed_at and call_repo.registered_since(session, task.id, task.claimed_at):
-                    task.status, task.lease_expires_at = TaskStatus.IN_PROGRESS, now + self._call_lease()
+                    apply(task, TaskEvent.ADOPT, now, lease_until=now + self._call_lease())
                     result.adopted += 1
                     continue
             elif task.status is TaskStatus.IN_PROGRESS:  # the call's end was never reported
-                schedule_retry(session, task, "failed", now, now=now, settings=self.settings, rules=self.rules)
+                schedule_retry(session, task, RetryReason.FAILED, now, now=now, settings=self.settings,
+                               rules=self.rules)
                 result.requeued += 1
                 continue
             if today > task.deadline:
                 task.questionnaire_variant = QuestionnaireVariant.B  # late: remind to read the terms
-            task.status = TaskStatus.DIALING
-            task.claimed_by, task.claimed_at = self.dialer_id, now
-            task.lease_expires_at = now + timedelta(seconds=d.lease_seconds)
-            task.updated_at = now
+            apply(task, TaskEvent.CLAIM, now, claimed_by=self.dialer_id,
+                  lease_until=now + timedelta(seconds=d.lease_seconds))
             policy = session.get(Policy, task.policy_id)
             assert policy is not None
-            out.append(Claimed(task.id, policy.applicant_phone))
+            out.append(Claimed(task.id, policy.applicant_phone, now))
         result.claimed += len(out)
         return out
 
-    def _release(self, session: Session, task_ids: list[int]) -> int:
+    def _release(self, session: Session, items: list[Claimed]) -> int:
         released = 0
-        for task_id in task_ids:
-            task = session.get(CallbackTask, task_id, with_for_update=True)
-            if task is not None and task.status is TaskStatus.DIALING and task.claimed_by == self.dialer_id:
-                task.status = TaskStatus.QUEUED
-                release(task)
+        now = self.clock.now()
+        for item in items:
+            task = self._still_mine(session, item)
+            if task is not None:
+                apply(task, TaskEvent.RELEASE, now)
                 released += 1
         return released
+
+    def _still_mine(self, session: Session, item: Claimed) -> CallbackTask | None:
+        """The task (row locked) while this dialer's claim on it stands: not re-queued, held or taken over
+        by a status callback or another dialer since (a conditional update on the claim's token)."""
+        task = session.get(CallbackTask, item.task_id, with_for_update=True, populate_existing=True)
+        if task is None or task.status is not TaskStatus.DIALING:
+            return None
+        if task.claimed_by != self.dialer_id or task.claimed_at != item.claimed_at:
+            return None
+        return task
 
     # -- placing -------------------------------------------------------------------------------
 
     def _call_lease(self) -> timedelta:
-        return timedelta(seconds=self.settings.ivr.max_call_seconds) + CALL_LEASE_MARGIN
+        return call_lease(self.settings.ivr.max_call_seconds)
 
     def request(self, item: Claimed) -> CallRequest:
         base = self.settings.ivr.public_base_url
@@ -183,8 +196,7 @@ class Dialer:
         """Place one claimed call. False when the dialer must back off."""
         if self.prepare is not None:
             try:
-                with self.sessions() as session, session.begin():
-                    self.prepare(session, item.task_id)
+                self.prepare(item.task_id)
             except Exception:  # a prompt not rendered now is rendered at its webhook: the call still goes
                 log.exception("could not prepare the prompts of task %s", item.task_id)
         assert self.pacer is not None
@@ -194,30 +206,33 @@ class Dialer:
         except PlacementError as exc:
             return self._failed(item, exc, result)
         now = self.clock.now()
-        with self.sessions() as session, session.begin():
-            task = session.get(CallbackTask, item.task_id, with_for_update=True)
-            assert task is not None
-            if call_repo.by_sid(session, sid) is None:  # Twilio's first callback may have registered it
-                call_repo.create(session, call_sid=sid, task_id=task.id, policy_id=task.policy_id, now=now)
-            if task.status in (TaskStatus.DIALING, TaskStatus.QUEUED):
-                task.status = TaskStatus.IN_PROGRESS
-                task.lease_expires_at = now + self._call_lease()
-                task.appointment_at = task.next_attempt_at = None
-                task.updated_at = now
+        with unit_of_work(self.sessions) as session:
+            call = call_repo.by_sid(session, sid, lock=True)  # locks in the webhooks' order: call, then task
+            if call is None:  # Twilio's first callback may have registered it
+                call = call_repo.create(session, call_sid=sid, task_id=item.task_id, policy_id=_policy_id(session, item),
+                                        now=now)
+            call.dialled_number, call.caller_id = item.to, self.settings.dialer.caller_id or None
+            task = self._still_mine(session, item)
+            if task is not None:  # else a status callback already moved it on (re-queued, held): leave it
+                apply(task, TaskEvent.PLACED, now, lease_until=now + self._call_lease())
+            session.commit()
         self._failures, self._backoff_until = 0, None
         result.placed += 1
         return True
 
     def _failed(self, item: Claimed, exc: PlacementError, result: TickResult) -> bool:
         now = self.clock.now()
-        with self.sessions() as session, session.begin():
-            task = session.get(CallbackTask, item.task_id, with_for_update=True)
-            assert task is not None
+        with unit_of_work(self.sessions) as session:
             if exc.problem is PlacementProblem.INVALID_NUMBER:
-                hold_wrong_number(session, task, str(exc), now=now, cases=self.settings.cases, calendar=self.calendar)
-                result.held += 1
+                task = self._still_mine(session, item)
+                if task is not None:
+                    hold_wrong_number(session, task, str(exc), now=now, cases=self.settings.cases,
+                                      calendar=self.calendar)
+                    result.held += 1
+                session.commit()
                 return True
-            result.released += self._release(session, [item.task_id])
+            result.released += self._release(session, [item])
+            session.commit()
         self._failures += 1
         d = self.settings.dialer
         wait = min(d.max_backoff_seconds, d.backoff_seconds * 2 ** (self._failures - 1))
@@ -225,3 +240,9 @@ class Dialer:
         level = logging.ERROR if exc.problem is PlacementProblem.REFUSED else logging.WARNING
         log.log(level, "placing task %s failed (%s): backing off %ss", item.task_id, exc, wait)
         return False
+
+
+def _policy_id(session: Session, item: Claimed) -> int:
+    task = session.get(CallbackTask, item.task_id)
+    assert task is not None
+    return task.policy_id

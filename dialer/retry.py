@@ -19,9 +19,10 @@ from dialer.hours import CallingRules
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
 from kit.settings import Settings
-from kit.vocab import CallOutcome, TaskStatus
+from kit.vocab import CallOutcome, RetryReason
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
+from tasks.lifecycle import TaskEvent, apply
 
 NO_CONTACT = frozenset({CallOutcome.BUSY, CallOutcome.NO_ANSWER, CallOutcome.MACHINE, CallOutcome.FAILED,
                         CallOutcome.CANCELED})
@@ -34,11 +35,7 @@ def failed_contacts(calls: Sequence[Call]) -> list[datetime]:
             if c.attempt_counted and (c.outcome in NO_CONTACT or NOT_THE_APPLICANT & set(c.reason_codes or []))]
 
 
-def release(task: CallbackTask) -> None:
-    task.claimed_by = task.claimed_at = task.lease_expires_at = None
-
-
-def schedule_retry(session: Session, task: CallbackTask, reason: str, ended_at: datetime, *, now: datetime,
+def schedule_retry(session: Session, task: CallbackTask, reason: RetryReason, ended_at: datetime, *, now: datetime,
                    settings: Settings, rules: CallingRules) -> None:
     """Queue the task's next attempt after one that ended with `reason` (a key of retry_wait_minutes)."""
     d = settings.dialer
@@ -57,32 +54,21 @@ def schedule_retry(session: Session, task: CallbackTask, reason: str, ended_at: 
         soon = rules.next_callable(ended_at + timedelta(minutes=d.min_retry_gap_minutes))
         if soon <= deadline_end:
             candidate = soon  # one more try inside the cooling-off period beats the ideal spread
-    _queue(task, candidate, now)
+    apply(task, TaskEvent.RETRY, now, next_attempt_at=candidate)
 
 
 def schedule_after_delay(task: CallbackTask, ended_at: datetime, days: int, *, now: datetime,
                          rules: CallingRules) -> None:
     """Call again after `days` (e.g. the contract is still on its way)."""
-    _queue(task, rules.next_callable(ended_at + timedelta(days=days)), now)
-
-
-def _queue(task: CallbackTask, at: datetime, now: datetime) -> None:
-    task.status = TaskStatus.QUEUED
-    task.next_attempt_at = at
-    task.updated_at = now
-    release(task)
+    apply(task, TaskEvent.RETRY, now, next_attempt_at=rules.next_callable(ended_at + timedelta(days=days)))
 
 
 def close_unreachable(session: Session, task: CallbackTask, attempts: int, days: int, *, now: datetime,
                       settings: Settings, rules: CallingRules) -> None:
     policy = session.get(Policy, task.policy_id)
     assert policy is not None
-    task.status = TaskStatus.COMPLETED
-    task.result_class = ResultClass.VERIFICATION
-    task.reason_codes = [ReasonCode.UNREACHABLE.value]
-    task.completed_at = task.updated_at = now
-    task.next_attempt_at = None
-    release(task)
+    apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
+          reason_codes=[ReasonCode.UNREACHABLE.value])
     if task.confirming_case_id is not None:  # the callback confirming an explanation failed (§14 rule 29)
         open_second_explanation(session, task, [ReasonCode.UNREACHABLE.value], now=now, settings=settings,
                                 calendar=rules.calendar)

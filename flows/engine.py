@@ -84,6 +84,15 @@ class Turn:
         return self.end_reason is not None
 
 
+class Phase(StrEnum):
+    """Where a call stands on its current question."""
+
+    ASK = "ask"
+    EXPLAINED = "explained"  # the explanation was given after a "no": the question is asked again
+    HANDOFF = "handoff"  # being transferred to a person
+    ENDED = "ended"
+
+
 @dataclass(frozen=True)
 class CallState:
     flow_id: str
@@ -91,7 +100,7 @@ class CallState:
     flow_hash: str
     plan: tuple[str, ...]  # the ids of the steps this policy gets, in order
     index: int = 0
-    phase: str = "ask"  # ask | explained | handoff | ended
+    phase: Phase = Phase.ASK
     reprompts: int = 0
     keypad_only: bool = False
     identity_failures: int = 0
@@ -99,7 +108,7 @@ class CallState:
     turns: int = 0
     handoff_forced: bool = False  # the hand-off came from a policy rule, not from the caller's answer
     answers: dict[str, str] = field(default_factory=dict)
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}  # flat values: no deep copy needed
@@ -109,7 +118,9 @@ class CallState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallState:
-        return cls(**{**data, "plan": tuple(data["plan"]), "answers": dict(data["answers"])})
+        end = data.get("end_reason")
+        return cls(**{**data, "plan": tuple(data["plan"]), "answers": dict(data["answers"]),
+                      "phase": Phase(data.get("phase", Phase.ASK)), "end_reason": EndReason(end) if end else None})
 
 
 class FlowEngine:
@@ -144,7 +155,7 @@ class FlowEngine:
         state = replace(state, turns=state.turns + 1)
         if given.kind is InputKind.HANGUP:
             return self._end(state, EndReason.HANGUP, [])
-        if state.phase == "handoff":
+        if state.phase is Phase.HANDOFF:
             return self._after_handoff(state, given)
         if state.turns > self.limits.max_turns:
             return self.time_out(state)
@@ -158,7 +169,7 @@ class FlowEngine:
             answers = {**state.answers, step.topic.value: Answer.HUMAN_REQUESTED.value}
             return self._handoff(replace(state, answers=answers))
         if kind is InputKind.YES:
-            answer = Answer.CLARIFIED if state.phase == "explained" else Answer.YES
+            answer = Answer.CLARIFIED if state.phase is Phase.EXPLAINED else Answer.YES
             return self._next(self._record(state, step, answer), [])
         if kind is InputKind.NO:
             return self._no(state, step)
@@ -173,11 +184,11 @@ class FlowEngine:
     def hand_off(self, state: CallState) -> tuple[CallState, Turn]:
         """Send the caller to a person before the current question (a policy rule, e.g. human-first for
         elderly applicants): only after identity, and the question is asked by the robot if nobody is free."""
-        if state.end_reason is not None or state.phase == "handoff":
+        if state.end_reason is not None or state.phase is Phase.HANDOFF:
             raise ValueError("the call has already ended or is being handed off")
         if not state.identity_verified:
             raise ValueError("nothing about the policy may be discussed before identity is verified")
-        state = replace(state, phase="handoff", handoff_forced=True)
+        state = replace(state, phase=Phase.HANDOFF, handoff_forced=True)
         topic = _topic(self._current(state))
         return state, Turn((self._system("human_first"),), Expect.NOTHING, handoff_topic=topic)
 
@@ -193,12 +204,12 @@ class FlowEngine:
                                       "statement"))
                 index += 1
                 continue
-            state = replace(state, index=index, phase="ask", reprompts=0)
+            state = replace(state, index=index, phase=Phase.ASK, reprompts=0)
             return state, self._ask(state, step, prompts)
         return self._end(replace(state, index=index), EndReason.COMPLETED, prompts)
 
     def _next(self, state: CallState, prompts: list[Prompt]) -> tuple[CallState, Turn]:
-        return self._advance(replace(state, index=state.index + 1, phase="ask", reprompts=0), prompts)
+        return self._advance(replace(state, index=state.index + 1, phase=Phase.ASK, reprompts=0), prompts)
 
     def _no(self, state: CallState, step: Step) -> tuple[CallState, Turn]:
         if step.on_no is OnNo.END:
@@ -208,10 +219,10 @@ class FlowEngine:
                              record_message=step.end_reason is EndReason.APPLICANT_ABSENT)
         if step.on_no is OnNo.RECORD:
             return self._next(self._record(state, step, Answer.NO), [])
-        if state.phase == "explained":
+        if state.phase is Phase.EXPLAINED:
             return self._handoff(self._record(state, step, Answer.UNRESOLVED))
         explanation = Prompt(step.id, _topic(step), self._render(step.explain or ""), "explanation")
-        state = replace(state, phase="explained", reprompts=0)
+        state = replace(state, phase=Phase.EXPLAINED, reprompts=0)
         reask = Prompt(step.id, _topic(step), self._render(self.messages.text("reask")), "question")
         return state, self._turn(state, [explanation, reask], Expect.YES_NO)
 
@@ -239,7 +250,7 @@ class FlowEngine:
         return state, self._ask(state, step, [self._system("keypad_only")])
 
     def _handoff(self, state: CallState) -> tuple[CallState, Turn]:
-        state = replace(state, phase="handoff")
+        state = replace(state, phase=Phase.HANDOFF)
         step = self._current(state)
         turn = Turn((self._system("handoff"),), Expect.NOTHING, handoff_topic=_topic(step))
         return state, turn
@@ -250,13 +261,13 @@ class FlowEngine:
         if given.kind is not InputKind.AGENT_UNAVAILABLE:
             raise ValueError(f"after a hand-off request the IVR reports transferred or agent_unavailable, not {given.kind}")
         if state.handoff_forced:  # the current question was never asked: ask it now
-            state = replace(state, phase="ask", handoff_forced=False, reprompts=0)
+            state = replace(state, phase=Phase.ASK, handoff_forced=False, reprompts=0)
             return state, self._ask(state, self._current(state), [self._system("human_first_unavailable")])
         return self._next(state, [self._system("agent_unavailable")])
 
     def _end(self, state: CallState, reason: EndReason, prompts: list[Prompt],
              record_message: bool = False) -> tuple[CallState, Turn]:
-        state = replace(state, phase="ended", end_reason=reason.value)
+        state = replace(state, phase=Phase.ENDED, end_reason=reason)
         return state, Turn(tuple(prompts), Expect.NOTHING, end_reason=reason, record_message=record_message)
 
     # -- helpers --------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class ReasonCode(StrEnum):
     APPLICANT_ABSENT = "applicant_absent"
     IDENTITY_FAILED = "identity_failed"
     CLAIMS_SURRENDERED = "claims_surrendered"
+    RECORDING_MISSING = "recording_missing"  # added to a call whose whole-call recording never came (§14 rule 19)
 
 
 class CaseType(StrEnum):

@@ -11,10 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from huifang.config import load_settings
+from kit.actor import Actor, operator_actor
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock, SystemClock
 from kit.settings import Settings
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, unit_of_work
 
 
 @dataclass
@@ -34,13 +35,22 @@ class App:
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block succeeds, rolled back otherwise."""
+    @property
+    def sessions(self) -> sessionmaker[Session]:
         if self._sessions is None:
             self._sessions = make_session_factory(self.engine)
-        with self._sessions() as session, session.begin():
+        return self._sessions
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction, rolled back unless the block says `session.commit()` (storage.db.unit_of_work)."""
+        with unit_of_work(self.sessions) as session:
             yield session
+
+    @property
+    def actor(self) -> Actor:
+        """Who the command line acts as: HUIFANG_OPERATOR, else the login name (every branch in view)."""
+        return operator_actor(operator())
 
     def close(self) -> None:
         if self._engine is not None:

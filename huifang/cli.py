@@ -23,7 +23,6 @@ from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
-from huifang.views import policy_view, task_list_view
 from intake.reader import IntakeFileError, open_table
 from intake.service import PolicyIntake
 from kit.calendar import UnknownCalendarYear
@@ -32,6 +31,7 @@ from kit.vocab import TaskStatus
 from storage import migrate
 from storage.repositories import policies as policy_repo
 from storage.repositories import tasks as task_repo
+from tasks.views import PolicyNotFound, policy_view, task_list
 
 F = TypeVar("F", bound=Callable[..., Any])
 NOW_ENV = "HUIFANG_NOW"  # freeze the clock (ISO 8601 with offset): demos, simulations, tests
@@ -118,6 +118,7 @@ def import_(app: App, file: Path, as_json: bool) -> None:
     table = open_table(file)
     with app.unit_of_work() as session:
         summary = PolicyIntake(session, settings=app.settings, calendar=app.calendar, clock=app.clock).run(table)
+        session.commit()
     if as_json:
         emit_json(summary.as_dict())
         return
@@ -145,10 +146,10 @@ def policies() -> None:
 def policies_show(app: App, policy_no: str, as_json: bool) -> None:
     """One policy and its callback state."""
     with app.unit_of_work() as session:
-        policy = policy_repo.by_number(session, policy_no)
-        if policy is None:
-            raise UserError(f"no policy {policy_no}")
-        view = policy_view(session, policy, app.clock, app.settings)
+        try:
+            view = policy_view(session, app.actor, policy_no, app.clock.now()).to_json()
+        except PolicyNotFound as exc:
+            raise UserError(str(exc)) from None
     if as_json:
         emit_json(view)
         return
@@ -192,7 +193,7 @@ def policies_dispute(app: App, policy_no: str, start_text: str, end_text: str | 
     except ValueError:
         raise UserError("--start/--end: expected YYYY-MM-DD") from None
     with app.unit_of_work() as session:
-        policy = policy_repo.by_number(session, policy_no)
+        policy = policy_repo.by_number(session, policy_no, actor=app.actor)
         if policy is None:
             raise UserError(f"no policy {policy_no}")
         try:
@@ -200,6 +201,7 @@ def policies_dispute(app: App, policy_no: str, start_text: str, end_text: str | 
                                   now=app.clock.now(), settings=app.settings.recordings)
         except ComplianceError as exc:
             raise UserError(str(exc)) from None
+        session.commit()
     click.echo(f"{policy_no}: dispute {start} – {end or 'open'}; retention updated on {changed} recordings")
 
 
@@ -217,8 +219,9 @@ def tasks() -> None:
 def tasks_list(app: App, status: str | None, branch_code: str | None, as_json: bool) -> None:
     """Callback tasks by deadline."""
     with app.unit_of_work() as session:
-        rows = task_repo.listing(session, status=TaskStatus(status) if status else None, branch_code=branch_code)
-        view = task_list_view(session, rows, app.clock)
+        view = [line.to_json() for line in task_list(session, app.actor, app.clock.now(),
+                                                     status=TaskStatus(status) if status else None,
+                                                     branch_code=branch_code)]
     if as_json:
         emit_json(view)
         return
@@ -246,7 +249,7 @@ def tasks_appoint(app: App, policy_no: str, at_text: str, as_json: bool) -> None
     except ValueError:
         raise UserError(f"--at {at_text!r} is not an ISO 8601 time") from None
     with app.unit_of_work() as session:
-        policy = policy_repo.by_number(session, policy_no)
+        policy = policy_repo.by_number(session, policy_no, actor=app.actor)
         task = task_repo.for_policy(session, policy.id) if policy else None
         if task is None:
             raise UserError(f"no callback task for policy {policy_no}")
@@ -254,6 +257,7 @@ def tasks_appoint(app: App, policy_no: str, at_text: str, as_json: bool) -> None
             book(task, at, now=app.clock.now(), rules=CallingRules.from_settings(app.settings.dialer, app.calendar))
         except AppointmentRefused as exc:
             raise UserError(f"--at: {exc}") from None
+        session.commit()
         view = {"policy_no": policy_no, "appointment_at": isoformat_local(at)}
     if as_json:
         emit_json(view)

@@ -86,6 +86,7 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
         imported = PolicyIntake(session, settings=settings, calendar=demo.calendar, clock=demo.clock).run(
             open_table(csv_path))
         policy_nos = list(session.scalars(select(Policy.policy_no).order_by(Policy.policy_no)))
+        session.commit()
     cast_path = workdir / "personas.yaml"
     cast_path.write_text(yaml.safe_dump(demo_cast(policy_nos, seed), allow_unicode=True), encoding="utf-8")
     _, harness = harness_for(demo, real_prompts=False)

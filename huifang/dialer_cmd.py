@@ -9,13 +9,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
 
+from calls.service import prepare
 from dialer.loop import Dialer, TickResult
 from dialer.telephony import TelephonyProvider, TwilioProvider
 from huifang.app import App
 from huifang.output import emit_json
-from ivr.calls import prepare
 from recordings.media import MediaClient
 from recordings.service import store_due
 from recordings.store import FileStore
@@ -30,8 +29,8 @@ def build_dialer(app: App, provider: TelephonyProvider | None = None) -> Dialer:
     settings = app.settings
     services = build_services(app, with_asr=False)
 
-    def prepare_prompts(session: Session, task_id: int) -> int:
-        return prepare(session, services, task_id)
+    def prepare_prompts(task_id: int) -> int:
+        return prepare(services.sessions, services.calls, task_id)
 
     return Dialer(
         settings=settings, clock=app.clock, calendar=app.calendar, sessions=make_session_factory(app.engine),
@@ -52,6 +51,7 @@ def fetch_recordings(app: App) -> None:
     with app.unit_of_work() as session:
         counts = store_due(session, media=media, files=FileStore(Path(settings.recordings.root)), now=app.clock.now(),
                            settings=settings.recordings)
+        session.commit()
     if any(counts.values()):
         log.info("recordings: %s", counts)
 
@@ -61,6 +61,7 @@ def sweep_cases(app: App) -> None:
 
     with app.unit_of_work() as session:
         changed = sweep(session, now=app.clock.now(), settings=app.settings.cases)
+        session.commit()
     if any(changed.values()):
         log.info("SLA sweep: %s", changed)
 

@@ -43,6 +43,7 @@ def recordings_fetch(app: App, as_json: bool) -> None:
     media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
     with app.unit_of_work() as session:
         counts = store_due(session, media=media, files=_store(app), now=app.clock.now(), settings=settings.recordings)
+        session.commit()
     if as_json:
         emit_json(counts)
     else:
@@ -65,6 +66,7 @@ def recordings_find(app: App, policy_no: str | None, phone: str | None, since: s
                                  ResultClass(result_class) if result_class else None)
     with app.unit_of_work() as session:
         found = compliance.find(session, filters, operator=operator(), now=app.clock.now())
+        session.commit()  # the audit line
     if as_json:
         emit_json(found)
         return
@@ -87,6 +89,7 @@ def recordings_export(app: App, policy_no: str, out: Path, reason: str, as_json:
                                        now=app.clock.now())
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
+        session.commit()
     if as_json:
         emit_json(result)
     else:
@@ -106,6 +109,7 @@ def recordings_play(app: App, recording_sid: str, out: Path, reason: str) -> Non
                                 now=app.clock.now())
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
+        session.commit()
     click.echo(str(out))
 
 
@@ -116,6 +120,7 @@ def recordings_verify(app: App, as_json: bool) -> None:
     """Re-hash every stored recording; exit 1 when any is missing or altered."""
     with app.unit_of_work() as session:
         result = compliance.verify(session, _store(app), operator=operator(), now=app.clock.now())
+        session.commit()
     if as_json:
         emit_json(result)
     else:
@@ -137,6 +142,7 @@ def recordings_purge(app: App, recording_sid: str | None, reason: str, as_json: 
                                       recording_sid=recording_sid)
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
+        session.commit()
     if as_json:
         emit_json(result)
     else:

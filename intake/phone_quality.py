@@ -12,10 +12,11 @@ from cases.service import NewCase, close_cases_for_tasks, open_cases
 from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
-from kit.vocab import HoldReason
+from kit.vocab import HoldReason, TaskStatus
 from storage.repositories import phone_quality as pq_repo
 from storage.repositories import tasks as task_repo
 from storage.repositories.phone_quality import PhoneFacts
+from tasks.lifecycle import TaskEvent, target
 
 RELEASE_NOTE = "号码已更正，自动解除挂起"
 
@@ -94,6 +95,7 @@ def reevaluate_phone_holds(
         action="phone_corrected",
         note=RELEASE_NOTE,
     )
-    task_repo.sync_held_status(session, now)
+    task_repo.sync_held_status(session, now, held=target(TaskStatus.QUEUED, TaskEvent.HOLD),
+                               released=target(TaskStatus.HELD, TaskEvent.RELEASE_HOLD))
     session.flush()
     return HoldChanges(added=len(to_add), released=len(to_release))

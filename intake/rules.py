@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kit.calendar import BusinessCalendar
+from kit.calendar import BusinessCalendar, age_on
 from kit.settings import CallbackSettings, CoolingOffSettings, DualRecordingSettings, VariantRule
 from kit.vocab import Channel, ExclusionReason, ProductType, QuestionnaireVariant
 
@@ -60,10 +60,6 @@ def questionnaire_variant(
     else:
         inside = callback_date <= cooling_off_end
     return QuestionnaireVariant.A if inside else QuestionnaireVariant.B
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def in_dual_recording_scope(

@@ -27,6 +27,7 @@ from storage.models import CallbackTask, Policy
 from storage.repositories import org as org_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import tasks as task_repo
+from tasks.lifecycle import TaskEvent, apply
 
 CHUNK_ROWS = 2000
 
@@ -182,8 +183,7 @@ class PolicyIntake:
                     new_tasks.append({**d.task, "policy_id": policy.id})
             elif task.status in (TaskStatus.QUEUED, TaskStatus.HELD):
                 if d.task is None and not d.decision.required:
-                    task.status = TaskStatus.CANCELLED
-                    task.updated_at = now
+                    apply(task, TaskEvent.CANCEL, now)
                 elif d.task is not None and _apply(task, d.task):
                     task.updated_at = now
         summary.tasks_created += task_repo.insert_many(

@@ -10,10 +10,13 @@ from flask import Flask, Response, current_app
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from calls.errors import BadCallInput, CallConflict, CallError, UnknownCall
 from ivr.security import SignatureCheck
 from ivr.services import IvrError, IvrServices
+from storage.db import unit_of_work as storage_unit_of_work
 
 log = logging.getLogger(__name__)
+CALL_ERROR_STATUS: dict[type[CallError], int] = {UnknownCall: 404, CallConflict: 409, BadCallInput: 400}
 
 
 def create_app(services: IvrServices) -> Flask:
@@ -34,6 +37,8 @@ def create_app(services: IvrServices) -> Flask:
         """One handler: our refusals and HTTP errors as a plain one-line body; anything else logged, 500."""
         if isinstance(exc, IvrError):
             return Response(f"{exc}\n", status=exc.status, mimetype="text/plain")
+        if isinstance(exc, CallError):
+            return Response(f"{exc}\n", status=CALL_ERROR_STATUS.get(type(exc), 400), mimetype="text/plain")
         if isinstance(exc, HTTPException):
             return Response(f"{exc.description}\n", status=exc.code or 500, mimetype="text/plain")
         log.exception("unexpected error in a request")
@@ -54,6 +59,6 @@ def signatures() -> SignatureCheck:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """One transaction per request: committed when the handler succeeds (architecture invariant 2)."""
-    with services().sessions() as session, session.begin():
+    """One transaction per request, rolled back unless the handler says `session.commit()` (invariant 2)."""
+    with storage_unit_of_work(services().sessions) as session:
         yield session

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from calls.inputs import Heard
 from flows.engine import CallerInput, InputKind
 from recordings.media import MediaClient, MediaUnavailable
 from speech.asr import Recognition
@@ -36,14 +37,6 @@ KEYS = "0123456789*#"
 
 class Recognizer(Protocol):
     def recognize(self, audio: Audio) -> Recognition: ...
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What the caller gave, and everything to keep for the record (raw recognition, errors, timings)."""
-
-    input: CallerInput
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class AnswerCapture(Protocol):

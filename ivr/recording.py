@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ivr.results import recording_missing
-from ivr.services import IvrServices, NotFound
+from calls.errors import UnknownCall
+from calls.results import recording_missing
+from ivr.services import IvrServices
 from recordings import service as recording_service
 from recordings.service import RecordingCallback
 from storage.models import Policy
@@ -19,7 +20,7 @@ def announce(session: Session, svc: IvrServices, callback: RecordingCallback) ->
     now = svc.clock.now()
     call = call_repo.by_sid(session, callback.call_sid)
     if call is None:
-        raise NotFound(f"unknown CallSid {callback.call_sid!r}")
+        raise UnknownCall(f"unknown CallSid {callback.call_sid!r}")
     policy = session.get(Policy, call.policy_id)
     assert policy is not None
     recording, created = recording_service.announce(session, call, policy, callback, now=now,

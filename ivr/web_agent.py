@@ -9,7 +9,7 @@ import hmac
 
 from flask import Blueprint, Response, abort, render_template_string, request
 
-from ivr import calls
+from calls import service as calls
 from ivr.app import services, unit_of_work
 from ivr.services import IvrError
 from kit.clock import isoformat_local
@@ -54,7 +54,7 @@ def _authorised(call_sid: str) -> None:
 def context_page(call_sid: str) -> Response:
     _authorised(call_sid)
     with unit_of_work() as session:
-        loaded = calls.load(session, services(), call_sid)
+        loaded = calls.load(session, services().calls, call_sid)
         agent_row = session.get(Agent, loaded.policy.agent_id)
         events = [{"at": isoformat_local(e.at), "who": e.who, "kind": e.kind, "topic": e.topic, "text": e.text}
                   for e in call_repo.events(session, loaded.call.id)]
@@ -73,6 +73,7 @@ def record_outcome(call_sid: str) -> Response:
     except ValueError:
         raise IvrError(f"outcome must be clarified or not_clarified, got {raw!r}") from None
     with unit_of_work() as session:
-        loaded = calls.agent_outcome(session, services(), call_sid, outcome, request.form.get("note", ""))
+        loaded = calls.agent_outcome(session, services().calls, call_sid, outcome, request.form.get("note", ""))
         body = f"{loaded.call.call_sid}: {outcome}; result {loaded.call.result_class or 'pending'}\n"
+        session.commit()
     return Response(body, mimetype="text/plain")

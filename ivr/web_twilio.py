@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request, send_file
 
+from calls import service as calls
+from calls import status
+from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
-from ivr import calls, recording, status
+from ivr import recording
 from ivr.app import services, signatures, unit_of_work
-from ivr.capture import Heard
+from ivr.forms import int_arg, require, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
 
@@ -23,67 +26,72 @@ def _signed() -> None:
         abort(403, "invalid or missing X-Twilio-Signature")
 
 
-def _int_arg(name: str, required: bool = True) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise IvrError(f"missing query parameter {name}")
-        return None
-    if not raw.isdigit():
-        raise IvrError(f"query parameter {name} must be a whole number, got {raw!r}")
-    return int(raw)
-
-
 def _twiml(body: str) -> Response:
     return Response(body, mimetype=TWIML)
 
 
 @twilio.post("/voice/answer")
 def voice_answer() -> Response:
-    task_id = _int_arg("task", required=False)
+    answered = Answered(require(request.form, "CallSid"), int_arg(request.args, "task", required=False),
+                        request.form.get("AnsweredBy") or None, request.form.get("To", ""), request.form.get("From", ""))
     with unit_of_work() as session:
-        return _twiml(calls.start(session, services(), request.form, task_id))
+        body = calls.start(session, services().calls, answered)
+        session.commit()
+    return _twiml(body)
 
 
 @twilio.post("/voice/turn")
 def voice_turn() -> Response:
     svc = services()
-    seq = _int_arg("seq")
+    seq = int_arg(request.args, "seq")
     assert seq is not None
-    call_sid = status.require(request.form, "CallSid")
+    call_sid = require(request.form, "CallSid")
     no_input = request.args.get("no_input") == "1"
     if request.form.get("RecordingUrl") and not request.form.get("Digits") and not no_input:
         # Fetching and recognising audio happens outside the transaction, and only for the current turn.
         with svc.sessions() as session:
-            current = calls.is_current(session, svc, call_sid, seq)
+            current = calls.is_current(session, call_sid, seq)
         heard = svc.capture.read(request.form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
     else:
         heard = svc.capture.read(request.form, no_input)
     with unit_of_work() as session:
-        return _twiml(calls.answer(session, svc, call_sid, seq, heard))
+        body = calls.advance(session, svc.calls, call_sid, seq, heard)
+        session.commit()
+    return _twiml(body)
 
 
 @twilio.post("/voice/dial")
 def voice_dial() -> Response:
-    seq = _int_arg("seq")
+    seq = int_arg(request.args, "seq")
     assert seq is not None
+    form = request.form
+    result = DialResult(require(form, "CallSid"), require(form, "DialCallStatus"),
+                        {k: form.get(k, "") for k in ("DialCallStatus", "DialCallSid", "DialCallDuration")})
     with unit_of_work() as session:
-        return _twiml(calls.dial_ended(session, services(), request.form, seq))
+        body = calls.dial_ended(session, services().calls, seq, result)
+        session.commit()
+    return _twiml(body)
 
 
 @twilio.post("/voice/message")
 def voice_message() -> Response:
-    seq = _int_arg("seq")
+    seq = int_arg(request.args, "seq")
     assert seq is not None
+    form = request.form
+    call_sid = require(form, "CallSid")
+    detail = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
     with unit_of_work() as session:
-        return _twiml(calls.message(session, services(), request.form, seq))
+        body = calls.message(session, services().calls, call_sid, seq, detail)
+        session.commit()
+    return _twiml(body)
 
 
 @twilio.post("/voice/status")
 def voice_status() -> Response:
-    task_id = _int_arg("task", required=False)
+    report = status_report(request.form, int_arg(request.args, "task", required=False))
     with unit_of_work() as session:
-        changed = status.on_status(session, services(), request.form, task_id)
+        changed = status.on_status(session, services().calls, report)
+        session.commit()
     return Response("taken\n" if changed else "already taken\n", mimetype="text/plain")
 
 
@@ -96,9 +104,11 @@ def recording_callback() -> Response:
         raise IvrError(str(exc)) from exc
     with unit_of_work() as session:
         pending = recording.announce(session, svc, callback)
+        session.commit()
     if pending:  # after the commit: the announcement is safe even if the download fails now
         with unit_of_work() as session:
             recording.store(session, svc, callback)
+            session.commit()
     return Response("taken\n", mimetype="text/plain")
 
 

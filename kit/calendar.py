@@ -92,3 +92,8 @@ class BusinessCalendar:
             if self.is_workday(day):
                 remaining -= 1
         return day
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years of age on `day` (a birthday counts from its own day)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

@@ -11,7 +11,7 @@ from enum import StrEnum
 __all__ = [
     "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CaseStatus", "Channel", "DayType",
     "ExclusionReason", "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant",
-    "RecordingStatus", "SlaStatus", "TaskStatus",
+    "HandoffReason", "HoldSource", "RecordingStatus", "RetryReason", "SlaStatus", "TaskStatus",
 ]
 
 
@@ -73,6 +73,33 @@ class HoldReason(StrEnum):
 
     DUPLICATE_NUMBER = "duplicate_number"
     WRONG_NUMBER = "wrong_number"
+
+
+class HoldSource(StrEnum):
+    """Who put a hold on a task: intake's phone-quality rules, or the dialer when the carrier refused the number."""
+
+    INTAKE = "intake"
+    DIALER = "dialer"
+
+
+class RetryReason(StrEnum):
+    """Why an attempt is retried: the keys of `dialer.retry_wait_minutes`."""
+
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    MACHINE = "machine"
+    HANGUP = "hangup"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    APPLICANT_ABSENT = "applicant_absent"
+
+
+class HandoffReason(StrEnum):
+    """Why a call went to a person."""
+
+    ASKED = "asked"  # the caller asked (人工 / key 0)
+    UNRESOLVED = "unresolved"  # a "no" still not clear after the explanation
+    HUMAN_FIRST = "human_first"  # a policy rule (ivr.human_first_min_age) before any question
 
 
 class CaseStatus(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -43,3 +45,17 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction, rolled back unless the block says `session.commit()` (architecture invariant 2).
+
+    An exception caught inside the block does not commit half an action by falling off its end: only an
+    explicit commit does. The one implementation: the CLI, the web app, the dialer and jobs all use it."""
+    with sessions() as session:
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                session.rollback()

@@ -14,16 +14,17 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
+from calls.service import prepare
 from cases.service import sweep
 from dialer.loop import Dialer, Pacer
-from dialer.task_rules import is_late
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
-from ivr.calls import prepare
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import Persona, PersonaError, persona_from
 from kit.clock import BUSINESS_TZ, business_start_of
 from kit.vocab import TaskStatus
+from storage.db import unit_of_work
 from storage.models import Call, CallbackTask, Case, Policy
+from tasks.rules import is_late
 
 TICK = timedelta(minutes=5)
 
@@ -101,7 +102,7 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) 
     provider = SimulatedProvider(harness, cast, policy_of)
     dialer = Dialer(settings=services.settings, clock=clock, calendar=services.calendar, sessions=services.sessions,
                     provider=provider, dialer_id="simulated", pacer=Pacer(0),
-                    prepare=lambda session, task_id: prepare(session, services, task_id))
+                    prepare=lambda task_id: prepare(services.sessions, services.calls, task_id))
     clock.set(start)
     end = start + timedelta(days=days)
     calls = 0
@@ -109,8 +110,9 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) 
     while clock.now() < end:
         today = clock.now().astimezone(BUSINESS_TZ).date()
         if today != swept:  # the SLA sweep, once a simulated day
-            with services.sessions() as session, session.begin():
+            with unit_of_work(services.sessions) as session:
                 sweep(session, now=clock.now(), settings=services.settings.cases)
+                session.commit()
             swept = today
         result = dialer.tick()
         calls += provider.run_pending()

@@ -19,6 +19,8 @@ class Call(IdMixin, TimestampMixin, Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    dialled_number: Mapped[str | None] = mapped_column(String(32))  # the number called (E.164), as it was then
+    caller_id: Mapped[str | None] = mapped_column(String(32))  # the number shown to the callee
     twilio_status: Mapped[str] = mapped_column(String(16))  # the latest CallStatus taken
     status_rank: Mapped[int] = mapped_column(default=0)  # order of that status; older callbacks change nothing
     attempt_counted: Mapped[bool] = mapped_column(default=False)

@@ -24,6 +24,7 @@ class Case(IdMixin, TimestampMixin, Base):
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
     detail: Mapped[str] = mapped_column(Text)  # zh-CN, read by branch staff
     due_at: Mapped[datetime]
+    warn_at: Mapped[datetime] = mapped_column(index=True)  # when the SLA turns warning (cases.sla.warn_at)
     sla_status: Mapped[SlaStatus] = mapped_column(enum_column(SlaStatus), default=SlaStatus.NORMAL,
                                                   server_default=SlaStatus.NORMAL.value, index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(64))
@@ -32,6 +33,9 @@ class Case(IdMixin, TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
     resolution_action: Mapped[str | None] = mapped_column(String(48))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    version_id: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic locking: a stale form fails
+
+    __mapper_args__ = {"version_id_col": version_id}
 
 
 class CaseEvent(IdMixin, Base):

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flows.vocab import ResultClass
-from kit.vocab import HoldReason, QuestionnaireVariant, TaskStatus
+from kit.vocab import HoldReason, HoldSource, QuestionnaireVariant, TaskStatus
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 
@@ -30,6 +30,9 @@ class CallbackTask(IdMixin, TimestampMixin, Base):
     claimed_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     confirming_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", use_alter=True))  # 二次回访 for
+    version_id: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic locking: a stale write fails
+
+    __mapper_args__ = {"version_id_col": version_id}
 
 
 class TaskHold(IdMixin, Base):
@@ -41,5 +44,6 @@ class TaskHold(IdMixin, Base):
     created_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
     release_note: Mapped[str | None] = mapped_column(String(255))
-    source: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | dialer
+    source: Mapped[HoldSource] = mapped_column(enum_column(HoldSource), default=HoldSource.INTAKE,
+                                               server_default=HoldSource.INTAKE.value)
     phone: Mapped[str | None] = mapped_column(String(32))  # the number a dialer hold is about

@@ -24,7 +24,8 @@ def by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Call | Non
 def with_task_and_policy(session: Session, call_sid: str) -> tuple[Call, CallbackTask, Policy] | None:
     """The call (its row locked, as `by_sid(lock=True)`) with its task and policy, in one query."""
     stmt = (select(Call, CallbackTask, Policy).join(CallbackTask, CallbackTask.id == Call.task_id)
-            .join(Policy, Policy.id == Call.policy_id).where(Call.call_sid == call_sid).with_for_update(of=Call))
+            .join(Policy, Policy.id == Call.policy_id).where(Call.call_sid == call_sid)
+            .with_for_update(of=(Call, CallbackTask)))
     row = session.execute(stmt).one_or_none()
     return None if row is None else (row[0], row[1], row[2])
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import case, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from flows.vocab import CaseType
+from kit.actor import Actor
 from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, SlaStatus
 from storage.models import Branch, Case, CaseEvent
 from storage.repositories import chunked
+from storage.scope import scoped
 
 
 def insert_many(session: Session, rows: list[dict[str, object]]) -> list[int]:
@@ -31,8 +33,23 @@ def open_cases(session: Session) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)))
 
 
-def queue(session: Session, *, month_starts: tuple[datetime, datetime], branch_code: str | None = None,
-          case_type: CaseType | None = None, sla: SlaStatus | None = None,
+def sla_expression(now: datetime) -> ColumnElement[str]:
+    """A case's SLA status at `now` in SQL: the rule of cases.sla.case_status, on the stored warn and due
+    times (a closed case at its closing time)."""
+    at = func.coalesce(Case.closed_at, literal(now, type_=Case.due_at.type))
+    return case((at > Case.due_at, SlaStatus.OVERDUE.value), (at >= Case.warn_at, SlaStatus.WARNING.value),
+                else_=SlaStatus.NORMAL.value)
+
+
+def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, str] | None:
+    """One case with its branch code, if the actor may see it."""
+    stmt = select(Case, Branch.code).join(Branch, Branch.id == Case.branch_id).where(Case.id == case_id)
+    row = session.execute(scoped(stmt, actor, Case.branch_id, joined=True)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[datetime, datetime],
+          branch_code: str | None = None, case_type: CaseType | None = None, sla: SlaStatus | None = None,
           open_only: bool = True) -> list[tuple[Case, str]]:
     """Cases in processing order (docs/domain.md §9.5): verification cases first; then cases raised since the
     start of last month; then the month before; then older. Within a group, the earliest due first."""
@@ -43,7 +60,8 @@ def queue(session: Session, *, month_starts: tuple[datetime, datetime], branch_c
         (Case.created_at >= month_before, 2),
         else_=3,
     )
-    stmt = select(Case, Branch.code).join(Branch, Branch.id == Case.branch_id)
+    stmt = scoped(select(Case, Branch.code).join(Branch, Branch.id == Case.branch_id), actor, Case.branch_id,
+                  joined=True)
     if open_only:
         stmt = stmt.where(Case.status.in_(OPEN_CASE_STATUSES))
     if branch_code:
@@ -51,7 +69,7 @@ def queue(session: Session, *, month_starts: tuple[datetime, datetime], branch_c
     if case_type:
         stmt = stmt.where(Case.type == case_type)
     if sla:
-        stmt = stmt.where(Case.sla_status == sla)
+        stmt = stmt.where(sla_expression(now) == sla.value)
     return [(c, code) for c, code in session.execute(stmt.order_by(group, Case.due_at, Case.id))]
 
 
@@ -74,7 +92,8 @@ def close_open(
             update(Case)
             .where(tuple_(Case.task_id, Case.reason).in_(batch), Case.status.in_(OPEN_CASE_STATUSES))
             .values(status=CaseStatus.CLOSED, closed_at=now, updated_at=now,
-                    resolution_action=action, resolution_note=note)
+                    resolution_action=action, resolution_note=note, version_id=Case.version_id + 1)
+            .execution_options(synchronize_session="fetch")
         )
         closed += result.rowcount or 0  # type: ignore[attr-defined]
     return closed
@@ -87,19 +106,20 @@ def close_ids(session: Session, case_ids: Collection[int], *, now: datetime, act
         update(Case)
         .where(Case.id.in_(list(case_ids)), Case.status.in_(OPEN_CASE_STATUSES))
         .values(status=CaseStatus.CLOSED, closed_at=now, updated_at=now, resolution_action=action,
-                resolution_note=note)
+                resolution_note=note, version_id=Case.version_id + 1)
+        .execution_options(synchronize_session="fetch")
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-def for_policy(session: Session, policy_id: int) -> list[tuple[Case, str]]:
+def for_policy(session: Session, actor: Actor, policy_id: int) -> list[tuple[Case, str]]:
     stmt = (
         select(Case, Branch.code)
         .join(Branch, Branch.id == Case.branch_id)
         .where(Case.policy_id == policy_id)
         .order_by(Case.created_at, Case.id)
     )
-    return list(session.execute(stmt))
+    return [(c, code) for c, code in session.execute(scoped(stmt, actor, Case.branch_id, joined=True))]
 
 
 def open_for_policy(session: Session, policy_id: int) -> list[Case]:

@@ -7,8 +7,10 @@ from collections.abc import Collection
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from kit.actor import Actor
 from storage.models import Policy
 from storage.repositories import chunked
+from storage.scope import scoped
 
 
 def by_numbers(session: Session, policy_nos: Collection[str]) -> dict[str, Policy]:
@@ -19,8 +21,10 @@ def by_numbers(session: Session, policy_nos: Collection[str]) -> dict[str, Polic
     return found
 
 
-def by_number(session: Session, policy_no: str) -> Policy | None:
-    return session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one_or_none()
+def by_number(session: Session, policy_no: str, *, actor: Actor) -> Policy | None:
+    """The policy, if the actor may see it."""
+    stmt = scoped(select(Policy).where(Policy.policy_no == policy_no), actor, Policy.branch_id)
+    return session.scalars(stmt).one_or_none()
 
 
 def insert_many(session: Session, rows: list[dict[str, object]]) -> dict[str, int]:

@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kit.vocab import OPEN_TASK_STATUSES, HoldReason, TaskStatus
+from kit.actor import Actor
+from kit.vocab import OPEN_TASK_STATUSES, HoldReason, HoldSource, TaskStatus
 from storage.models import Branch, CallbackTask, Policy, TaskHold
 from storage.repositories import chunked
+from storage.scope import scoped
 
 
 def by_policy_ids(session: Session, policy_ids: Collection[int]) -> dict[int, CallbackTask]:
@@ -49,7 +51,7 @@ def active_holds_on_open_tasks(session: Session) -> list[tuple[int, int, HoldRea
     stmt = (
         select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
         .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
-        .where(TaskHold.released_at.is_(None), TaskHold.source == "intake",
+        .where(TaskHold.released_at.is_(None), TaskHold.source == HoldSource.INTAKE,
                CallbackTask.status.in_(OPEN_TASK_STATUSES))
     )
     return list(session.execute(stmt))
@@ -61,7 +63,7 @@ def dialer_holds_on_changed_phones(session: Session) -> list[tuple[int, int, Hol
         select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
         .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
         .join(Policy, Policy.id == CallbackTask.policy_id)
-        .where(TaskHold.released_at.is_(None), TaskHold.source == "dialer", Policy.applicant_phone != TaskHold.phone)
+        .where(TaskHold.released_at.is_(None), TaskHold.source == HoldSource.DIALER, Policy.applicant_phone != TaskHold.phone)
     )
     return list(session.execute(stmt))
 
@@ -78,18 +80,21 @@ def release_holds(session: Session, hold_ids: Collection[int], now: datetime, no
         )
 
 
-def sync_held_status(session: Session, now: datetime) -> None:
-    """An open task is held exactly while it has an unreleased hold."""
+def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, released: TaskStatus) -> None:
+    """An open task is held exactly while it has an unreleased hold: queued → `held` and held → `released` (the
+    lifecycle's hold and release-hold targets, given by the caller), set-based, each version bumped."""
     active = select(TaskHold.task_id).where(TaskHold.released_at.is_(None))
     session.execute(
         update(CallbackTask)
         .where(CallbackTask.status == TaskStatus.QUEUED, CallbackTask.id.in_(active))
-        .values(status=TaskStatus.HELD, updated_at=now)
+        .values(status=held, next_attempt_at=None, updated_at=now, version_id=CallbackTask.version_id + 1)
+        .execution_options(synchronize_session="fetch")
     )
     session.execute(
         update(CallbackTask)
         .where(CallbackTask.status == TaskStatus.HELD, CallbackTask.id.not_in(active))
-        .values(status=TaskStatus.QUEUED, updated_at=now)
+        .values(status=released, updated_at=now, version_id=CallbackTask.version_id + 1)
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -104,16 +109,18 @@ def count_with_status(session: Session, policy_ids: Sequence[int], status: TaskS
 
 
 def listing(
-    session: Session, *, status: TaskStatus | None = None, branch_code: str | None = None
+    session: Session, actor: Actor, *, status: TaskStatus | None = None, branch_code: str | None = None
 ) -> list[tuple[CallbackTask, str]]:
-    """Tasks with their policy number, by deadline then policy number."""
+    """Tasks with their policy number, by deadline then policy number (the actor's branches only)."""
     stmt = (
         select(CallbackTask, Policy.policy_no)
         .join(Policy, Policy.id == CallbackTask.policy_id)
+        .join(Branch, Branch.id == Policy.branch_id)
         .order_by(CallbackTask.deadline, Policy.policy_no)
     )
+    stmt = scoped(stmt, actor, Policy.branch_id, joined=True)
     if status is not None:
         stmt = stmt.where(CallbackTask.status == status)
     if branch_code is not None:
-        stmt = stmt.join(Branch, Branch.id == Policy.branch_id).where(Branch.code == branch_code)
-    return list(session.execute(stmt))
+        stmt = stmt.where(Branch.code == branch_code)
+    return [(t, no) for t, no in session.execute(stmt)]

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from cases.actions import Action, ActionRefused, Handling, assign, resolve
 from cases.service import NewCase, open_cases
-from dialer.case_rules import DialerCaseRules
 from dialer.hours import CallingRules
 from dialer.retry import close_unreachable
 from flows.vocab import CaseType
+from huifang.case_rules import CaseRules
+from kit.actor import operator_actor
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
@@ -24,6 +25,7 @@ from tests.factories import policy_row
 from tests.intake.test_service import make
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=BUSINESS_TZ)
+ACTOR = operator_actor("张经理")
 
 
 class Desk:
@@ -44,9 +46,9 @@ class Desk:
         return self.session.scalars(select(Case).where(Case.type == kind).order_by(Case.id.desc())).first()  # type: ignore[return-value]
 
     def do(self, case: Case, action: Action, now: datetime = NOW, **extra: object) -> Case:
-        return resolve(self.session, case, Handling(action, "张经理", **extra), now=now,  # type: ignore[arg-type]
+        return resolve(self.session, ACTOR, case.id, Handling(action, **extra), now=now,  # type: ignore[arg-type]
                        settings=self.settings, calendar=self.calendar,
-                       rules=DialerCaseRules(self.settings, self.calendar))
+                       rules=CaseRules(self.settings, self.calendar)).case
 
 
 @pytest.fixture
@@ -99,8 +101,8 @@ def test_mis_selling_needs_the_statements_and_never_goes_to_the_own_agent(desk: 
     agent = desk.session.get(Agent, policy.agent_id)
     assert agent is not None
     with pytest.raises(ActionRefused, match="may not be assigned to the policy's own agent"):
-        assign(desk.session, case, agent.code, who="张经理", now=NOW)
-    assign(desk.session, case, "Q0001", who="张经理", now=NOW)
+        assign(desk.session, ACTOR, case.id, agent.code, now=NOW)
+    assign(desk.session, ACTOR, case.id, "Q0001", now=NOW)
     assert (case.assigned_to, case.status) == ("Q0001", CaseStatus.IN_PROGRESS)
     with pytest.raises(ActionRefused, match="--note: the statements"):
         desk.do(case, Action.MIS_SELLING_HANDLED)

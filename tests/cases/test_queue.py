@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.queue import month_starts
 from cases.service import NewCase, close_case_ids, open_cases, sweep
 from flows.vocab import CaseType
-from huifang.cases_cmd import month_starts
 from huifang.cli import cli
+from kit.actor import SYSTEM
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
@@ -85,7 +86,7 @@ def test_the_queue_order(session: Session, tmp_path: Path, settings: Settings, c
     last_early = _open(session, policy, CaseType.FIRST_EXPLANATION_CASE, at("2026-10-02T10:00:00"), settings, calendar)
     verification = _open(session, policy, CaseType.VERIFICATION_CASE, at("2026-11-20T10:00:00"), settings, calendar)
     now = at("2026-11-25T10:00:00")
-    order = [c.id for c, _ in case_repo.queue(session, month_starts=month_starts(now))]
+    order = [c.id for c, _ in case_repo.queue(session, SYSTEM, now=now, month_starts=month_starts(now))]
     assert order == [verification.id, last_early.id, last_late.id, before_last.id, older.id]
     assert month_starts(at("2026-01-15T10:00:00")) == (at("2025-12-01T00:00:00"), at("2025-11-01T00:00:00"))
 

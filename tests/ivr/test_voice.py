@@ -221,10 +221,9 @@ def test_unknown_call_and_malformed_parameters_are_4xx_with_a_clear_body(ivr: Iv
 
 
 def test_prepare_renders_every_prompt_before_dialing(ivr: Ivr) -> None:
-    from ivr.calls import prepare
+    from calls.service import prepare
 
-    with ivr.svc.sessions() as session:
-        prepare(session, ivr.svc, ivr.task_id)
+    prepare(ivr.svc.sessions, ivr.svc.calls, ivr.task_id)
     before = ivr.svc.prompts.late_renders
     ivr.run_to_question()
     for _ in range(5):

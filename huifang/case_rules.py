@@ -1,4 +1,5 @@
-"""The dialer's side of a branch's case handling (cases.actions.CallingRules): numbers, holds, appointments."""
+"""Wiring for a branch's case handling (cases.actions.CallingRules): intake's numbers and phone-quality holds,
+the dialer's appointments. Delegation only: the rules live in intake/ and dialer/."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from storage.models import CallbackTask
 
 
 @dataclass(frozen=True)
-class DialerCaseRules:
+class CaseRules:
     settings: Settings
     calendar: BusinessCalendar
 

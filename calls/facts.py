@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from flows.facts import PolicyFacts
+from kit.calendar import age_on
 from kit.settings import QuestionnaireSettings
 from storage.models import Agent, CallbackTask, Policy
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def policy_facts(policy: Policy, task: CallbackTask, agent: Agent, today: date,

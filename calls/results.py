@@ -16,11 +16,12 @@ from dialer.hours import CallingRules
 from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
 from flows.model import EndReason
-from flows.vocab import CaseType, ResultClass
+from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.settings import Settings
-from kit.vocab import TaskStatus
+from kit.vocab import RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
+from tasks.lifecycle import TaskEvent, apply
 
 
 def _second(case_type: CaseType) -> CaseType:
@@ -37,18 +38,17 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
     call.reason_codes = [str(code) for code in result.reason_codes]
     call.finished_at = now
     call.updated_at = now
-    task.updated_at = now
     ended = call.ended_at or now
+    if task.status is TaskStatus.CANCELLED:  # surrendered while the call ran: the call keeps its result alone
+        session.flush()
+        return
     if result.retry:  # not reached yet: the dialer's rules say when to call again
-        reason = "applicant_absent" if end_reason is EndReason.APPLICANT_ABSENT else "hangup"
+        reason = RetryReason.APPLICANT_ABSENT if end_reason is EndReason.APPLICANT_ABSENT else RetryReason.HANGUP
         schedule_retry(session, task, reason, ended, now=now, settings=settings, rules=rules)
     elif end_reason is EndReason.NOT_RECEIVED:  # the branch checks the delivery; the robot calls again later
         schedule_after_delay(task, ended, settings.dialer.not_received_delay_days, now=now, rules=rules)
     else:
-        task.status = TaskStatus.COMPLETED
-        task.result_class = result.result_class
-        task.reason_codes = list(call.reason_codes)
-        task.completed_at = now
+        apply(task, TaskEvent.COMPLETE, now, result_class=result.result_class, reason_codes=call.reason_codes)
     wanted = {(c.type, str(c.reason)): c for c in result.cases}
     if task.confirming_case_id is not None and not result.retry:
         # the callback confirming an explanation: a topic still unclear is a second explanation (§14 rule 29)
@@ -80,8 +80,7 @@ def recording_missing(session: Session, call: Call, recording_sid: str, status: 
         return
     task = session.get(CallbackTask, call.task_id)
     assert task is not None
-    call.reason_codes = [*call.reason_codes, "recording_missing"]
+    call.reason_codes = [*call.reason_codes, ReasonCode.RECORDING_MISSING.value]
     call.updated_at = now
     if task.status is TaskStatus.COMPLETED and task.result_class == call.result_class:
-        task.status, task.result_class, task.reason_codes, task.completed_at = TaskStatus.QUEUED, None, [], None
-        task.updated_at = now
+        apply(task, TaskEvent.REVERT, now)

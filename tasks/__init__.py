@@ -1,0 +1,1 @@
+"""A callback task's lifecycle and holds: one transition table every front door goes through."""
