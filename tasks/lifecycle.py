@@ -9,8 +9,8 @@ resets. Every change of a task's status, lease, next attempt, appointment or res
     any but cancelled ──cancel──► cancelled
 
 Invariants (checked by `check`, property-tested): only `dialing` and `in_progress` hold a claim and a lease;
-only `queued` has a next attempt time; a task has a result exactly when it is `completed`; `cancelled` is
-final. An event the table does not allow from the task's state raises `IllegalTransition` and changes
+only `queued` has a next attempt time; a `completed` task has a result and only a completed (or later
+cancelled) one does; `cancelled` is final. An event the table does not allow from the task's state raises `IllegalTransition` and changes
 nothing.
 """
 
@@ -171,6 +171,8 @@ def check(task: CallbackTask) -> list[str]:
     if task.next_attempt_at is not None and task.status is not Q:
         problems.append(f"{task.status.value} with a next attempt time")
     has_result = task.result_class is not None or task.completed_at is not None
-    if (task.status is C) != has_result:
-        problems.append(f"{task.status.value} {'with' if has_result else 'without'} a result")
+    if task.status is C and not has_result:
+        problems.append("completed without a result")
+    if has_result and task.status not in (C, X):  # a cancelled callback keeps what it had found
+        problems.append(f"{task.status.value} with a result")
     return problems
