@@ -220,7 +220,7 @@ def errors(s: Script) -> None:
     s.post("dial without DialCallStatus → 400", "/twilio/voice/dial?seq=1", ivr.params("CA1"))
     s.answer("answered")
     s.dial("dial action while no hand-off → 409", "completed")
-    s.post("message for an unknown CallSid → 400", "/twilio/voice/message?seq=1", ivr.params("CA-nobody"))
+    s.post("message for an unknown CallSid → 404 (as every other route)", "/twilio/voice/message?seq=1", ivr.params("CA-nobody"))
     s.post("recording without RecordingSid → 400", "/twilio/recording", {"CallSid": "CA1"})
     s.post("recording for an unknown CallSid → 404", "/twilio/recording",
            {"CallSid": "CA-nobody", "RecordingSid": "RE1", "RecordingStatus": "absent"})
