@@ -6,6 +6,8 @@ into the case's history with who did it and when."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -111,14 +113,20 @@ def resolve(session: Session, actor: Actor, case_id: int, handling: Handling, *,
     actor.require(CASE_HANDLERS, "handle cases")
     case, code = load(session, actor, case_id, expected_version)
     outcome = Outcome(case, code)
+    with _concurrent_change(case_id), session.begin_nested():  # all of the action or none of it
+        _resolve(session, actor, case, handling, outcome, now=now, settings=settings, rules=rules)
+        session.flush()
+    return outcome
+
+
+@contextmanager
+def _concurrent_change(case_id: int) -> Iterator[None]:
+    """A write that found the row changed since it was read (optimistic locking) is a stale case."""
     try:
-        with session.begin_nested():  # all of the action or none of it
-            _resolve(session, actor, case, handling, outcome, now=now, settings=settings, rules=rules)
-            session.flush()
+        yield
     except StaleDataError:
         raise StaleCase(f"case {case_id} was changed by someone else at the same time: reload it and try again") \
             from None
-    return outcome
 
 
 def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, outcome: Outcome, *,
@@ -149,8 +157,9 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
         _surrendered(session, policy, task, handling, outcome, now)
     elif action is Action.SIGNED_QUESTIONNAIRE:
         _signed_questionnaire(task, handling, outcome, now)
-    if action is not Action.OVERDUE_EXPLANATION and case.status in OPEN_CASE_STATUSES:
-        _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)
+    if action is not Action.OVERDUE_EXPLANATION:
+        if case.status in OPEN_CASE_STATUSES:
+            _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)
         outcome.effects.append(f"case {case.status.value}")
     case.updated_at = now
     case_repo.add_events(session, [{"case_id": case.id, "at": now, "who": actor.user, "action": action.value,
@@ -165,6 +174,13 @@ def assign(session: Session, actor: Actor, case_id: int, to: str, *, now: dateti
     if not to:
         raise ActionRefused("--to: say who handles the case (a staff code or name)")
     case, code = load(session, actor, case_id, expected_version)
+    with _concurrent_change(case_id), session.begin_nested():
+        _assign(session, actor, case, to, now)
+        session.flush()
+    return Outcome(case, code, [f"assigned to {to}"])
+
+
+def _assign(session: Session, actor: Actor, case: Case, to: str, now: datetime) -> None:
     if case.status not in OPEN_CASE_STATUSES:
         raise ActionRefused(f"the case is {case.status.value}: it cannot be assigned")
     policy = session.get(Policy, case.policy_id)
@@ -176,12 +192,6 @@ def assign(session: Session, actor: Actor, case_id: int, to: str, *, now: dateti
         case.status = CaseStatus.IN_PROGRESS
     case_repo.add_events(session, [{"case_id": case.id, "at": now, "who": actor.user, "action": "assigned",
                                     "note": to}])
-    try:
-        session.flush()
-    except StaleDataError:
-        raise StaleCase(f"case {case_id} was changed by someone else at the same time: reload it and try again") \
-            from None
-    return Outcome(case, code, [f"assigned to {to}"])
 
 
 def open_second_explanation(session: Session, task: CallbackTask, reasons: list[str], *, now: datetime,

@@ -126,6 +126,8 @@ def db_url(backend: str, _databases: _Databases) -> str:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction the test owns, as a CLI command would; committed at the end."""
-    with Session(engine, expire_on_commit=False) as s, s.begin():
+    """A session whose transaction the test owns, as a CLI command would; committed at the end (a test may
+    commit earlier, e.g. to let another connection see its rows)."""
+    with Session(engine, expire_on_commit=False) as s:
         yield s
+        s.commit()

@@ -200,3 +200,22 @@ def test_the_pacer_spaces_placements_by_the_cps() -> None:
         pacer.wait()
     assert sleeps == [0.25, 0.25, 0.25, 0.25]
     assert now[0] == 1.0
+
+
+def test_every_call_keeps_the_number_it_dialled_after_a_phone_correction(bench: Bench) -> None:
+    """Reproduced: the compliance record tied a call to the policy's current number, not the one dialled."""
+    from sqlalchemy import select, update
+
+    from storage.models import Policy
+    from tasks.views import policy_view
+    from tests.cases.test_front_doors import BOSS
+
+    bench.load([policy_row(policy_no="N1", applicant_phone="13700000001")])
+    assert bench.dialer().tick().placed == 1
+    with bench.sessions() as s, s.begin():
+        s.execute(update(Policy).values(applicant_phone="+8613912345678"))
+    with bench.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.dialled_number, call.caller_id) == ("+8613700000001", "+861085550000")
+        shown = policy_view(s, BOSS, "N1", bench.clock.now()).to_json()["calls"][0]
+    assert (shown["dialled_number"], shown["caller_id"]) == ("+8613700000001", "+861085550000")
