@@ -19,11 +19,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from flows.vocab import CaseType, ResultClass
 from kit.clock import business_start_of
 from kit.settings import ReportSettings
 from storage.repositories import reports as report_repo
 
 GROUPINGS = ("branch", "channel", "agent", "product_type")
+# A successful callback: the applicant was reached and the questionnaire done, whatever it found.
+SUCCESS_CLASSES = (ResultClass.STANDARD, ResultClass.SUB_STANDARD, ResultClass.PROBLEM)
+# Problem cases (问题件工单) for the completion rate: the work orders a problem result raises, not verification.
+PROBLEM_CASE_TYPES = (CaseType.FIRST_EXPLANATION_CASE, CaseType.SECOND_EXPLANATION_CASE,
+                      CaseType.MIS_SELLING_CASE, CaseType.PROXY_SIGNATURE_CASE, CaseType.CONTRACT_QUALITY_CASE,
+                      CaseType.IN_PERSON_VISIT_CASE, CaseType.LETTER_CASE)
 RATES = {  # rate: (numerator, denominator)
     "coverage_rate": ("attempted", "due"),
     "success_rate": ("successful", "due"),
@@ -80,8 +87,9 @@ def rate(numerator: int, denominator: int) -> float | None:
 def kpi(session: Session, month: Month, by: str) -> dict[str, Any]:
     if by not in GROUPINGS:
         raise ReportError(f"--by {by!r}: one of {', '.join(GROUPINGS)}")
-    tasks = report_repo.task_counts(session, by, month.first, month.last, month.end)
-    cases = report_repo.case_counts(session, by, month.start, month.end)
+    tasks = report_repo.task_counts(session, by, month.first, month.last, month.end,
+                                    success_classes=SUCCESS_CLASSES, problem_class=ResultClass.PROBLEM)
+    cases = report_repo.case_counts(session, by, month.start, month.end, problem_case_types=PROBLEM_CASE_TYPES)
     grouped = {key: {name: 0 for name in COUNTS} | tasks.get(key, {}) | cases.get(key, {})
                for key in sorted(set(tasks) | set(cases))}
     total = {name: sum(counts[name] for counts in grouped.values()) for name in COUNTS}

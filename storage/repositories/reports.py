@@ -1,7 +1,11 @@
-"""Monthly KPI counts, aggregated in SQL (one grouped query per population, whatever the table sizes)."""
+"""Monthly KPI counts, aggregated in SQL (one grouped query per population, whatever the table sizes).
+
+How to count, not what counts: which result classes are a success and which case types are problem cases
+are the KPI definitions of cases/kpi.py, passed in."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import Integer, and_, case, func, select
@@ -10,11 +14,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from flows.vocab import CaseType, ResultClass
 from storage.models import Agent, Branch, CallbackTask, Case, Policy
-
-PROBLEM_CASE_TYPES = (CaseType.FIRST_EXPLANATION_CASE, CaseType.SECOND_EXPLANATION_CASE,
-                      CaseType.MIS_SELLING_CASE, CaseType.PROXY_SIGNATURE_CASE, CaseType.CONTRACT_QUALITY_CASE,
-                      CaseType.IN_PERSON_VISIT_CASE, CaseType.LETTER_CASE)
-SUCCESS = (ResultClass.STANDARD, ResultClass.SUB_STANDARD, ResultClass.PROBLEM)  # reached, questionnaire done
 
 
 def group_key(by: str) -> ColumnElement[str]:
@@ -26,19 +25,19 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0)).cast(Integer)
 
 
-def task_counts(session: Session, by: str, first: date, last: date,
-                completed_by: datetime) -> dict[str, dict[str, int]]:
+def task_counts(session: Session, by: str, first: date, last: date, completed_by: datetime, *,
+                success_classes: Collection[ResultClass], problem_class: ResultClass) -> dict[str, dict[str, int]]:
     """Per group, over tasks due (cooling-off end) in [first, last]: due, attempted, successful, successful in
     the cooling-off period, problem. `completed_by`: only completions up to the report's cut-off count."""
     key = group_key(by)
     done = and_(CallbackTask.completed_at.is_not(None), CallbackTask.completed_at < completed_by)
-    success = and_(done, CallbackTask.result_class.in_(SUCCESS))
+    success = and_(done, CallbackTask.result_class.in_(list(success_classes)))
     stmt = (
         select(key, func.count(),
                _count(CallbackTask.attempts > 0),
                _count(success),
                _count(and_(success, _completed_business_date(session) <= CallbackTask.deadline)),
-               _count(and_(done, CallbackTask.result_class == ResultClass.PROBLEM)))
+               _count(and_(done, CallbackTask.result_class == problem_class)))
         .select_from(CallbackTask).join(Policy, Policy.id == CallbackTask.policy_id)
         .join(Branch, Branch.id == Policy.branch_id).join(Agent, Agent.id == Policy.agent_id)
         .where(CallbackTask.deadline >= first, CallbackTask.deadline <= last)
@@ -49,11 +48,12 @@ def task_counts(session: Session, by: str, first: date, last: date,
             for k, *values in session.execute(stmt)}
 
 
-def case_counts(session: Session, by: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+def case_counts(session: Session, by: str, start: datetime, end: datetime, *,
+                problem_case_types: Collection[CaseType]) -> dict[str, dict[str, int]]:
     """Per group: problem cases raised in [start, end) and how many of them were closed within their SLA by
     `end`; work orders open at `end` and how many of those were past due then."""
     key = group_key(by)
-    problem = and_(Case.type.in_(PROBLEM_CASE_TYPES), Case.created_at >= start, Case.created_at < end)
+    problem = and_(Case.type.in_(list(problem_case_types)), Case.created_at >= start, Case.created_at < end)
     closed_in_sla = and_(problem, Case.closed_at.is_not(None), Case.closed_at < end, Case.closed_at <= Case.due_at)
     open_at_end = and_(Case.created_at < end, (Case.closed_at.is_(None)) | (Case.closed_at >= end))
     stmt = (
