@@ -12,7 +12,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
@@ -21,7 +20,10 @@ from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore
-from storage.models import AuditEvent, Branch, Call, CallEvent, Policy, Recording
+from storage.models import AuditEvent, Call, Policy, Recording
+from storage.repositories import calls as call_repo
+from storage.repositories import policies as policy_repo
+from storage.repositories import recordings as recording_repo
 
 
 class ComplianceError(ValueError):
@@ -49,22 +51,19 @@ def audit(session: Session, *, operator: str, action: str, target: str, now: dat
 
 
 def _rows(session: Session, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
-    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
-            .join(Policy, Policy.id == Call.policy_id).join(Branch, Branch.id == Policy.branch_id))
-    if filters.policy_no:
-        stmt = stmt.where(Policy.policy_no == filters.policy_no)
+    """A phone matches on its last 11 digits whatever its format; dates are business days, `until` inclusive."""
+    phone_suffix = None
     if filters.phone:
-        digits = "".join(ch for ch in filters.phone if ch.isdigit())
-        stmt = stmt.where(Policy.applicant_phone.like(f"%{digits[-11:]}"))
-    if filters.since:
-        stmt = stmt.where(Call.created_at >= business_start_of(filters.since))
-    if filters.until:
-        stmt = stmt.where(Call.created_at < business_start_of(date.fromordinal(filters.until.toordinal() + 1)))
-    if filters.branch_code:
-        stmt = stmt.where(Branch.code == filters.branch_code)
-    if filters.result_class:
-        stmt = stmt.where(Call.result_class == filters.result_class)
-    return [(r, c, p) for r, c, p in session.execute(stmt.order_by(Call.created_at, Recording.id))]
+        phone_suffix = "".join(ch for ch in filters.phone if ch.isdigit())[-11:]
+    return recording_repo.matching(
+        session,
+        policy_no=filters.policy_no,
+        phone_suffix=phone_suffix,
+        called_from=business_start_of(filters.since) if filters.since else None,
+        called_before=business_start_of(date.fromordinal(filters.until.toordinal() + 1)) if filters.until else None,
+        branch_code=filters.branch_code,
+        result_class=filters.result_class,
+    )
 
 
 def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
@@ -91,11 +90,11 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
     if not reason.strip():
         raise ComplianceError("--reason: an export must say why (a complaint, an inspection …)")
     rows = _rows(session, Filters(policy_no=policy_no))
-    policy = session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one_or_none()
+    policy = policy_repo.by_number(session, policy_no)
     if policy is None:
         raise ComplianceError(f"no policy {policy_no}")
     entries: dict[str, bytes] = {"policy.json": _json(_policy_json(policy))}
-    calls = list(session.scalars(select(Call).where(Call.policy_id == policy.id).order_by(Call.id)))
+    calls = call_repo.for_policy(session, policy.id)
     for call in calls:
         entries[f"calls/{call.call_sid}.json"] = _json(_call_json(session, call))
     for recording, _call, _policy in rows:
@@ -120,7 +119,7 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
 
 def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, operator: str,
              reason: str, now: datetime) -> dict[str, Any]:
-    recording = session.scalars(select(Recording).where(Recording.recording_sid == recording_sid)).one_or_none()
+    recording = recording_repo.by_sid(session, recording_sid)
     if recording is None or recording.status is not RecordingStatus.STORED or not recording.path:
         raise ComplianceError(f"no stored recording {recording_sid}")
     out.write_bytes(files.read(recording.path))
@@ -130,7 +129,7 @@ def playback(session: Session, files: RecordingStore, recording_sid: str, out: P
 
 def verify(session: Session, files: RecordingStore, *, operator: str, now: datetime) -> dict[str, Any]:
     checked, missing, altered = 0, [], []
-    for recording in session.scalars(select(Recording).where(Recording.status == RecordingStatus.STORED)):
+    for recording in recording_repo.stored(session):
         checked += 1
         if not recording.path or not files.exists(recording.path):
             missing.append(recording.recording_sid)
@@ -158,11 +157,7 @@ def purge(session: Session, files: RecordingStore, *, operator: str, now: dateti
           recording_sid: str | None = None) -> dict[str, Any]:
     """Delete what is past retention (one recording, or all); refuse anything earlier, saying why."""
     today = now.astimezone(BUSINESS_TZ).date()
-    stmt = (select(Recording, Policy).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
-            .where(Recording.status == RecordingStatus.STORED))
-    if recording_sid:
-        stmt = stmt.where(Recording.recording_sid == recording_sid)
-    rows = list(session.execute(stmt))
+    rows = recording_repo.stored_with_policy(session, recording_sid)
     if recording_sid and not rows:
         raise ComplianceError(f"no stored recording {recording_sid}")
     purged: list[str] = []
@@ -188,8 +183,7 @@ def set_dispute(session: Session, policy: Policy, started: date, ended: date | N
     if ended is not None and ended < started:
         raise ComplianceError("--end: the dispute cannot end before it started")
     policy.dispute_started_on, policy.dispute_ended_on, policy.updated_at = started, ended, now
-    recordings = session.scalars(select(Recording).join(Call, Call.id == Recording.call_id)
-                                 .where(Call.policy_id == policy.id))
+    recordings = recording_repo.for_policy(session, policy.id)
     changed = 0
     for recording in recordings:
         base = retain_until(policy.issue_date, policy.policy_term_years, settings, dispute_ended_on=ended)
@@ -211,7 +205,7 @@ def _policy_json(policy: Policy) -> dict[str, Any]:
 
 
 def _call_json(session: Session, call: Call) -> dict[str, Any]:
-    events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq))
+    events = call_repo.events(session, call.id)
     return {
         "call_sid": call.call_sid, "started_at": isoformat_local(call.started_at or call.created_at),
         "outcome": call.outcome.value, "flow": {"id": call.flow_id, "version": call.flow_version,
@@ -224,6 +218,6 @@ def _call_json(session: Session, call: Call) -> dict[str, Any]:
 
 
 def audit_log(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+    rows = recording_repo.audit_events(session, limit)
     return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
              "reason": a.reason, "detail": a.detail} for a in rows]
