@@ -34,12 +34,17 @@ class App:
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """For jobs that run several short transactions of their own (the dialer, recording downloads)."""
+        if self._sessions is None:
+            self._sessions = make_session_factory(self.engine)
+        return self._sessions
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block succeeds, rolled back otherwise."""
-        if self._sessions is None:
-            self._sessions = make_session_factory(self.engine)
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             yield session
 
     def close(self) -> None:

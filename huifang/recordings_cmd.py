@@ -11,13 +11,20 @@ from flows.vocab import ResultClass
 from huifang.app import App, operator
 from huifang.output import emit_json, emit_table
 from recordings import compliance
+from recordings.downloader import Downloader
 from recordings.media import MediaClient
-from recordings.service import store_due
 from recordings.store import FileStore
 
 
 def _store(app: App) -> FileStore:
     return FileStore(Path(app.settings.recordings.root))
+
+
+def build_downloader(app: App) -> Downloader:
+    """Recording downloads for the retry job: claimed, downloaded with no transaction open, finished."""
+    settings = app.settings
+    return Downloader(sessions=app.sessions, media=MediaClient(settings.twilio.account_sid, settings.twilio.auth_token),
+                      files=_store(app), clock=app.clock, settings=settings.recordings)
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -38,11 +45,10 @@ def recordings_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def recordings_fetch(app: App, as_json: bool) -> None:
-    """Download and store every pending recording whose next try is due (also run by the dialer)."""
-    settings = app.settings
-    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
-    with app.unit_of_work() as session:
-        counts = store_due(session, media=media, files=_store(app), now=app.clock.now(), settings=settings.recordings)
+    """Download and store the pending recordings whose next try is due (also run by the dialer).
+
+    Each is claimed first (a lease), so it may run beside the dialer's retry job and on other hosts."""
+    counts = build_downloader(app).fetch_due()
     if as_json:
         emit_json(counts)
     else:

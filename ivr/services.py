@@ -25,6 +25,7 @@ from kit.calendar import BusinessCalendar
 from kit.clock import Clock, business_today
 from kit.settings import Settings
 from kit.vocab import AgentOutcome, CallOutcome
+from recordings.downloader import Downloader
 from recordings.media import MediaClient
 from recordings.store import RecordingStore
 from storage.models import Agent, Call, CallbackTask, Policy
@@ -61,6 +62,12 @@ class IvrServices:
     @cached_property
     def rules(self) -> CallingRules:
         return CallingRules.from_settings(self.settings.dialer, self.calendar)
+
+    @property
+    def downloader(self) -> Downloader:
+        """Recording downloads: claim, download with no transaction open, finish."""
+        return Downloader(sessions=self.sessions, media=self.media, files=self.files, clock=self.clock,
+                          settings=self.settings.recordings)
 
     @property
     def limits(self) -> EngineLimits:
