@@ -37,6 +37,7 @@ class App:
 
     @property
     def sessions(self) -> sessionmaker[Session]:
+        """For jobs that run several short transactions of their own (the dialer, recording downloads)."""
         if self._sessions is None:
             self._sessions = make_session_factory(self.engine)
         return self._sessions

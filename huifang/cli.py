@@ -184,7 +184,6 @@ def policies_dispute(app: App, policy_no: str, start_text: str, end_text: str | 
     """Record a complaint or lawsuit: the policy's recordings are kept 2 years past its end (open: kept)."""
     from datetime import date
 
-    from huifang.app import operator
     from recordings.compliance import ComplianceError, set_dispute
 
     try:
@@ -197,7 +196,7 @@ def policies_dispute(app: App, policy_no: str, start_text: str, end_text: str | 
         if policy is None:
             raise UserError(f"no policy {policy_no}")
         try:
-            changed = set_dispute(session, policy, start, end, operator=operator(), reason=reason,
+            changed = set_dispute(session, policy, start, end, actor=app.actor, reason=reason,
                                   now=app.clock.now(), settings=app.settings.recordings)
         except ComplianceError as exc:
             raise UserError(str(exc)) from None

@@ -288,7 +288,8 @@ def _validate_ivr(settings: Settings) -> None:
         if getattr(ivr, key) < 1:
             raise ConfigError(f"ivr.{key}: must be at least 1, got {getattr(ivr, key)}")
     rec = settings.recordings
-    for key in ("download_attempts", "retention_years_short_term", "retention_years_long_term"):
+    for key in ("download_attempts", "claim_lease_seconds", "fetch_batch_size",
+                "retention_years_short_term", "retention_years_long_term"):
         if getattr(rec, key) < 1:
             raise ConfigError(f"recordings.{key}: must be at least 1, got {getattr(rec, key)}")
 

@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 from dataclasses import asdict
-from pathlib import Path
 
 import click
 
@@ -15,9 +14,7 @@ from dialer.loop import Dialer, TickResult
 from dialer.telephony import TelephonyProvider, TwilioProvider
 from huifang.app import App
 from huifang.output import emit_json
-from recordings.media import MediaClient
-from recordings.service import store_due
-from recordings.store import FileStore
+from huifang.recordings_cmd import build_downloader
 from storage.db import make_session_factory
 
 log = logging.getLogger(__name__)
@@ -46,12 +43,8 @@ def _summary(result: TickResult) -> dict[str, object]:
 
 
 def fetch_recordings(app: App) -> None:
-    settings = app.settings
-    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
-    with app.unit_of_work() as session:
-        counts = store_due(session, media=media, files=FileStore(Path(settings.recordings.root)), now=app.clock.now(),
-                           settings=settings.recordings)
-        session.commit()
+    """The retry job: each due recording claimed, downloaded with no transaction open, then finished."""
+    counts = build_downloader(app).fetch_due()
     if any(counts.values()):
         log.info("recordings: %s", counts)
 

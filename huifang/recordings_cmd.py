@@ -8,16 +8,23 @@ from pathlib import Path
 import click
 
 from flows.vocab import ResultClass
-from huifang.app import App, operator
+from huifang.app import App
 from huifang.output import emit_json, emit_table
 from recordings import compliance
+from recordings.downloader import Downloader
 from recordings.media import MediaClient
-from recordings.service import store_due
 from recordings.store import FileStore
 
 
 def _store(app: App) -> FileStore:
     return FileStore(Path(app.settings.recordings.root))
+
+
+def build_downloader(app: App) -> Downloader:
+    """Recording downloads for the retry job: claimed, downloaded with no transaction open, finished."""
+    settings = app.settings
+    return Downloader(sessions=app.sessions, media=MediaClient(settings.twilio.account_sid, settings.twilio.auth_token),
+                      files=_store(app), clock=app.clock, settings=settings.recordings)
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -38,12 +45,10 @@ def recordings_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def recordings_fetch(app: App, as_json: bool) -> None:
-    """Download and store every pending recording whose next try is due (also run by the dialer)."""
-    settings = app.settings
-    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token)
-    with app.unit_of_work() as session:
-        counts = store_due(session, media=media, files=_store(app), now=app.clock.now(), settings=settings.recordings)
-        session.commit()
+    """Download and store the pending recordings whose next try is due (also run by the dialer).
+
+    Each is claimed first (a lease), so it may run beside the dialer's retry job and on other hosts."""
+    counts = build_downloader(app).fetch_due()
     if as_json:
         emit_json(counts)
     else:
@@ -65,7 +70,7 @@ def recordings_find(app: App, policy_no: str | None, phone: str | None, since: s
     filters = compliance.Filters(policy_no, phone, _day(since, "--since"), _day(until, "--until"), branch_code,
                                  ResultClass(result_class) if result_class else None)
     with app.unit_of_work() as session:
-        found = compliance.find(session, filters, operator=operator(), now=app.clock.now())
+        found = compliance.find(session, filters, actor=app.actor, now=app.clock.now())
         session.commit()  # the audit line
     if as_json:
         emit_json(found)
@@ -85,7 +90,7 @@ def recordings_export(app: App, policy_no: str, out: Path, reason: str, as_json:
     """A compliance bundle: audio, transcripts, policy and call metadata, a SHA-256 manifest."""
     with app.unit_of_work() as session:
         try:
-            result = compliance.export(session, _store(app), policy_no, out, operator=operator(), reason=reason,
+            result = compliance.export(session, _store(app), policy_no, out, actor=app.actor, reason=reason,
                                        now=app.clock.now())
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
@@ -105,7 +110,7 @@ def recordings_play(app: App, recording_sid: str, out: Path, reason: str) -> Non
     """Copy one recording out to listen to it (audited)."""
     with app.unit_of_work() as session:
         try:
-            compliance.playback(session, _store(app), recording_sid, out, operator=operator(), reason=reason,
+            compliance.playback(session, _store(app), recording_sid, out, actor=app.actor, reason=reason,
                                 now=app.clock.now())
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
@@ -119,7 +124,7 @@ def recordings_play(app: App, recording_sid: str, out: Path, reason: str) -> Non
 def recordings_verify(app: App, as_json: bool) -> None:
     """Re-hash every stored recording; exit 1 when any is missing or altered."""
     with app.unit_of_work() as session:
-        result = compliance.verify(session, _store(app), operator=operator(), now=app.clock.now())
+        result = compliance.verify(session, _store(app), actor=app.actor, now=app.clock.now())
         session.commit()
     if as_json:
         emit_json(result)
@@ -138,7 +143,7 @@ def recordings_purge(app: App, recording_sid: str | None, reason: str, as_json: 
     """Delete recordings past their retention date (each deletion audited); nothing earlier."""
     with app.unit_of_work() as session:
         try:
-            result = compliance.purge(session, _store(app), operator=operator(), now=app.clock.now(), reason=reason,
+            result = compliance.purge(session, _store(app), actor=app.actor, now=app.clock.now(), reason=reason,
                                       recording_sid=recording_sid)
         except compliance.ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
@@ -161,7 +166,7 @@ def audit_group() -> None:
 def audit_list(app: App, limit: int, as_json: bool) -> None:
     """Who accessed recordings, when, what and why, newest first."""
     with app.unit_of_work() as session:
-        rows = compliance.audit_log(session, limit)
+        rows = compliance.audit_log(session, app.actor, limit)
     if as_json:
         emit_json(rows)
         return

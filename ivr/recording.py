@@ -1,5 +1,6 @@
 """The whole-call recording callback: record what Twilio announced (one transaction), then store the audio
-(another, after the first has committed, so the announcement survives a failed download)."""
+after it has committed (so the announcement survives a failed download), with no transaction open during
+the download (recordings.downloader)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from calls.errors import UnknownCall
 from calls.results import recording_missing
 from ivr.services import IvrServices
 from recordings import service as recording_service
+from recordings.downloader import Outcome
 from recordings.service import RecordingCallback
 from storage.models import Policy
 from storage.repositories import calls as call_repo
-from storage.repositories import recordings as recording_repo
 
 
 def announce(session: Session, svc: IvrServices, callback: RecordingCallback) -> bool:
@@ -32,13 +33,8 @@ def announce(session: Session, svc: IvrServices, callback: RecordingCallback) ->
     return recording.status == "pending"
 
 
-def store(session: Session, svc: IvrServices, callback: RecordingCallback) -> bool:
-    """Download and store the announced recording (kept pending, and retried later, when it cannot be yet)."""
-    recording = recording_repo.by_sid(session, callback.recording_sid)
-    call = call_repo.by_sid(session, callback.call_sid)
-    assert recording is not None
-    assert call is not None
-    policy = session.get(Policy, call.policy_id)
-    assert policy is not None
-    return recording_service.store(session, recording, call, policy, media=svc.media, files=svc.files,
-                                   now=svc.clock.now(), settings=svc.settings.recordings)
+def store(svc: IvrServices, callback: RecordingCallback) -> Outcome:
+    """Download and store the announced recording: call it after the announcement has committed, with no
+    transaction open (the downloader claims, downloads, then records the result in transactions of its own).
+    Not downloadable yet → kept pending and retried by the retry job."""
+    return svc.downloader.fetch(callback.recording_sid)

@@ -22,6 +22,7 @@ from ivr.twiml import TurnUrls, hangup, render_turn
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
 from kit.settings import Settings
+from recordings.downloader import Downloader
 from recordings.media import MediaClient
 from recordings.store import RecordingStore
 
@@ -69,6 +70,12 @@ class IvrServices:
         """The call rules' context, rendering turns as TwiML."""
         return CallContext(settings=self.settings, clock=self.clock, calendar=self.calendar, library=self.library,
                            responder=TwimlResponder(self), prompts=self.prompts, engines=EngineCache())
+
+    @property
+    def downloader(self) -> Downloader:
+        """Recording downloads: claim, download with no transaction open, finish."""
+        return Downloader(sessions=self.sessions, media=self.media, files=self.files, clock=self.clock,
+                          settings=self.settings.recordings)
 
     def agent_token(self, call_sid: str) -> str:
         """The capability in an agent's link to a call's context page."""

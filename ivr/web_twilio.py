@@ -105,10 +105,8 @@ def recording_callback() -> Response:
     with unit_of_work() as session:
         pending = recording.announce(session, svc, callback)
         session.commit()
-    if pending:  # after the commit: the announcement is safe even if the download fails now
-        with unit_of_work() as session:
-            recording.store(session, svc, callback)
-            session.commit()
+    if pending:  # after the commit, no transaction open: the announcement is safe even if the download fails
+        recording.store(svc, callback)
     return Response("taken\n", mimetype="text/plain")
 
 

@@ -143,6 +143,8 @@ class RecordingSettings:
     download_attempts: int = 3
     download_wait_s: float = 1.0
     retry_after_minutes: int = 10
+    claim_lease_seconds: int = 600  # a downloader's lease on a recording; after it another process may take it
+    fetch_batch_size: int = 10  # recordings the retry job claims at a time (all downloaded within one lease)
     short_term_years: int = 1
     retention_years_short_term: int = 5
     retention_years_long_term: int = 10

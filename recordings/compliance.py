@@ -12,16 +12,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
+from kit.actor import AUDIT_READERS, RECORDING_KEEPERS, RECORDING_READERS, Actor
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
 from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore
-from storage.models import AuditEvent, Branch, Call, CallEvent, Policy, Recording
+from storage.models import AuditEvent, Call, Policy, Recording
+from storage.repositories import calls as call_repo
+from storage.repositories import policies as policy_repo
+from storage.repositories import recordings as recording_repo
 
 
 class ComplianceError(ValueError):
@@ -41,30 +44,27 @@ class Filters:
         return ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if v is not None) or "all"
 
 
-def audit(session: Session, *, operator: str, action: str, target: str, now: datetime, reason: str = "",
+def audit(session: Session, *, actor: Actor, action: str, target: str, now: datetime, reason: str = "",
           detail: str = "") -> None:
-    session.add(AuditEvent(at=now, operator=operator, action=action, target=target[:255], reason=reason,
+    session.add(AuditEvent(at=now, operator=actor.user, action=action, target=target[:255], reason=reason,
                            detail=detail))
     session.flush()
 
 
-def _rows(session: Session, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
-    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
-            .join(Policy, Policy.id == Call.policy_id).join(Branch, Branch.id == Policy.branch_id))
-    if filters.policy_no:
-        stmt = stmt.where(Policy.policy_no == filters.policy_no)
+def _rows(session: Session, actor: Actor, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
+    """A phone matches on its last 11 digits whatever its format; dates are business days, `until` inclusive."""
+    phone_suffix = None
     if filters.phone:
-        digits = "".join(ch for ch in filters.phone if ch.isdigit())
-        stmt = stmt.where(Policy.applicant_phone.like(f"%{digits[-11:]}"))
-    if filters.since:
-        stmt = stmt.where(Call.created_at >= business_start_of(filters.since))
-    if filters.until:
-        stmt = stmt.where(Call.created_at < business_start_of(date.fromordinal(filters.until.toordinal() + 1)))
-    if filters.branch_code:
-        stmt = stmt.where(Branch.code == filters.branch_code)
-    if filters.result_class:
-        stmt = stmt.where(Call.result_class == filters.result_class)
-    return [(r, c, p) for r, c, p in session.execute(stmt.order_by(Call.created_at, Recording.id))]
+        phone_suffix = "".join(ch for ch in filters.phone if ch.isdigit())[-11:]
+    return recording_repo.matching(
+        session, actor,
+        policy_no=filters.policy_no,
+        phone_suffix=phone_suffix,
+        called_from=business_start_of(filters.since) if filters.since else None,
+        called_before=business_start_of(date.fromordinal(filters.until.toordinal() + 1)) if filters.until else None,
+        branch_code=filters.branch_code,
+        result_class=filters.result_class,
+    )
 
 
 def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
@@ -77,25 +77,27 @@ def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
     }
 
 
-def find(session: Session, filters: Filters, *, operator: str, now: datetime) -> list[dict[str, Any]]:
-    found = [view(*row) for row in _rows(session, filters)]
-    audit(session, operator=operator, action="find", target=filters.describe(), now=now,
+def find(session: Session, filters: Filters, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    actor.require(RECORDING_READERS, "search recordings")
+    found = [view(*row) for row in _rows(session, actor, filters)]
+    audit(session, actor=actor, action="find", target=filters.describe(), now=now,
           detail=" ".join(f["recording_sid"] for f in found))
     return found
 
 
-def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *, operator: str, reason: str,
+def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *, actor: Actor, reason: str,
            now: datetime) -> dict[str, Any]:
     """A zip for a complaint or an inspection: audio, each call's transcript and result, the policy, and a
     SHA-256 manifest of everything in it."""
+    actor.require(RECORDING_READERS, "export recordings")
     if not reason.strip():
         raise ComplianceError("--reason: an export must say why (a complaint, an inspection …)")
-    rows = _rows(session, Filters(policy_no=policy_no))
-    policy = session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one_or_none()
+    rows = _rows(session, actor, Filters(policy_no=policy_no))
+    policy = policy_repo.by_number(session, policy_no, actor=actor)
     if policy is None:
         raise ComplianceError(f"no policy {policy_no}")
     entries: dict[str, bytes] = {"policy.json": _json(_policy_json(policy))}
-    calls = list(session.scalars(select(Call).where(Call.policy_id == policy.id).order_by(Call.id)))
+    calls = call_repo.for_policy(session, policy.id)
     for call in calls:
         entries[f"calls/{call.call_sid}.json"] = _json(_call_json(session, call))
     for recording, _call, _policy in rows:
@@ -113,30 +115,32 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
             bundle.writestr(name, data)
     out.write_bytes(buffer.getvalue())
     digest = hashlib.sha256(buffer.getvalue()).hexdigest()
-    audit(session, operator=operator, action="export", target=f"policy {policy_no}", reason=reason, now=now,
+    audit(session, actor=actor, action="export", target=f"policy {policy_no}", reason=reason, now=now,
           detail=f"{out} sha256={digest} " + " ".join(r.recording_sid for r, _, _ in rows))
     return {"out": str(out), "files": len(entries), "sha256": digest}
 
 
-def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, operator: str,
+def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, actor: Actor,
              reason: str, now: datetime) -> dict[str, Any]:
-    recording = session.scalars(select(Recording).where(Recording.recording_sid == recording_sid)).one_or_none()
+    actor.require(RECORDING_READERS, "play recordings")
+    recording = recording_repo.by_sid_for(session, actor, recording_sid)
     if recording is None or recording.status is not RecordingStatus.STORED or not recording.path:
         raise ComplianceError(f"no stored recording {recording_sid}")
     out.write_bytes(files.read(recording.path))
-    audit(session, operator=operator, action="playback", target=recording_sid, reason=reason, now=now, detail=str(out))
+    audit(session, actor=actor, action="playback", target=recording_sid, reason=reason, now=now, detail=str(out))
     return {"recording_sid": recording_sid, "out": str(out)}
 
 
-def verify(session: Session, files: RecordingStore, *, operator: str, now: datetime) -> dict[str, Any]:
+def verify(session: Session, files: RecordingStore, *, actor: Actor, now: datetime) -> dict[str, Any]:
+    actor.require(RECORDING_KEEPERS, "verify recordings")
     checked, missing, altered = 0, [], []
-    for recording in session.scalars(select(Recording).where(Recording.status == RecordingStatus.STORED)):
+    for recording in recording_repo.stored(session):
         checked += 1
         if not recording.path or not files.exists(recording.path):
             missing.append(recording.recording_sid)
         elif hashlib.sha256(files.read(recording.path)).hexdigest() != recording.sha256:
             altered.append(recording.recording_sid)
-    audit(session, operator=operator, action="verify", target="all stored recordings", now=now,
+    audit(session, actor=actor, action="verify", target="all stored recordings", now=now,
           detail=f"checked {checked}, missing {missing}, altered {altered}")
     return {"checked": checked, "missing": missing, "altered": altered}
 
@@ -154,15 +158,12 @@ def _why_kept(recording: Recording, policy: Policy, today: date) -> str | None:
     return None
 
 
-def purge(session: Session, files: RecordingStore, *, operator: str, now: datetime, reason: str,
+def purge(session: Session, files: RecordingStore, *, actor: Actor, now: datetime, reason: str,
           recording_sid: str | None = None) -> dict[str, Any]:
     """Delete what is past retention (one recording, or all); refuse anything earlier, saying why."""
+    actor.require(RECORDING_KEEPERS, "purge recordings")
     today = now.astimezone(BUSINESS_TZ).date()
-    stmt = (select(Recording, Policy).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
-            .where(Recording.status == RecordingStatus.STORED))
-    if recording_sid:
-        stmt = stmt.where(Recording.recording_sid == recording_sid)
-    rows = list(session.execute(stmt))
+    rows = recording_repo.stored_with_policy(session, actor, recording_sid)
     if recording_sid and not rows:
         raise ComplianceError(f"no stored recording {recording_sid}")
     purged: list[str] = []
@@ -176,26 +177,26 @@ def purge(session: Session, files: RecordingStore, *, operator: str, now: dateti
             files.remove(recording.path)
         recording.status, recording.purged_at, recording.updated_at = RecordingStatus.PURGED, now, now
         purged.append(recording.recording_sid)
-        audit(session, operator=operator, action="purge", target=recording.recording_sid, reason=reason, now=now,
+        audit(session, actor=actor, action="purge", target=recording.recording_sid, reason=reason, now=now,
               detail=f"retained until {recording.retain_until}; sha256 {recording.sha256}")
     session.flush()
     return {"purged": purged, "checked": len(rows)}
 
 
-def set_dispute(session: Session, policy: Policy, started: date, ended: date | None, *, operator: str,
+def set_dispute(session: Session, policy: Policy, started: date, ended: date | None, *, actor: Actor,
                 reason: str, now: datetime, settings: RecordingSettings) -> int:
     """Record a complaint or lawsuit; the policy's recordings are kept 2 years past its end (open: kept)."""
+    actor.require(RECORDING_KEEPERS, "record disputes")
     if ended is not None and ended < started:
         raise ComplianceError("--end: the dispute cannot end before it started")
     policy.dispute_started_on, policy.dispute_ended_on, policy.updated_at = started, ended, now
-    recordings = session.scalars(select(Recording).join(Call, Call.id == Recording.call_id)
-                                 .where(Call.policy_id == policy.id))
+    recordings = recording_repo.for_policy(session, policy.id)
     changed = 0
     for recording in recordings:
         base = retain_until(policy.issue_date, policy.policy_term_years, settings, dispute_ended_on=ended)
         recording.retain_until = None if ended is None else base
         changed += 1
-    audit(session, operator=operator, action="dispute", target=f"policy {policy.policy_no}", reason=reason, now=now,
+    audit(session, actor=actor, action="dispute", target=f"policy {policy.policy_no}", reason=reason, now=now,
           detail=f"{started} – {ended or 'open'}; {changed} recordings")
     return changed
 
@@ -211,9 +212,10 @@ def _policy_json(policy: Policy) -> dict[str, Any]:
 
 
 def _call_json(session: Session, call: Call) -> dict[str, Any]:
-    events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq))
+    events = call_repo.events(session, call.id)
     return {
         "call_sid": call.call_sid, "started_at": isoformat_local(call.started_at or call.created_at),
+        "dialled_number": call.dialled_number, "caller_id": call.caller_id,  # as dialled, not the policy's now
         "outcome": call.outcome.value, "flow": {"id": call.flow_id, "version": call.flow_version,
                                                 "hash": call.flow_hash},
         "result_class": call.result_class.value if call.result_class else None,
@@ -223,7 +225,8 @@ def _call_json(session: Session, call: Call) -> dict[str, Any]:
     }
 
 
-def audit_log(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+def audit_log(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    actor.require(AUDIT_READERS, "read the audit trail")
+    rows = recording_repo.audit_events(session, limit)
     return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
              "reason": a.reason, "detail": a.detail} for a in rows]

@@ -1,12 +1,16 @@
 """Whole-call recordings: Twilio's recording callback announces one; it is downloaded and stored once.
 
-A recording that cannot be downloaded yet stays `pending` with its error and a next-try time and is tried
-again (`store_due`) until it is stored: never dropped (architecture invariant 4). `absent` and `failed`
-announcements are kept as such. Services flush; the caller commits.
+A download is claim → commit → download → commit (recordings.downloader runs it): `claim` leases due
+pending recordings to one downloader; `finish_stored` / `finish_failed` write the result only while that
+claim is still held. A recording that cannot be downloaded yet stays `pending` with its error and a
+next-try time and is tried again until it is stored: never dropped (architecture invariant 4); a claim
+whose lease ran out may be taken over. `absent` and `failed` announcements are kept as such. Services
+flush; the caller commits.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,9 +19,8 @@ from sqlalchemy.orm import Session
 
 from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
-from recordings.media import MediaClient, MediaUnavailable
 from recordings.retention import retain_until
-from recordings.store import AlreadyStored, RecordingStore, recording_path
+from recordings.store import Stored, recording_path
 from storage.models import Branch, Call, Policy, Recording
 from storage.repositories import recordings as recording_repo
 
@@ -98,36 +101,54 @@ def announce(session: Session, call: Call, policy: Policy, callback: RecordingCa
     return recording, True
 
 
-def store(session: Session, recording: Recording, call: Call, policy: Policy, *, media: MediaClient,
-          files: RecordingStore, now: datetime, settings: RecordingSettings) -> bool:
-    """Download and store one pending recording. False (and a next try scheduled) when it cannot be yet."""
-    if recording.status is not RecordingStatus.PENDING:
-        return recording.status is RecordingStatus.STORED
-    recording.updated_at = now
-    try:
-        data = media.fetch(recording.source_url, settings.download_attempts, settings.download_wait_s, backoff=2.0)
+@dataclass(frozen=True)
+class Claim:
+    """A downloader's lease on one pending recording: what to fetch, where it goes, and the claim's token."""
+
+    recording_id: int
+    recording_sid: str
+    token: str
+    url: str
+    path: str  # in the store: YYYY/MM/DD/BRANCH/POLICY_NO/RECORDING_SID.wav
+    expires_at: datetime
+
+
+def claim_token(holder: str) -> str:
+    """Unique to one claim (a process that claims again after its own lease ran out holds a new token)."""
+    return f"{holder[:47]}/{uuid.uuid4().hex[:16]}"
+
+
+def claim(session: Session, holder: str, *, now: datetime, settings: RecordingSettings, limit: int,
+          recording_sid: str | None = None) -> list[Claim]:
+    """Claim up to `limit` due pending recordings (or the one named) for `holder`, for claim_lease_seconds.
+
+    The caller commits before downloading: the download happens with no transaction open.
+    """
+    lock = session.get_bind().dialect.name == "postgresql"
+    token = claim_token(holder)
+    expires = now + timedelta(seconds=settings.claim_lease_seconds)
+    claims: list[Claim] = []
+    for recording, call, policy in recording_repo.claimable(session, now, limit=limit, lock=lock,
+                                                            recording_sid=recording_sid):
+        recording.claimed_by, recording.claim_expires_at, recording.updated_at = token, expires, now
         branch = session.get(Branch, policy.branch_id)
-        relative = recording_path(call.started_at or call.created_at, branch.code if branch else "unknown",
-                                  policy.policy_no, recording.recording_sid)
-        stored = files.put(relative, data)
-    except (MediaUnavailable, AlreadyStored, OSError) as exc:
-        recording.download_attempts += settings.download_attempts
-        recording.last_error = str(exc)
-        recording.next_try_at = now + timedelta(minutes=settings.retry_after_minutes)
-        session.flush()
-        return False
-    recording.status = RecordingStatus.STORED
-    recording.path, recording.sha256, recording.size_bytes = stored.path, stored.sha256, stored.size_bytes
-    recording.stored_at, recording.next_try_at, recording.last_error = now, None, None
+        path = recording_path(call.started_at or call.created_at, branch.code if branch else "unknown",
+                              policy.policy_no, recording.recording_sid)
+        claims.append(Claim(recording.id, recording.recording_sid, token, recording.source_url, path, expires))
     session.flush()
-    return True
+    return claims
 
 
-def store_due(session: Session, *, media: MediaClient, files: RecordingStore, now: datetime,
-              settings: RecordingSettings) -> dict[str, int]:
-    """Try every pending recording whose next try is due (the retry job and `huifang recordings fetch`)."""
-    counts = {"stored": 0, "pending": 0}
-    for recording, call, policy in recording_repo.pending_due(session, now):
-        ok = store(session, recording, call, policy, media=media, files=files, now=now, settings=settings)
-        counts["stored" if ok else "pending"] += 1
-    return counts
+def finish_stored(session: Session, claimed: Claim, stored: Stored, *, now: datetime) -> bool:
+    """The download is stored. False when the claim was taken over meanwhile (nothing changed)."""
+    return recording_repo.store_claimed(session, claimed.recording_id, claimed.token, path=stored.path,
+                                        sha256=stored.sha256, size_bytes=stored.size_bytes, now=now)
+
+
+def finish_failed(session: Session, claimed: Claim, error: str, *, now: datetime,
+                  settings: RecordingSettings) -> bool:
+    """The download failed: kept pending with its error, tried again after retry_after_minutes (never
+    dropped). False when the claim was taken over meanwhile (nothing changed)."""
+    return recording_repo.fail_claimed(session, claimed.recording_id, claimed.token,
+                                       attempts=settings.download_attempts, error=error,
+                                       next_try_at=now + timedelta(minutes=settings.retry_after_minutes), now=now)

@@ -76,7 +76,11 @@ class FileStore:
                 os.fsync(out.fileno())
             os.link(scratch, target)  # fails if another writer got there first: never overwrite
         except FileExistsError:
-            raise AlreadyStored(f"{relative}: a recording was stored there meanwhile") from None
+            # another writer of the same recording got there first (a downloader whose lease ran out and the
+            # one that took it over): the same bytes are the same recording, anything else is refused
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return Stored(relative, digest, len(data))
+            raise AlreadyStored(f"{relative}: a different recording was stored there meanwhile") from None
         finally:
             Path(scratch).unlink(missing_ok=True)
         target.chmod(0o444)

@@ -29,6 +29,10 @@ class Recording(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(16))
     stored_at: Mapped[datetime | None]
+    # A downloader's lease on a pending recording (recordings.downloader): a token unique to the claim and
+    # when the lease runs out; both cleared when the result is stored. An expired claim may be taken over.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]  # deleted after its retention date (the row and checksum stay)
 
 

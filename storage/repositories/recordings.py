@@ -1,33 +1,146 @@
-"""Recording queries."""
+"""Recording queries: the downloaders' claims, and the compliance desk's reads."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from flows.vocab import ResultClass
+from kit.actor import Actor
 from kit.vocab import RecordingStatus
-from storage.models import Call, Policy, Recording
+from storage.models import AuditEvent, Branch, Call, Policy, Recording
+from storage.scope import scoped
 
 
 def by_sid(session: Session, recording_sid: str) -> Recording | None:
     return session.scalars(select(Recording).where(Recording.recording_sid == recording_sid)).one_or_none()
 
 
+def by_sid_for(session: Session, actor: Actor, recording_sid: str) -> Recording | None:
+    """The recording, if it belongs to a policy in the actor's branches."""
+    stmt = (select(Recording).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
+            .where(Recording.recording_sid == recording_sid))
+    return session.scalars(scoped(stmt, actor, Policy.branch_id)).one_or_none()
+
+
 def for_call(session: Session, call_id: int) -> list[Recording]:
     return list(session.scalars(select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)))
 
 
-def pending_due(session: Session, now: datetime, limit: int = 100) -> list[tuple[Recording, Call, Policy]]:
-    """Recordings not stored yet whose next try is due, oldest first."""
+# -- downloaders' claims ----------------------------------------------------------------------------
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, its next try due, and no live claim on it (never claimed, released, or the lease ran out)."""
+    return and_(
+        Recording.status == RecordingStatus.PENDING,
+        or_(Recording.next_try_at.is_(None), Recording.next_try_at <= now),
+        or_(Recording.claim_expires_at.is_(None), Recording.claim_expires_at < now),
+    )
+
+
+def claimable(session: Session, now: datetime, *, limit: int, lock: bool,
+              recording_sid: str | None = None) -> list[tuple[Recording, Call, Policy]]:
+    """Recordings a downloader may claim now, oldest first (one of them when `recording_sid` is given).
+
+    `lock` (PostgreSQL): FOR UPDATE OF recordings SKIP LOCKED, so concurrent claimers never wait on or take
+    each other's rows (the call and policy rows are not locked: webhooks lock calls). SQLite: the write
+    lock taken at BEGIN IMMEDIATE serialises claims.
+    """
     stmt = (
         select(Recording, Call, Policy)
         .join(Call, Call.id == Recording.call_id)
         .join(Policy, Policy.id == Call.policy_id)
-        .where(Recording.status == RecordingStatus.PENDING,
-               or_(Recording.next_try_at.is_(None), Recording.next_try_at <= now))
+        .where(_claimable(now))
         .order_by(Recording.id)
         .limit(limit)
     )
+    if recording_sid is not None:
+        stmt = stmt.where(Recording.recording_sid == recording_sid)
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True, of=Recording)
     return [(r, c, p) for r, c, p in session.execute(stmt)]
+
+
+def store_claimed(session: Session, recording_id: int, token: str, *, path: str, sha256: str, size_bytes: int,
+                  now: datetime) -> bool:
+    """The claimed download is stored: record where and its checksum, and clear the claim."""
+    return _finish(session, recording_id, token, status=RecordingStatus.STORED, path=path, sha256=sha256,
+                   size_bytes=size_bytes, stored_at=now, next_try_at=None, last_error=None, updated_at=now)
+
+
+def fail_claimed(session: Session, recording_id: int, token: str, *, attempts: int, error: str,
+                 next_try_at: datetime, now: datetime) -> bool:
+    """The claimed download failed: count its tries, keep the error and the next try, clear the claim."""
+    return _finish(session, recording_id, token, download_attempts=Recording.download_attempts + attempts,
+                   last_error=error, next_try_at=next_try_at, updated_at=now)
+
+
+def _finish(session: Session, recording_id: int, token: str, **values: Any) -> bool:
+    """One conditional UPDATE: only while `token` still holds the claim and the recording is pending. False
+    (nothing changed) when the lease ran out and another downloader took the recording over."""
+    stmt = (
+        update(Recording)
+        .where(Recording.id == recording_id, Recording.claimed_by == token,
+               Recording.status == RecordingStatus.PENDING)
+        .values(**values, claimed_by=None, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return result.rowcount == 1
+
+
+# -- compliance reads -------------------------------------------------------------------------------
+
+
+def matching(session: Session, actor: Actor, *, policy_no: str | None = None, phone_suffix: str | None = None,
+             called_from: datetime | None = None, called_before: datetime | None = None,
+             branch_code: str | None = None,
+             result_class: ResultClass | None = None) -> list[tuple[Recording, Call, Policy]]:
+    """Recordings with their call and policy, by call time then recording; every given filter applies, and
+    only the actor's branches. A phone matches the number the call dialled, or the policy's number now."""
+    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
+            .join(Policy, Policy.id == Call.policy_id).join(Branch, Branch.id == Policy.branch_id))
+    stmt = scoped(stmt, actor, Policy.branch_id, joined=True)
+    if policy_no:
+        stmt = stmt.where(Policy.policy_no == policy_no)
+    if phone_suffix is not None:
+        stmt = stmt.where(or_(Call.dialled_number.like(f"%{phone_suffix}"),
+                              Policy.applicant_phone.like(f"%{phone_suffix}")))
+    if called_from is not None:
+        stmt = stmt.where(Call.created_at >= called_from)
+    if called_before is not None:
+        stmt = stmt.where(Call.created_at < called_before)
+    if branch_code:
+        stmt = stmt.where(Branch.code == branch_code)
+    if result_class:
+        stmt = stmt.where(Call.result_class == result_class)
+    return [(r, c, p) for r, c, p in session.execute(stmt.order_by(Call.created_at, Recording.id))]
+
+
+def stored(session: Session) -> list[Recording]:
+    return list(session.scalars(select(Recording).where(Recording.status == RecordingStatus.STORED)))
+
+
+def stored_with_policy(session: Session, actor: Actor,
+                       recording_sid: str | None = None) -> list[tuple[Recording, Policy]]:
+    """Stored recordings (all, or the one named) with their policy, in the actor's branches."""
+    stmt = (select(Recording, Policy).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
+            .where(Recording.status == RecordingStatus.STORED))
+    stmt = scoped(stmt, actor, Policy.branch_id)
+    if recording_sid:
+        stmt = stmt.where(Recording.recording_sid == recording_sid)
+    return [(r, p) for r, p in session.execute(stmt)]
+
+
+def for_policy(session: Session, policy_id: int) -> list[Recording]:
+    return list(session.scalars(select(Recording).join(Call, Call.id == Recording.call_id)
+                                .where(Call.policy_id == policy_id)))
+
+
+def audit_events(session: Session, limit: int) -> list[AuditEvent]:
+    """The audit trail, newest first."""
+    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from datetime import date, timedelta
 
 import responses
+from requests import PreparedRequest
 
 from kit.vocab import RecordingStatus
-from recordings.service import store_due
 from storage.models import Recording
 from tests.ivr.conftest import ACCOUNT, TOKEN, Ivr, answer_wav
 
@@ -48,6 +49,38 @@ def test_a_completed_recording_is_downloaded_and_stored_with_its_checksum(ivr: I
     assert rec.retain_until == date(2056, 11, 12)
 
 
+def test_a_slow_download_holds_no_lock_so_a_status_callback_for_another_call_goes_through(ivr: Ivr) -> None:
+    """The download runs with no transaction open: on SQLite (BEGIN IMMEDIATE takes the write lock at the
+    start of a transaction) a download inside one made every other webhook wait, then fail after 5 s."""
+    ivr.answer_call("CA1")
+    audio = answer_wav()
+    downloading, release = threading.Event(), threading.Event()
+
+    def slow_twilio(_request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        downloading.set()
+        release.wait(timeout=60)  # a safety net only: the test sets it
+        return 200, {"Content-Type": "audio/x-wav"}, audio
+
+    ivr.http.add_callback(responses.GET, URL + ".wav", callback=slow_twilio)
+    replies: list[int] = []
+    recording = threading.Thread(target=lambda: replies.append(_callback(ivr)))
+    recording.start()
+    try:
+        assert downloading.wait(timeout=60)
+        status = ivr.status("CA2", "initiated")  # another call, same database, mid-download
+        assert status.status_code == 200, status.get_data(as_text=True)
+        assert status.get_data(as_text=True) == "taken\n"
+        assert recording.is_alive()  # the download was still blocked throughout
+        assert replies == []
+    finally:
+        release.set()
+        recording.join(timeout=60)
+    assert replies == [200]
+    rec = _recording(ivr)
+    assert (rec.status, rec.sha256, rec.claimed_by, rec.claim_expires_at) == (
+        RecordingStatus.STORED, hashlib.sha256(audio).hexdigest(), None, None)
+
+
 def test_the_same_callback_again_changes_nothing(ivr: Ivr) -> None:
     ivr.answer_call()
     ivr.http.add(responses.GET, URL + ".wav", body=answer_wav(), status=200)
@@ -80,14 +113,10 @@ def test_a_recording_that_stays_unavailable_is_kept_pending_and_stored_later(ivr
     assert pending.last_error is not None
     assert "HTTP 404" in pending.last_error
     assert pending.next_try_at == ivr.clock.now() + timedelta(minutes=settings.retry_after_minutes)
-    with ivr.svc.sessions() as session, session.begin():  # not due yet: nothing tried
-        assert store_due(session, media=ivr.svc.media, files=ivr.svc.files, now=ivr.clock.now(),
-                         settings=settings) == {"stored": 0, "pending": 0}
+    assert ivr.svc.downloader.fetch_due() == {"stored": 0, "pending": 0}  # not due yet: nothing tried
     ivr.http.replace(responses.GET, URL + ".wav", body=answer_wav(), status=200)
     ivr.clock.advance(timedelta(minutes=settings.retry_after_minutes))
-    with ivr.svc.sessions() as session, session.begin():
-        assert store_due(session, media=ivr.svc.media, files=ivr.svc.files, now=ivr.clock.now(),
-                         settings=settings) == {"stored": 1, "pending": 0}
+    assert ivr.svc.downloader.fetch_due() == {"stored": 1, "pending": 0}
     assert _recording(ivr).status is RecordingStatus.STORED
 
 
