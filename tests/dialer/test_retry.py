@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from dialer.loop import Dialer, Pacer
+from dialer.loop import Dialer
+from dialer.pacing import Pacer
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
 from kit.vocab import TaskStatus
