@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,16 +65,22 @@ def open_cases(
 
 
 def sweep(session: Session, *, now: datetime, settings: CaseSettings) -> dict[str, int]:
-    """Keep every open case's SLA status current (rule 32); each change goes into the case's history."""
+    """Keep every open case's SLA status current (rule 32); each change goes into the case's history.
+
+    Safe when two sweeps overlap (two processes, or the CLI beside the dialer): a case moves only if its
+    status is still the one this sweep read (a conditional update), so a change is recorded once."""
+    moves: defaultdict[tuple[SlaStatus, SlaStatus], list[int]] = defaultdict(list)
+    for case_id, warn, due, current in case_repo.open_sla(session):
+        status = status_at(now, warn, due)
+        if status is not current:
+            moves[(current, status)].append(case_id)
     changed: Counter[str] = Counter()
     events: list[dict[str, object]] = []
-    for c in case_repo.open_cases(session):
-        status = status_at(now, c.warn_at, c.due_at)
-        if status is not c.sla_status:
-            events.append({"case_id": c.id, "at": now, "who": SYSTEM, "action": f"sla_{status.value}",
-                           "note": f"{c.sla_status.value} → {status.value}"})
-            c.sla_status, c.updated_at = status, now
-            changed[status.value] += 1
+    for (before, after), case_ids in moves.items():
+        for case_id in case_repo.move_sla(session, case_ids, before, after, now=now):
+            events.append({"case_id": case_id, "at": now, "who": SYSTEM, "action": f"sla_{after.value}",
+                           "note": f"{before.value} → {after.value}"})
+            changed[after.value] += 1
     case_repo.add_events(session, events)
     session.flush()
     return {status.value: changed[status.value] for status in SlaStatus}

@@ -3,12 +3,17 @@
 A claim is a lease: a dialer that dies leaves its tasks to another once the lease runs out, which first
 checks whether the call was placed after all (Twilio's first status callback registers it), so a task is
 never dialled twice. A failed placement gives the claim back (or holds a bad number).
+
+The account's limits hold across every dialer process: claims are counted against `max_concurrent_calls`
+one dialer at a time (an advisory lock around the claim transaction, storage.locks.CLAIMS), and each
+placement takes its slot from the account's shared pacing row (dialer.pacing.SharedPacer) in a transaction
+of its own, waiting for it outside any transaction. A claim whose lease is about to run out while it waited
+is given back rather than placed, so a dialer taking it over cannot dial it a second time.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.hours import CallingRules
+from dialer.pacing import Pacing, SharedPacer
 from dialer.retry import schedule_retry
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem, TelephonyProvider
 from kit.calendar import BusinessCalendar
@@ -23,6 +29,7 @@ from kit.clock import Clock, business_today
 from kit.settings import Settings
 from kit.vocab import QuestionnaireVariant, RetryReason, TaskStatus
 from storage.db import unit_of_work
+from storage.locks import CLAIMS, hold_for_transaction
 from storage.models import CallbackTask, Policy
 from storage.repositories import calls as call_repo
 from storage.repositories import claims
@@ -40,10 +47,13 @@ class TickResult:
     released: int = 0
     adopted: int = 0  # a dead dialer's placement found registered: not dialled again
     requeued: int = 0  # a call whose end was never reported: retried
+    waited_for_slot: int = 0  # placements that waited for the account's next slot (calls_per_second)
+    slot_wait_s: float = 0.0  # how long they waited, in all
     backoff_until: datetime | None = None
 
     def add(self, other: TickResult) -> None:
-        for name in ("claimed", "placed", "held", "released", "adopted", "requeued"):
+        for name in ("claimed", "placed", "held", "released", "adopted", "requeued", "waited_for_slot",
+                     "slot_wait_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -52,25 +62,6 @@ class Claimed:
     task_id: int
     to: str
     claimed_at: datetime  # with the dialer's id, the claim's token: only its holder may move the task on
-
-
-class Pacer:
-    """At most `cps` placements per second (0: unlimited), on the monotonic clock."""
-
-    def __init__(self, cps: float, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.interval = 1.0 / cps if cps > 0 else 0.0
-        self.monotonic, self.sleep = monotonic, sleep
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = self.monotonic()
-        if self._next > now:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
 
 
 @dataclass
@@ -82,13 +73,14 @@ class Dialer:
     provider: TelephonyProvider
     dialer_id: str
     prepare: Callable[[int], object] | None = None  # render the call's prompts (task id) before dialing
-    pacer: Pacer | None = None
+    pacer: Pacing | None = None  # default: the account's pacing shared with every dialer (SharedPacer)
     _failures: int = field(default=0, init=False)
     _backoff_until: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.rules = CallingRules.from_settings(self.settings.dialer, self.calendar)
-        self.pacer = self.pacer or Pacer(self.settings.dialer.calls_per_second)
+        self.pacer = self.pacer or SharedPacer(self.sessions, self.settings.dialer.calls_per_second,
+                                               account=self.settings.twilio.account_sid)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -127,6 +119,7 @@ class Dialer:
         if not window_open and not self.rules.appointment_allowed(now):
             return []
         d = self.settings.dialer
+        hold_for_transaction(session, CLAIMS)  # one dialer at a time counts and claims, until its commit
         capacity = min(d.batch_size, d.max_concurrent_calls - claims.in_flight(session, now))
         if capacity <= 0:
             return []
@@ -200,7 +193,16 @@ class Dialer:
             except Exception:  # a prompt not rendered now is rendered at its webhook: the call still goes
                 log.exception("could not prepare the prompts of task %s", item.task_id)
         assert self.pacer is not None
-        self.pacer.wait()
+        waited = self.pacer.wait()
+        if waited:
+            result.waited_for_slot += 1
+            result.slot_wait_s += waited
+        if not self._lease_holds(item):
+            with unit_of_work(self.sessions) as session:
+                result.released += self._release(session, [item])
+                session.commit()
+            log.warning("the claim on task %s would run out before its call is registered: given back", item.task_id)
+            return False
         try:
             sid = self.provider.place(self.request(item))
         except PlacementError as exc:
@@ -219,6 +221,12 @@ class Dialer:
         self._failures, self._backoff_until = 0, None
         result.placed += 1
         return True
+
+    def _lease_holds(self, item: Claimed) -> bool:
+        """Whether the claim still has a tenth of its lease left (by the business clock): enough for the call
+        to be placed and registered before another dialer may take the task over."""
+        lease = timedelta(seconds=self.settings.dialer.lease_seconds)
+        return self.clock.now() < item.claimed_at + lease - lease / 10
 
     def _failed(self, item: Claimed, exc: PlacementError, result: TickResult) -> bool:
         now = self.clock.now()

@@ -1,11 +1,14 @@
-"""`huifang dialer`: the APScheduler loop that places calls (and retries recording downloads)."""
+"""`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
+runs per interval (recording retries, the SLA sweep: storage.jobs.run_once)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import socket
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 import click
 
@@ -16,6 +19,7 @@ from huifang.app import App
 from huifang.output import emit_json
 from huifang.recordings_cmd import build_downloader
 from storage.db import make_session_factory
+from storage.jobs import JobOutcome, run_once
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def fetch_recordings(app: App) -> None:
         log.info("recordings: %s", counts)
 
 
-def sweep_cases(app: App) -> None:
+def sweep_cases(app: App) -> dict[str, int]:
     from cases.service import sweep
 
     with app.unit_of_work() as session:
@@ -57,6 +61,31 @@ def sweep_cases(app: App) -> None:
         session.commit()
     if any(changed.values()):
         log.info("SLA sweep: %s", changed)
+    return changed
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job every dialer schedules and one runs per interval (at most once per MIN_GAP × every, whichever
+    dialer's schedule comes first; the processes' schedules are not in step)."""
+
+    name: str
+    every: Callable[[App], timedelta]
+    run: Callable[[App], object]
+
+
+MIN_GAP = 0.8  # of the interval: a little less than a whole one, so a run a little early is not skipped
+JOBS = {job.name: job for job in (
+    Job("recordings", lambda app: timedelta(minutes=app.settings.recordings.retry_after_minutes), fetch_recordings),
+    Job("sla_sweep", lambda app: timedelta(minutes=5), sweep_cases),
+)}
+
+
+def run_job(app: App, name: str) -> JobOutcome[object]:
+    """Run a scheduled job unless another dialer is running it or ran it this interval (PostgreSQL: advisory
+    lock `job:<name>` and the job's row in job_runs; SQLite runs one dialer)."""
+    job = JOBS[name]
+    return run_once(app.engine, name, lambda: job.run(app), min_gap=job.every(app) * MIN_GAP)
 
 
 @click.command("dialer")
@@ -83,9 +112,9 @@ def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     d = app.settings.dialer
     scheduler.add_job(dialer.tick, "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
-    scheduler.add_job(fetch_recordings, "interval", args=[app], minutes=app.settings.recordings.retry_after_minutes,
-                      max_instances=1, coalesce=True, id="recordings")
-    scheduler.add_job(sweep_cases, "interval", args=[app], minutes=5, max_instances=1, coalesce=True, id="sla")
+    for job in JOBS.values():
+        scheduler.add_job(run_job, "interval", args=[app, job.name], seconds=job.every(app).total_seconds(),
+                          max_instances=1, coalesce=True, id=job.name)
     click.echo(f"huifang: dialer {dialer.dialer_id} ticking every {d.tick_seconds} s", err=True)
     try:
         scheduler.start()

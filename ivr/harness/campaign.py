@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from calls.service import prepare
 from cases.service import sweep
-from dialer.loop import Dialer, Pacer
+from dialer.loop import Dialer
+from dialer.pacing import Pacer
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import Persona, PersonaError, persona_from

@@ -2,9 +2,11 @@
 
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
+from storage.models.coordination import DialerPacing, JobRun
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
 from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
 
-__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "Policy", "Recording", "TaskHold"]
+__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerPacing",
+           "JobRun", "Policy", "Recording", "TaskHold"]

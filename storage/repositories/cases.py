@@ -29,8 +29,27 @@ def add_events(session: Session, rows: list[dict[str, object]]) -> None:
         session.execute(insert(CaseEvent), rows)
 
 
-def open_cases(session: Session) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)))
+def open_sla(session: Session) -> list[tuple[int, datetime, datetime, SlaStatus]]:
+    """(id, warn_at, due_at, sla_status) of every open case, for the SLA sweep."""
+    stmt = select(Case.id, Case.warn_at, Case.due_at, Case.sla_status).where(Case.status.in_(OPEN_CASE_STATUSES))
+    return [(i, warn, due, status) for i, warn, due, status in session.execute(stmt.order_by(Case.id))]
+
+
+def move_sla(session: Session, case_ids: Collection[int], before: SlaStatus, after: SlaStatus, *,
+             now: datetime) -> list[int]:
+    """Set `after` on those of the cases still open and still `before`; returns the ids it moved. A case
+    another sweep moved meanwhile is left alone (PostgreSQL re-checks the condition once that sweep commits)."""
+    moved: list[int] = []
+    for batch in chunked(sorted(case_ids), 400):
+        result = session.execute(
+            update(Case)
+            .where(Case.id.in_(batch), Case.sla_status == before, Case.status.in_(OPEN_CASE_STATUSES))
+            .values(sla_status=after)  # not a human change: a form opened before it is not made stale
+            .returning(Case.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        moved.extend(result.scalars())
+    return moved
 
 
 def sla_expression(now: datetime) -> ColumnElement[str]:

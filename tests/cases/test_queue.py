@@ -58,6 +58,19 @@ def test_the_sweep_moves_normal_to_warning_to_overdue_and_records_it(session: Se
     assert history == ["opened", "sla_warning", "sla_overdue"]
 
 
+def test_a_case_another_sweep_moved_meanwhile_is_not_moved_or_recorded_again(
+        session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock, calendar: BusinessCalendar) -> None:
+    policy = _policy(session, tmp_path, settings, clock)
+    case = _open(session, policy, CaseType.VERIFICATION_CASE, at("2026-11-25T10:00:00"), settings, calendar)
+    when = at("2026-11-30T10:00:00")
+    # two sweeps both read the case as normal; the first moves it, the second finds it moved
+    assert case_repo.move_sla(session, [case.id], SlaStatus.NORMAL, SlaStatus.WARNING, now=when) == [case.id]
+    assert case_repo.move_sla(session, [case.id], SlaStatus.NORMAL, SlaStatus.WARNING, now=when) == []
+    # the session's copy is kept in step; the version is not bumped (no form is made stale by the clock)
+    assert (case.sla_status, case.version_id) == (SlaStatus.WARNING, 1)
+    assert sweep(session, now=when, settings=settings.cases)["warning"] == 0
+
+
 def test_a_working_day_sla_runs_past_national_day(session: Session, tmp_path: Path, settings: Settings,
                                                    clock: FrozenClock, calendar: BusinessCalendar) -> None:
     policy = _policy(session, tmp_path, settings, clock)

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from dialer.loop import Dialer, Pacer
+from dialer.loop import Dialer
+from dialer.pacing import Pacer
 from dialer.telephony import CallRequest, PlacementError
 from intake.reader import open_table
 from intake.service import PolicyIntake

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
-from dialer.loop import Pacer
+import pytest
+from sqlalchemy import func, select, text
+
+from dialer.loop import TickResult
 from dialer.telephony import PlacementError, PlacementProblem
 from flows.vocab import CaseType
 from kit.vocab import HoldReason, QuestionnaireVariant, TaskStatus
-from storage.models import Call, TaskHold
+from storage.models import Call, CallbackTask, TaskHold
 from tests.dialer.conftest import Bench, local
 from tests.factories import policy_row
 
@@ -143,8 +147,6 @@ def test_a_dead_dialers_claim_is_taken_over_after_the_lease(bench: Bench) -> Non
     bench.load(_rows("2026-11-16"))
     dead = bench.dialer("dead")
     with bench.sessions() as session, session.begin():
-        from dialer.loop import TickResult
-
         assert len(dead._claim(session, bench.clock.now(), TickResult())) == 1  # claimed, then died
     assert bench.dialer("d2").tick().claimed == 0  # the lease still holds
     bench.clock.advance(timedelta(seconds=bench.settings.dialer.lease_seconds + 1))
@@ -153,7 +155,6 @@ def test_a_dead_dialers_claim_is_taken_over_after_the_lease(bench: Bench) -> Non
 
 
 def test_a_dead_dialers_call_that_was_placed_is_adopted_not_dialled_again(bench: Bench) -> None:
-    from dialer.loop import TickResult
     from storage.repositories import calls as call_repo
 
     bench.load(_rows("2026-11-16"))
@@ -187,19 +188,59 @@ def test_at_most_max_concurrent_calls(bench: Bench) -> None:
     assert bench.dialer(max_concurrent_calls=3).tick().placed == 0
 
 
-def test_the_pacer_spaces_placements_by_the_cps() -> None:
-    now = [0.0]
-    sleeps: list[float] = []
+class SlowQueue:
+    """The account's slots are far ahead: each wait moves the business clock on by `step`."""
 
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
+    def __init__(self, bench: Bench, step: timedelta) -> None:
+        self.bench, self.step = bench, step
 
-    pacer = Pacer(4.0, monotonic=lambda: now[0], sleep=sleep)
-    for _ in range(5):
-        pacer.wait()
-    assert sleeps == [0.25, 0.25, 0.25, 0.25]
-    assert now[0] == 1.0
+    def wait(self) -> float:
+        self.bench.clock.advance(self.step)
+        return self.step.total_seconds()
+
+
+def test_a_claim_whose_lease_ran_low_waiting_for_a_slot_is_given_back_not_placed(bench: Bench) -> None:
+    bench.load(_rows("2026-11-16", "2026-11-17", "2026-11-18"))
+    dialer = bench.dialer()  # lease 300 s: a call must go with at least 30 s of it left
+    dialer.pacer = SlowQueue(bench, timedelta(seconds=200))
+    result = dialer.tick()
+    assert (result.placed, result.released, result.waited_for_slot, result.slot_wait_s) == (1, 2, 2, 400.0)
+    assert result.backoff_until is None  # nothing failed
+    assert bench.dialled() == bench.task_ids("P0")
+    assert [bench.task(p).status for p in ("P0", "P1", "P2")] == [TaskStatus.IN_PROGRESS, TaskStatus.QUEUED,
+                                                                  TaskStatus.QUEUED]
+    assert bench.task("P1").claimed_by is None
+
+
+def test_claims_are_counted_against_the_cap_one_dialer_at_a_time(backend: str, bench: Bench) -> None:
+    """Dialer b claims while a's claims are not committed yet: b waits for them (PostgreSQL advisory lock),
+    then counts them, so the two together stay within max_concurrent_calls."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one dialer (its write lock serialises claims anyway)")
+    bench.load(_rows(*["2026-11-16"] * 6))
+    a, b = bench.dialer("a", max_concurrent_calls=3), bench.dialer("b", max_concurrent_calls=3)
+    claimed_by_b: list[int] = []
+
+    def claim_b() -> None:
+        with bench.sessions() as session, session.begin():
+            claimed_by_b.append(len(b._claim(session, bench.clock.now(), TickResult())))
+
+    with bench.sessions() as session, session.begin():
+        assert len(a._claim(session, bench.clock.now(), TickResult())) == 3  # not committed yet
+        other = threading.Thread(target=claim_b)
+        other.start()
+        while other.is_alive() and not _waiting_for_a_lock(bench):
+            pass  # until b is blocked (or, without the lock, done)
+    other.join()
+    assert claimed_by_b == [0]
+    with bench.session() as s:
+        assert s.scalar(select(func.count()).select_from(CallbackTask)
+                        .where(CallbackTask.status == TaskStatus.DIALING)) == 3
+
+
+def _waiting_for_a_lock(bench: Bench) -> bool:
+    with bench.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
 
 
 def test_every_call_keeps_the_number_it_dialled_after_a_phone_correction(bench: Bench) -> None:

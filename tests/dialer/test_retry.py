@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from dialer.loop import Dialer, Pacer
+from dialer.loop import Dialer
+from dialer.pacing import Pacer
+from dialer.telephony import CallRequest
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
 from kit.vocab import TaskStatus
@@ -150,3 +152,38 @@ def test_not_received_calls_again_after_the_delivery_delay(campaign: Campaign) -
     assert task.next_attempt_at is not None
     assert task.next_attempt_at.astimezone(BUSINESS_TZ) == local("2026-11-28T10:00:00")
     assert [c.reason for c in campaign.ivr.cases()] == ["not_received"]
+
+
+class CallbacksBeforeTheSid:
+    """Twilio is fast and the REST reply slow: the call's status callbacks (initiated → ringing → no-answer)
+    reach the real webhook, and are committed, before `place()` returns the CallSid to the dialer."""
+
+    def __init__(self, ivr: Ivr) -> None:
+        self.ivr = ivr
+        self.placed: list[CallRequest] = []
+
+    def place(self, request: CallRequest) -> str:
+        self.placed.append(request)
+        sid = f"CA{len(self.placed):032d}"
+        path = request.status_url.removeprefix(self.ivr.svc.settings.ivr.public_base_url)
+        for status in ("initiated", "ringing", "no-answer"):
+            response = self.ivr.post(path, self.ivr.params(sid, CallStatus=status))
+            assert response.status_code == 200, response.get_data(as_text=True)
+        return sid
+
+
+def test_callbacks_that_requeue_a_call_before_its_sid_returns_are_not_overwritten(campaign: Campaign) -> None:
+    ivr = campaign.ivr
+    provider = CallbacksBeforeTheSid(ivr)
+    campaign.dialer.provider = provider
+    assert campaign.dialer.tick().placed == 1
+    task = ivr.task()
+    assert task.status is TaskStatus.QUEUED  # not in_progress under a call lease
+    assert task.next_attempt_at is not None
+    assert task.next_attempt_at.astimezone(BUSINESS_TZ) == local("2026-11-25T14:00:00")  # no-answer: + 4 h
+    assert (task.claimed_by, task.claimed_at, task.lease_expires_at) == (None, None, None)
+    assert task.attempts == 1
+    call = ivr.call(f"CA{1:032d}")
+    assert call.twilio_status == "no-answer"
+    assert call.dialled_number == provider.placed[0].to  # the dialer's own record of the call is kept
+    assert campaign.dialer.tick().claimed == 0  # not due again before its retry time

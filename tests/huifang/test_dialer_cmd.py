@@ -39,6 +39,7 @@ def test_once_places_the_due_calls_and_prepares_their_prompts(engine: Engine, db
         assert result.exit_code == 0, result.stderr
         summary = json.loads(result.stdout)
         assert (summary["claimed"], summary["placed"]) == (2, 2)
+        assert (summary["waited_for_slot"], summary["slot_wait_s"]) == (0, 0.0)  # unpaced (calls_per_second 0)
         assert len(twilio.calls) == 2
     with Session(engine) as s:
         statuses = sorted(t.status.value for t in s.scalars(select(CallbackTask)))
