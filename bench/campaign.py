@@ -166,9 +166,9 @@ def audio_mode(calls: int) -> dict[str, Any]:
     app = App(settings=settings, clock=FrozenClock(start))
     migrate.upgrade(app.engine)
     write_csv(workdir / "policies.csv", calls * 6, seed=7, today=start.date())
+    PolicyIntake(app.unit_of_work, settings=settings, calendar=app.calendar, clock=app.clock).run(
+        open_table(workdir / "policies.csv"))
     with app.unit_of_work() as session:
-        PolicyIntake(session, settings=settings, calendar=app.calendar, clock=app.clock).run(
-            open_table(workdir / "policies.csv"))
         policy_nos = list(session.scalars(
             select(Policy.policy_no).join(CallbackTask, CallbackTask.policy_id == Policy.id)
             .where(Policy.product_type == ProductType.TRADITIONAL).order_by(Policy.policy_no).limit(calls)))

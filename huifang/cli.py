@@ -1,4 +1,5 @@
-"""The `huifang` command line. Each command parses, calls services, commits once, and prints."""
+"""The `huifang` command line. Each command parses, calls services, commits once, and prints (`import`
+commits a large file in chunks: intake.service)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.views import policy_view, task_list_view
 from intake.reader import IntakeFileError, open_table
-from intake.service import PolicyIntake
+from intake.service import ImportInterrupted, PolicyIntake
 from kit.calendar import UnknownCalendarYear
 from kit.clock import Clock, FrozenClock, isoformat_local
 from kit.vocab import TaskStatus
@@ -114,10 +115,13 @@ def db_upgrade(app: App) -> None:
 @click.pass_obj
 @handled
 def import_(app: App, file: Path, as_json: bool) -> None:
-    """Import a policy file (CSV or XLSX; docs/policy-file.md)."""
+    """Import a policy file (CSV or XLSX; docs/policy-file.md). Commits every intake.service.CHUNK_ROWS rows."""
     table = open_table(file)
-    with app.unit_of_work() as session:
-        summary = PolicyIntake(session, settings=app.settings, calendar=app.calendar, clock=app.clock).run(table)
+    try:
+        summary = PolicyIntake(app.unit_of_work, settings=app.settings, calendar=app.calendar,
+                               clock=app.clock).run(table)
+    except ImportInterrupted as exc:
+        raise UserError(str(exc)) from None
     if as_json:
         emit_json(summary.as_dict())
         return

@@ -82,9 +82,9 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
     migrate.upgrade(demo.engine)
     csv_path = workdir / "policies.csv"
     write_csv(csv_path, policies, seed=seed, today=start.astimezone(BUSINESS_TZ).date())
+    imported = PolicyIntake(demo.unit_of_work, settings=settings, calendar=demo.calendar, clock=demo.clock).run(
+        open_table(csv_path))
     with demo.unit_of_work() as session:
-        imported = PolicyIntake(session, settings=settings, calendar=demo.calendar, clock=demo.clock).run(
-            open_table(csv_path))
         policy_nos = list(session.scalars(select(Policy.policy_no).order_by(Policy.policy_no)))
     cast_path = workdir / "personas.yaml"
     cast_path.write_text(yaml.safe_dump(demo_cast(policy_nos, seed), allow_unicode=True), encoding="utf-8")

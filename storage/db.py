@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -43,3 +45,18 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]  # each call: one transaction, committed on success
+
+
+def units_of_work(sessions: sessionmaker[Session]) -> UnitOfWork:
+    """Transactions on `sessions` for a service that commits in steps of its own (a chunked import): each
+    `with unit_of_work() as session` block commits when it succeeds and rolls back otherwise."""
+
+    @contextmanager
+    def unit_of_work() -> Iterator[Session]:
+        with sessions() as session, session.begin():
+            yield session
+
+    return unit_of_work

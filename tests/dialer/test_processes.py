@@ -31,13 +31,14 @@ def due(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> Iterator[s
     from kit.calendar import BusinessCalendar
     from kit.clock import FrozenClock
     from kit.settings import Settings
-    from storage.db import make_session_factory
+    from storage.db import make_session_factory, units_of_work
 
     path = write_csv(tmp_path / "due.csv", [policy_row() for _ in range(TASKS)])
-    with make_session_factory(engine)() as session, session.begin():
-        summary = PolicyIntake(session, settings=Settings(), calendar=BusinessCalendar(),
-                               clock=FrozenClock(NOW)).run(open_table(path))
-        assert summary.tasks_created == TASKS
+    sessions = make_session_factory(engine)
+    summary = PolicyIntake(units_of_work(sessions), settings=Settings(), calendar=BusinessCalendar(),
+                           clock=FrozenClock(NOW)).run(open_table(path))
+    assert summary.tasks_created == TASKS
+    with sessions() as session, session.begin():
         session.execute(text("CREATE TABLE IF NOT EXISTS fake_placements (id serial PRIMARY KEY, task_id int, "
                              "sid text, dialer text)"))
         session.execute(text("DELETE FROM fake_placements"))
