@@ -79,18 +79,18 @@ def release_holds(session: Session, hold_ids: Collection[int], now: datetime, no
 
 
 def sync_held_status(session: Session, now: datetime) -> None:
-    """An open task is held exactly while it has an unreleased hold."""
+    """An open task is held exactly while it has an unreleased hold. Set-based: the rows changed are not
+    fetched back (an import releases tens of thousands at once); tasks loaded in the session are expired."""
     active = select(TaskHold.task_id).where(TaskHold.released_at.is_(None))
-    session.execute(
-        update(CallbackTask)
-        .where(CallbackTask.status == TaskStatus.QUEUED, CallbackTask.id.in_(active))
-        .values(status=TaskStatus.HELD, updated_at=now)
-    )
-    session.execute(
-        update(CallbackTask)
-        .where(CallbackTask.status == TaskStatus.HELD, CallbackTask.id.not_in(active))
-        .values(status=TaskStatus.QUEUED, updated_at=now)
-    )
+    for before, after, holds in ((TaskStatus.QUEUED, TaskStatus.HELD, CallbackTask.id.in_(active)),
+                                 (TaskStatus.HELD, TaskStatus.QUEUED, CallbackTask.id.not_in(active))):
+        session.execute(
+            update(CallbackTask).where(CallbackTask.status == before, holds).values(status=after, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, CallbackTask):
+            session.expire(loaded, ["status", "updated_at"])
 
 
 def count_with_status(session: Session, policy_ids: Sequence[int], status: TaskStatus) -> int:

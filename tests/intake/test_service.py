@@ -267,6 +267,16 @@ class TestPhoneQuality:
         assert case.status is CaseStatus.CLOSED
         assert case.resolution_action == "phone_corrected"
 
+    def test_a_task_loaded_in_the_session_sees_its_release(self, session, tmp_path, settings, clock) -> None:
+        imp = make(session, tmp_path, settings, clock)
+        row = policy_row(policy_no="W4", applicant_phone="1370000123")
+        imp([row])
+        task = imp.task("W4")  # kept loaded in the session the phone rules then run in
+        assert task is not None
+        assert task.status is TaskStatus.HELD
+        imp([{**row, "applicant_phone": "13700001234"}])
+        assert task.status is TaskStatus.QUEUED
+
     def test_correcting_one_shared_number_releases_the_others(self, session, tmp_path, settings, clock) -> None:
         imp = make(session, tmp_path, settings, clock)
         rows = [policy_row(policy_no=f"S{i}", applicant_phone="13812345678") for i in range(3)]
