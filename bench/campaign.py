@@ -151,6 +151,7 @@ def audio_mode(calls: int) -> dict[str, Any]:
     from kit.settings import DatabaseSettings, Settings
     from kit.vocab import ProductType
     from storage import migrate
+    from storage.db import units_of_work
     from storage.models import CallbackTask, Policy
 
     workdir = Path(tempfile.mkdtemp(prefix="huifang-bench-audio-"))
@@ -166,9 +167,9 @@ def audio_mode(calls: int) -> dict[str, Any]:
     app = App(settings=settings, clock=FrozenClock(start))
     migrate.upgrade(app.engine)
     write_csv(workdir / "policies.csv", calls * 6, seed=7, today=start.date())
+    PolicyIntake(units_of_work(app.sessions), settings=settings, calendar=app.calendar, clock=app.clock).run(
+        open_table(workdir / "policies.csv"))
     with app.unit_of_work() as session:
-        PolicyIntake(session, settings=settings, calendar=app.calendar, clock=app.clock).run(
-            open_table(workdir / "policies.csv"))
         policy_nos = list(session.scalars(
             select(Policy.policy_no).join(CallbackTask, CallbackTask.policy_id == Policy.id)
             .where(Policy.product_type == ProductType.TRADITIONAL).order_by(Policy.policy_no).limit(calls)))

@@ -37,7 +37,7 @@ from kit.calendar import BusinessCalendar  # noqa: E402
 from kit.clock import BUSINESS_TZ, FrozenClock  # noqa: E402
 from kit.settings import DialerSettings, Settings  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
+from storage.db import make_engine, make_session_factory, units_of_work  # noqa: E402
 
 ACCOUNT = "AC" + "d" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
@@ -75,9 +75,10 @@ def seed(url: str, tasks: int, workdir: Path) -> None:
     migrate.upgrade(engine)
     path = workdir / "policies.csv"
     write_csv(path, int(tasks * 1.4), seed=11, today=date(2026, 11, 25))
-    with make_session_factory(engine)() as session, session.begin():
-        PolicyIntake(session, settings=Settings(), calendar=BusinessCalendar(), clock=FrozenClock(NOW)).run(
-            open_table(path))
+    sessions = make_session_factory(engine)
+    PolicyIntake(units_of_work(sessions), settings=Settings(), calendar=BusinessCalendar(),
+                 clock=FrozenClock(NOW)).run(open_table(path))
+    with sessions() as session, session.begin():
         session.execute(text(
             "UPDATE callback_tasks SET status = 'completed' WHERE status = 'queued' AND id NOT IN ("
             "SELECT id FROM callback_tasks WHERE status = 'queued' AND opens_on <= '2026-11-25' ORDER BY id "

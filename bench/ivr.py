@@ -58,7 +58,7 @@ from speech.lexicon import load_lexicon  # noqa: E402
 from speech.samples import speak  # noqa: E402
 from speech.tts import EspeakTts  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
+from storage.db import make_engine, make_session_factory, units_of_work  # noqa: E402
 from storage.models import CallbackTask, Policy  # noqa: E402
 
 TOKEN = "bench-token"
@@ -133,8 +133,8 @@ def main() -> None:
     sessions = make_session_factory(engine)
     csv_path = workdir / "policies.csv"
     write_csv(csv_path, args.calls * 2, seed=7, today=date(2026, 11, 25))
-    with sessions() as session, session.begin():
-        PolicyIntake(session, settings=settings, calendar=calendar, clock=clock).run(open_table(csv_path))
+    PolicyIntake(units_of_work(sessions), settings=settings, calendar=calendar, clock=clock).run(
+        open_table(csv_path))
     with sessions() as session:
         rows = session.execute(select(CallbackTask.id, Policy.applicant_birth_date).join(Policy)
                                .where(CallbackTask.status == "queued").limit(args.calls)).all()

@@ -1,4 +1,5 @@
-"""The `huifang` command line. Each command parses, calls services, commits once, and prints."""
+"""The `huifang` command line. Each command parses, calls services, commits once, and prints (`import`
+commits a large file in chunks: intake.service)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from intake.reader import IntakeFileError, open_table
-from intake.service import PolicyIntake
+from intake.service import ImportInterrupted, PolicyIntake
 from kit.calendar import UnknownCalendarYear
 from kit.clock import Clock, FrozenClock, isoformat_local
 from kit.vocab import TaskStatus
 from storage import migrate
+from storage.db import units_of_work
 from storage.repositories import policies as policy_repo
 from storage.repositories import tasks as task_repo
 from tasks.views import PolicyNotFound, policy_view, task_list
@@ -114,11 +116,13 @@ def db_upgrade(app: App) -> None:
 @click.pass_obj
 @handled
 def import_(app: App, file: Path, as_json: bool) -> None:
-    """Import a policy file (CSV or XLSX; docs/policy-file.md)."""
+    """Import a policy file (CSV or XLSX; docs/policy-file.md). Commits every intake.service.CHUNK_ROWS rows."""
     table = open_table(file)
-    with app.unit_of_work() as session:
-        summary = PolicyIntake(session, settings=app.settings, calendar=app.calendar, clock=app.clock).run(table)
-        session.commit()
+    try:
+        summary = PolicyIntake(units_of_work(app.sessions), settings=app.settings, calendar=app.calendar,
+                               clock=app.clock).run(table)
+    except ImportInterrupted as exc:
+        raise UserError(str(exc)) from None
     if as_json:
         emit_json(summary.as_dict())
         return

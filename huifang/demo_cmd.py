@@ -19,6 +19,7 @@ from huifang.output import emit_json, emit_table
 from huifang.simulate_cmd import harness_for
 from kit.clock import BUSINESS_TZ
 from kit.settings import DatabaseSettings
+from storage.db import units_of_work
 
 DEFAULT_START = datetime(2026, 11, 25, 9, 0, tzinfo=BUSINESS_TZ)  # a day the bundled holiday calendar covers
 
@@ -82,9 +83,9 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
     migrate.upgrade(demo.engine)
     csv_path = workdir / "policies.csv"
     write_csv(csv_path, policies, seed=seed, today=start.astimezone(BUSINESS_TZ).date())
+    imported = PolicyIntake(units_of_work(demo.sessions), settings=settings, calendar=demo.calendar, clock=demo.clock).run(
+        open_table(csv_path))
     with demo.unit_of_work() as session:
-        imported = PolicyIntake(session, settings=settings, calendar=demo.calendar, clock=demo.clock).run(
-            open_table(csv_path))
         policy_nos = list(session.scalars(select(Policy.policy_no).order_by(Policy.policy_no)))
         session.commit()
     cast_path = workdir / "personas.yaml"

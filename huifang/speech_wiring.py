@@ -8,15 +8,19 @@ from kit.settings import SpeechSettings
 from speech.asr import AnswerRecognizer, RecognizerSettings, VoskModel, resolve_model_path
 from speech.cache import PromptCache
 from speech.lexicon import load_lexicon
-from speech.tts import EspeakTts, VoiceSettings
+from speech.tts import ENGINE_RECORD, EspeakTts, VoiceSettings
 
 
-def build_tts(settings: SpeechSettings) -> EspeakTts:
-    return EspeakTts(VoiceSettings(voices=dict(settings.voices), rate=settings.rate, pitch=settings.pitch))
+def build_tts(settings: SpeechSettings, engine_record: Path | None = None) -> EspeakTts:
+    return EspeakTts(VoiceSettings(voices=dict(settings.voices), rate=settings.rate, pitch=settings.pitch),
+                     engine_record=engine_record)
 
 
 def build_prompt_cache(settings: SpeechSettings) -> PromptCache:
-    return PromptCache(Path(settings.prompt_cache_dir), build_tts(settings))
+    """The prompt cache, its engine versions recorded beside it: a host that only serves prompts rendered
+    before (the web app) computes their keys without starting espeak-ng."""
+    root = Path(settings.prompt_cache_dir)
+    return PromptCache(root, build_tts(settings, engine_record=root / ENGINE_RECORD))
 
 
 def build_recognizer(settings: SpeechSettings, language: str | None = None,

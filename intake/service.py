@@ -1,12 +1,17 @@
 """Import a policy file: validate every row, keep the good ones, decide callbacks, deadlines and holds.
 
-The service flushes; the caller (CLI command) commits once. Rows are written in chunks with executemany
-and the phone-quality rules run set-based over the whole database at the end.
+A file commits in chunks of `chunk_rows` rows, each chunk in a transaction of its own from the caller's
+unit-of-work factory, so a large file never holds one transaction (nor SQLite's write lock, nor PostgreSQL's
+row locks) for its whole run. The phone-quality rules then run set-based over the whole database in one
+last transaction. Until that last transaction has looked at their phones, the tasks a chunk creates, and
+the queued tasks whose policy it changes, are held (status held, no hold yet): if the process dies between
+a chunk and the end, none of them is dialled. Importing the same file again finishes the job (policies are
+matched by policy_no, the committed rows come back unchanged) and the phone rules release them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -23,13 +28,14 @@ from kit.calendar import BusinessCalendar, UnknownCalendarYear
 from kit.clock import Clock, business_today
 from kit.settings import Settings
 from kit.vocab import TaskStatus
+from storage.db import UnitOfWork
 from storage.models import CallbackTask, Policy
 from storage.repositories import org as org_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import tasks as task_repo
 from tasks.lifecycle import TaskEvent, apply
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 2000  # rows per transaction: short enough for other writers, long enough to batch inserts
 
 
 @dataclass
@@ -45,6 +51,12 @@ class ImportSummary:
     holds_released: int = 0
     rejected: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+
+    def add(self, chunk: ImportSummary) -> None:
+        """Count a committed chunk in (the holds are counted once, at the end of the import)."""
+        for name in ("rows", "imported", "updated", "unchanged", "excluded", "tasks_created"):
+            setattr(self, name, getattr(self, name) + getattr(chunk, name))
+        self.rejected.extend(chunk.rejected)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,35 +85,87 @@ class _Derived:
     task: dict[str, Any] | None  # opens_on, deadline, questionnaire_variant when a task should exist
 
 
+class ImportInterrupted(RuntimeError):
+    """An import that stopped part-way. `summary` counts what is committed: the rows up to `committed_through`
+    (a spreadsheet row number; None: none). Importing the same file again finishes the job."""
+
+    def __init__(self, summary: ImportSummary, committed_through: int | None, cause: BaseException,
+                 *, in_phone_rules: bool = False) -> None:
+        self.summary, self.committed_through, self.cause = summary, committed_through, cause
+        lines = str(cause).strip().splitlines()
+        why = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+        if committed_through is None:
+            message = f"the import stopped in its first chunk ({why}); nothing is committed"
+        else:
+            done = (f"{summary.rows} rows are committed ({summary.imported} new, {summary.updated} updated, "
+                    f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected)")
+            if in_phone_rules:
+                message = f"the phone-quality check failed after every row was committed ({why}); {done}"
+            else:
+                message = f"the import stopped after row {committed_through} ({why}); {done}, none after it"
+            message += ("; until the file is imported again, the new and changed tasks of this file stay held "
+                        "(phones not checked yet)")
+        super().__init__(f"{message}. Import the same file again to finish: rows already in come back unchanged")
+
+
 class PolicyIntake:
-    def __init__(self, session: Session, *, settings: Settings, calendar: BusinessCalendar, clock: Clock) -> None:
-        self.session = session
+    """`unit_of_work()` opens one step's transaction, committed when its block ends without an exception
+    (storage.db.units_of_work): each chunk is a whole step. `after_chunk` is called with the running summary after each chunk commits."""
+
+    def __init__(self, unit_of_work: UnitOfWork, *, settings: Settings, calendar: BusinessCalendar, clock: Clock,
+                 chunk_rows: int | None = None, after_chunk: Callable[[ImportSummary], None] | None = None) -> None:
+        self.chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {self.chunk_rows}")
+        self.unit_of_work = unit_of_work
         self.settings = settings
         self.calendar = calendar
         self.clock = clock
-        self._branches: dict[str, int] = {}
+        self.after_chunk = after_chunk
+        self._branches: dict[str, int] = {}  # ids of committed rows, kept across chunks
         self._agents: dict[str, int] = {}
 
     def run(self, table: IntakeTable) -> ImportSummary:
+        """Import every row; raises ImportInterrupted (what is committed, and what to do) when it stops."""
         summary = ImportSummary(ignored_columns=list(table.ignored_columns))
         seen: dict[str, int] = {}
         policy_ids: list[int] = []
-        for chunk in _chunks(table.rows, CHUNK_ROWS):
-            derived: list[_Derived] = []
-            for raw in chunk:
-                summary.rows += 1
-                item = self._derive(raw, seen)
-                if isinstance(item, list):
-                    summary.rejected.extend(item)
-                else:
-                    derived.append(item)
-            policy_ids.extend(self._store(derived, summary))
-        self.session.flush()
-        changes = reevaluate_phone_holds(
-            self.session, now=self.clock.now(), settings=self.settings, calendar=self.calendar
-        )
-        summary.holds_added, summary.holds_released = changes.added, changes.released
-        summary.held = task_repo.count_with_status(self.session, policy_ids, TaskStatus.HELD)
+        committed_through: int | None = None
+        self._branches.clear()
+        self._agents.clear()
+        chunks = _chunks(table.rows, self.chunk_rows)
+        while True:
+            part = ImportSummary()
+            try:
+                chunk = next(chunks, None)  # reading the file may fail too (a bad byte half-way)
+                if chunk is None:
+                    break
+                derived: list[_Derived] = []
+                for raw in chunk:
+                    part.rows += 1
+                    item = self._derive(raw, seen)
+                    if isinstance(item, list):
+                        part.rejected.extend(item)
+                    else:
+                        derived.append(item)
+                with self.unit_of_work() as session:
+                    ids = self._store(session, derived, part)
+            except Exception as exc:
+                raise ImportInterrupted(summary, committed_through, exc) from exc
+            summary.add(part)
+            policy_ids.extend(ids)
+            committed_through = chunk[-1].row
+            if self.after_chunk is not None:
+                self.after_chunk(summary)
+        try:
+            with self.unit_of_work() as session:
+                changes = reevaluate_phone_holds(
+                    session, now=self.clock.now(), settings=self.settings, calendar=self.calendar
+                )
+                held = task_repo.count_with_status(session, policy_ids, TaskStatus.HELD)
+        except Exception as exc:
+            raise ImportInterrupted(summary, committed_through, exc, in_phone_rules=True) from exc
+        summary.holds_added, summary.holds_released, summary.held = changes.added, changes.released, held
         return summary
 
     # -- per row ---------------------------------------------------------------------------------
@@ -154,21 +218,23 @@ class PolicyIntake:
 
     # -- per chunk -------------------------------------------------------------------------------
 
-    def _store(self, items: list[_Derived], summary: ImportSummary) -> list[int]:
+    def _store(self, session: Session, items: list[_Derived], summary: ImportSummary) -> list[int]:
+        """Write one chunk. Its new tasks, and the queued tasks of policies it changes, wait held for the
+        phone rules at the end of the import (module docstring)."""
         if not items:
             return []
         now = self.clock.now()
-        self._ensure_org(items)
-        existing = policy_repo.by_numbers(self.session, [d.record.policy_no for d in items])
+        self._ensure_org(session, items)
+        existing = policy_repo.by_numbers(session, [d.record.policy_no for d in items])
         new_items = [d for d in items if d.record.policy_no not in existing]
-        ids = policy_repo.insert_many(self.session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
-                                                     for d in new_items])
+        ids = policy_repo.insert_many(session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
+                                                for d in new_items])
         summary.imported += len(new_items)
         new_tasks = [
             {**d.task, "policy_id": ids[d.record.policy_no]} for d in new_items if d.task is not None
         ]
         updated_items = [d for d in items if d.record.policy_no in existing]
-        tasks = task_repo.by_policy_ids(self.session, [existing[d.record.policy_no].id for d in updated_items])
+        tasks = task_repo.by_policy_ids(session, [existing[d.record.policy_no].id for d in updated_items])
         for d in updated_items:
             policy = existing[d.record.policy_no]
             changed = _apply(policy, self._policy_values(d))
@@ -184,26 +250,29 @@ class PolicyIntake:
             elif task.status in (TaskStatus.QUEUED, TaskStatus.HELD):
                 if d.task is None and not d.decision.required:
                     apply(task, TaskEvent.CANCEL, now)
-                elif d.task is not None and _apply(task, d.task):
-                    task.updated_at = now
+                else:
+                    if d.task is not None and _apply(task, d.task):
+                        task.updated_at = now
+                    if changed and task.status is TaskStatus.QUEUED:
+                        apply(task, TaskEvent.HOLD, now)  # until the phone rules have looked at it
         summary.tasks_created += task_repo.insert_many(
-            self.session,
-            [t | {"status": TaskStatus.QUEUED, "attempts": 0, "reason_codes": [], "created_at": now, "updated_at": now}
+            session,
+            [t | {"status": TaskStatus.HELD, "attempts": 0, "reason_codes": [], "created_at": now, "updated_at": now}
              for t in new_tasks],
         )
         summary.excluded += sum(1 for d in items if not d.decision.required)
         return list(ids.values()) + [existing[d.record.policy_no].id for d in updated_items]
 
-    def _ensure_org(self, items: list[_Derived]) -> None:
+    def _ensure_org(self, session: Session, items: list[_Derived]) -> None:
         now = self.clock.now()
         branch_names = {d.record.branch_code: d.record.branch_name for d in items}
         missing = [c for c in branch_names if c not in self._branches]
         if missing:
-            self._branches.update(org_repo.branch_ids(self.session, missing))
+            self._branches.update(org_repo.branch_ids(session, missing))
             new = {c: branch_names[c] for c in missing if c not in self._branches}
-            self._branches.update(org_repo.insert_branches(self.session, new, now))
+            self._branches.update(org_repo.insert_branches(session, new, now))
         agents = {d.record.agent_code: d.record for d in items}
-        known = org_repo.agents_by_code(self.session, list(agents))
+        known = org_repo.agents_by_code(session, list(agents))
         for code, agent in known.items():  # the latest file is the truth for an agent's name and phone
             record = agents[code]
             agent.name, agent.phone = record.agent_name, record.agent_phone.stored
@@ -213,7 +282,7 @@ class PolicyIntake:
              "branch_id": self._branches[r.branch_code], "created_at": now}
             for c, r in agents.items() if c not in known
         ]
-        self._agents.update(org_repo.insert_agents(self.session, rows))
+        self._agents.update(org_repo.insert_agents(session, rows))
 
     def _policy_values(self, d: _Derived) -> dict[str, Any]:
         r = d.record

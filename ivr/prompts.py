@@ -1,9 +1,11 @@
 """Prompt audio for <Play>: content-addressed files from the prompt cache, served at the public base URL.
 
 Everything a call may say is rendered when the call is set up (`prepare`), before dialing, so a webhook
-only hashes text. A prompt missing at webhook time is rendered there and counted (`late_renders`), so it
+only hashes text and needs no TTS engine: the engine versions in the key come from the record beside the
+cache (speech.tts). A prompt missing at webhook time is rendered there and counted (`late_renders`), so it
 shows up in monitoring instead of failing the call. Prompt URLs are unguessable (SHA-256 of the text and
 voice): they carry personal data such as the applicant's name and may be fetched without a signature.
+Many threads (gunicorn gthread) share one index: its memory of keys on disk is kept under a lock.
 """
 
 from __future__ import annotations
@@ -28,16 +30,20 @@ class PromptIndex:
         self._on_disk: set[str] = set()  # keys seen on disk (the cache is write-once): no stat per turn
 
     def url(self, text: str, language: str) -> str:
+        """The prompt's URL. A prompt already on disk is only hashed: no render, no TTS worker."""
         key = self.cache.key(text, language)
-        if key not in self._on_disk:
-            if not self.cache.path_for(key).is_file():
-                self.cache.get(text, language)
-                with self._lock:
-                    self.late_renders += 1
+        with self._lock:
+            known = key in self._on_disk
+        if not known:
+            prompt = self.cache.get(text, language)
+            key = prompt.key
+            if prompt.rendered:
                 log.warning("prompt rendered inside a webhook (not prepared before dialing): %.20s", text)
-            if len(self._on_disk) >= ON_DISK_KEYS:  # dynamic prompts (names, sums) would grow it for ever
-                self._on_disk.clear()
-            self._on_disk.add(key)
+            with self._lock:
+                self.late_renders += prompt.rendered
+                if len(self._on_disk) >= ON_DISK_KEYS:  # dynamic prompts (names, sums) would grow it for ever
+                    self._on_disk.clear()
+                self._on_disk.add(key)
         return f"{self.base_url}/prompts/{key}.wav"
 
     def prepare(self, texts: Iterable[str], language: str) -> int:

@@ -1,7 +1,8 @@
 """A content-addressed prompt cache: one WAV per (text, language, voice, rate, pitch, engine version).
 
 Files are written atomically (temporary file, then rename), so concurrent renders of the same prompt, in
-threads or processes, leave one complete file and a reader never sees half of one.
+threads or processes, leave one complete file and a reader never sees half of one. A prompt on disk costs
+a hash and a stat; only a missing prompt is rendered.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from speech.audio import Audio, write_wav
 
@@ -21,6 +22,13 @@ class Renderer(Protocol):
     def identity(self, language: str) -> str: ...
 
     def render(self, text: str, language: str) -> Audio: ...
+
+
+@runtime_checkable
+class ReloadableRenderer(Renderer, Protocol):
+    """A renderer whose identity comes from a record that another process may have changed meanwhile."""
+
+    def reload_identity(self) -> bool: ...  # True when the identity changed
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,14 @@ class PromptCache:
         path = self.path_for(key)
         if path.is_file():
             return CachedPrompt(key, path, rendered=False)
+        if isinstance(self.renderer, ReloadableRenderer) and self.renderer.reload_identity():
+            key = self.key(text, language)
+            path = self.path_for(key)
+            if path.is_file():
+                return CachedPrompt(key, path, rendered=False)
         data = write_wav(self.renderer.render(text, language))
+        key = self.key(text, language)  # the render may have started an engine other than the recorded one
+        path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, scratch = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
         try:

@@ -4,11 +4,17 @@ espeak-ng keeps one synthesiser per process and pyttsx3 drives it through a call
 serialised, one at a time, in a worker process of their own (speech.tts_worker): an espeak-ng crash kills
 the worker, not the caller, and the render is tried once more in a fresh worker. Prompts are rendered
 ahead of calls (bench/tts.py measures this against other ways), never inside a webhook.
+
+The engine versions are part of every prompt's cache key, and only a worker can tell them (espeak-ng
+reports its version through its library). So that a web host can serve prompts rendered elsewhere without
+espeak-ng, the versions a worker greeted with are recorded beside the prompt cache (`engine_record`);
+a process that has no worker takes the identity from that record and starts none.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import subprocess
@@ -22,10 +28,12 @@ from typing import IO, Any
 
 from speech.audio import TELEPHONE_RATE, Audio, normalise, read_wav, resample
 
+log = logging.getLogger(__name__)
 APT_HINT = "install the Debian/Ubuntu package espeak-ng (apt-get install espeak-ng)"
 OUTPUT_FORMAT = "wav-8000-s16-mono-peak-3dBFS"
 START_TIMEOUT_S = 30.0
 RENDER_TIMEOUT_S = 60.0
+ENGINE_RECORD = "engine.json"  # beside the prompt cache: the engine versions that rendered it
 
 
 class TtsUnavailable(RuntimeError):
@@ -127,10 +135,17 @@ class VoiceSettings:
 
 
 class EspeakTts:
-    """Renders text with pyttsx3's espeak driver in the worker process. Safe from many threads (serialised)."""
+    """Renders text with pyttsx3's espeak driver in the worker process. Safe from many threads (serialised).
 
-    def __init__(self, settings: VoiceSettings | None = None) -> None:
+    `engine_record`: a file where the engine versions are kept between processes (the composition root puts
+    it beside the prompt cache). Without it, the first `identity` of a process starts a worker."""
+
+    def __init__(self, settings: VoiceSettings | None = None, engine_record: Path | None = None) -> None:
         self.settings = settings or VoiceSettings()
+        self.engine_record = engine_record
+        self._record_lock = threading.Lock()
+        self._recorded: str | None = None  # what the record says, as last read or written
+        self._record_read = False
 
     def voice_for(self, language: str) -> str:
         try:
@@ -143,6 +158,7 @@ class EspeakTts:
         """Fail now, not at the first call, when espeak-ng or a language's voice is missing."""
         with _LOCK:
             worker, _ = _ask(None)
+        self._remember(worker.version)
         for language in languages:
             voice = self.voice_for(language)
             if voice not in worker.voice_ids:
@@ -151,17 +167,79 @@ class EspeakTts:
                     "with its voice data (espeak-ng-data)"
                 )
 
+    def engine_version(self) -> str:
+        """The pyttsx3 and espeak-ng versions. This process's worker knows them once it has greeted; before
+        that, the engine record does (no worker, no espeak-ng); only when neither does is a worker started."""
+        live = _version
+        if live is not None:
+            if self.engine_record is not None and live != self._recorded:
+                self._remember(live)
+            return live
+        if not self._record_read:
+            with self._record_lock:
+                if not self._record_read:
+                    self._recorded, self._record_read = self._read_record(), True
+        if self._recorded is not None:
+            return self._recorded
+        with _LOCK:
+            live = _ask(None)[0].version
+        self._remember(live)
+        return live
+
+    def reload_identity(self) -> bool:
+        """Read the engine record again (a renderer elsewhere may have an upgraded engine); True when the
+        identity changed. The prompt cache calls it before rendering a prompt it did not find."""
+        if _version is not None or self.engine_record is None:
+            return False
+        with self._record_lock:
+            before = self._recorded
+            self._recorded, self._record_read = self._read_record(), True
+            return self._recorded is not None and self._recorded != before
+
     def identity(self, language: str, rate: int | None = None, pitch: int | None = None) -> str:
         """Everything that changes the rendered audio, for cache keys. Called for every prompt of every
-        webhook: after the first worker has started it takes no lock (a render elsewhere never delays it)."""
-        version = _version
-        if version is None:
-            with _LOCK:
-                version = _ask(None)[0].version
+        webhook: once the engine version is known (from the worker or the record) it takes no lock."""
         return (
-            f"{version}; voice={self.voice_for(language)}; rate={rate or self.settings.rate}; "
+            f"{self.engine_version()}; voice={self.voice_for(language)}; rate={rate or self.settings.rate}; "
             f"pitch={self.settings.pitch if pitch is None else pitch}; out={OUTPUT_FORMAT}"
         )
+
+    def _read_record(self) -> str | None:
+        if self.engine_record is None:
+            return None
+        try:
+            engine = json.loads(self.engine_record.read_text(encoding="utf-8"))["engine"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the TTS engine record %s (%s)", self.engine_record, exc)
+            return None
+        return engine if isinstance(engine, str) and engine else None
+
+    def _remember(self, version: str) -> None:
+        """Record what a worker greeted with, when the record says otherwise (atomically: temporary file,
+        then rename). A record that cannot be written (read-only cache) is logged, not fatal."""
+        if self.engine_record is None or (self._record_read and self._recorded == version):
+            return
+        with self._record_lock:
+            if not self._record_read:
+                self._recorded, self._record_read = self._read_record(), True
+            if self._recorded == version:
+                return
+            self._recorded = version  # also when the write fails: this process knows, and tries once
+            path = self.engine_record
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, scratch = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as out:
+                        json.dump({"engine": version}, out, ensure_ascii=False)
+                    os.replace(scratch, path)
+                except BaseException:
+                    Path(scratch).unlink(missing_ok=True)
+                    raise
+            except OSError as exc:
+                log.warning("cannot record the TTS engine versions in %s (%s)", path, exc)
 
     def render(self, text: str, language: str, rate: int | None = None, pitch: int | None = None) -> Audio:
         """Speak `text` and return telephone audio."""

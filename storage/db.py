@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -59,3 +59,20 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         finally:
             if session.in_transaction():
                 session.rollback()
+
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]  # each call: one step's transaction
+
+
+def units_of_work(sessions: sessionmaker[Session]) -> UnitOfWork:
+    """Transactions for a service that works in whole steps of its own (a chunked import): each
+    `with step() as session` block is a `unit_of_work` whose commit is said by reaching the block's end; an
+    exception rolls the step back."""
+
+    @contextmanager
+    def step() -> Iterator[Session]:
+        with unit_of_work(sessions) as session:
+            yield session
+            session.commit()
+
+    return step

@@ -9,7 +9,7 @@ resets. Every change of a task's status, lease, next attempt, appointment or res
     any but cancelled ──cancel──► cancelled
 
 Invariants (checked by `check`, property-tested): only `dialing` and `in_progress` hold a claim and a lease;
-only `queued` has a next attempt time; a `completed` task has a result and only a completed (or later
+only `queued` and `held` have a next attempt time (a hold pauses the schedule); a `completed` task has a result and only a completed (or later
 cancelled) one does; `cancelled` is final. An event the table does not allow from the task's state raises `IllegalTransition` and changes
 nothing.
 """
@@ -138,7 +138,7 @@ def apply(task: CallbackTask, event: TaskEvent, now: datetime, *, claimed_by: st
     task.updated_at = now
     if after not in ACTIVE:
         task.claimed_by = task.claimed_at = task.lease_expires_at = None
-    if after is not Q:
+    if after not in (Q, H):  # a hold pauses the schedule: released, the task resumes it
         task.next_attempt_at = None
     if event is TaskEvent.CLAIM or (event is TaskEvent.ANSWERED and before is Q):
         task.claimed_by, task.claimed_at, task.lease_expires_at = claimed_by, now, lease_until
@@ -168,7 +168,7 @@ def check(task: CallbackTask) -> list[str]:
         problems.append(f"{task.status.value} without a claim and a lease")
     if not active and (task.claimed_by or task.claimed_at or task.lease_expires_at):
         problems.append(f"{task.status.value} still holding a claim or a lease")
-    if task.next_attempt_at is not None and task.status is not Q:
+    if task.next_attempt_at is not None and task.status not in (Q, H):
         problems.append(f"{task.status.value} with a next attempt time")
     has_result = task.result_class is not None or task.completed_at is not None
     if task.status is C and not has_result:

@@ -17,7 +17,7 @@ from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
 from speech.cache import PromptCache
-from speech.tts import EspeakTts
+from speech.tts import ENGINE_RECORD, EspeakTts
 from storage import migrate
 from storage.base import Base
 from storage.db import make_engine
@@ -30,7 +30,8 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
 @pytest.fixture(scope="session")
 def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
     """Prompt audio rendered by the real espeak-ng, shared by the whole run (renders once per text)."""
-    return PromptCache(tmp_path_factory.mktemp("prompts"), EspeakTts())
+    root = tmp_path_factory.mktemp("prompts")
+    return PromptCache(root, EspeakTts(engine_record=root / ENGINE_RECORD))
 
 
 @pytest.fixture

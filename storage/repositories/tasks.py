@@ -82,20 +82,20 @@ def release_holds(session: Session, hold_ids: Collection[int], now: datetime, no
 
 def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, released: TaskStatus) -> None:
     """An open task is held exactly while it has an unreleased hold: queued → `held` and held → `released` (the
-    lifecycle's hold and release-hold targets, given by the caller), set-based, each version bumped."""
+    lifecycle's hold and release-hold targets, given by the caller), each version bumped. Set-based: the rows
+    changed are not fetched back (an import releases tens of thousands at once); tasks loaded in the session
+    are expired instead."""
     active = select(TaskHold.task_id).where(TaskHold.released_at.is_(None))
-    session.execute(
-        update(CallbackTask)
-        .where(CallbackTask.status == TaskStatus.QUEUED, CallbackTask.id.in_(active))
-        .values(status=held, next_attempt_at=None, updated_at=now, version_id=CallbackTask.version_id + 1)
-        .execution_options(synchronize_session="fetch")
-    )
-    session.execute(
-        update(CallbackTask)
-        .where(CallbackTask.status == TaskStatus.HELD, CallbackTask.id.not_in(active))
-        .values(status=released, updated_at=now, version_id=CallbackTask.version_id + 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    for before, after, holds in ((TaskStatus.QUEUED, held, CallbackTask.id.in_(active)),
+                                 (TaskStatus.HELD, released, CallbackTask.id.not_in(active))):
+        session.execute(
+            update(CallbackTask).where(CallbackTask.status == before, holds)
+            .values(status=after, updated_at=now, version_id=CallbackTask.version_id + 1),
+            execution_options={"synchronize_session": False},
+        )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, CallbackTask):
+            session.expire(loaded, ["status", "updated_at", "version_id"])
 
 
 def count_with_status(session: Session, policy_ids: Sequence[int], status: TaskStatus) -> int:

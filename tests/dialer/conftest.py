@@ -19,7 +19,7 @@ from intake.service import PolicyIntake
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import DialerSettings, Settings
-from storage.db import make_session_factory
+from storage.db import make_session_factory, units_of_work
 from storage.models import CallbackTask, Case, Policy
 from tests.factories import write_csv
 
@@ -64,8 +64,8 @@ class Bench:
     def load(self, rows: list[dict[str, str]]) -> None:
         self.files += 1
         path = write_csv(self.tmp_path / f"policies{self.files}.csv", rows)
-        with self.sessions() as session, session.begin():
-            PolicyIntake(session, settings=self.settings, calendar=self.calendar, clock=self.clock).run(open_table(path))
+        PolicyIntake(units_of_work(self.sessions), settings=self.settings, calendar=self.calendar,
+                     clock=self.clock).run(open_table(path))
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

@@ -25,11 +25,11 @@ def load_due(engine: Engine, tmp_path: Path, tasks: int) -> None:
     from kit.calendar import BusinessCalendar
     from kit.clock import FrozenClock
     from kit.settings import Settings
-    from storage.db import make_session_factory
+    from storage.db import make_session_factory, units_of_work
 
     path = write_csv(tmp_path / "due.csv", [policy_row() for _ in range(tasks)])
     with make_session_factory(engine)() as session, session.begin():
-        summary = PolicyIntake(session, settings=Settings(), calendar=BusinessCalendar(),
+        summary = PolicyIntake(units_of_work(make_session_factory(engine)), settings=Settings(), calendar=BusinessCalendar(),
                                clock=FrozenClock(NOW)).run(open_table(path))
         assert summary.tasks_created == tasks
         session.execute(text("CREATE TABLE IF NOT EXISTS fake_placements (id serial PRIMARY KEY, task_id int, "

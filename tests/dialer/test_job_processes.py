@@ -18,7 +18,7 @@ from flows.vocab import CaseType
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
 from kit.vocab import CaseStatus, SlaStatus
-from storage.db import make_session_factory
+from storage.db import make_session_factory, units_of_work
 from storage.models import Case, CaseEvent, Policy
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
@@ -43,7 +43,7 @@ def open_cases(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> str
     due = due_at(opened, settings.cases.sla[CaseType.VERIFICATION_CASE.value], BusinessCalendar())
     path = write_csv(tmp_path / "p.csv", [policy_row() for _ in range(POLICIES)])
     with make_session_factory(engine)() as session, session.begin():
-        PolicyIntake(session, settings=settings, calendar=BusinessCalendar(), clock=FrozenClock(opened)).run(
+        PolicyIntake(units_of_work(make_session_factory(engine)), settings=settings, calendar=BusinessCalendar(), clock=FrozenClock(opened)).run(
             open_table(path))
         policies = list(session.execute(select(Policy.id, Policy.branch_id)))
         session.execute(insert(Case), [

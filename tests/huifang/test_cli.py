@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,32 @@ class TestErrors:
         path = tmp_path / "p.csv"
         path.write_text("policy_no\nP1\n", encoding="utf-8")
         assert "missing required column(s)" in self.one_line(run(db_url, "import", str(path)))
+
+    def test_a_file_that_breaks_half_way_keeps_the_chunks_before_and_says_so(
+            self, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import intake.service
+
+        monkeypatch.setattr(intake.service, "CHUNK_ROWS", 5)
+        run(db_url, "db", "upgrade")
+        rows = [policy_row() for _ in range(100)]
+        good = write_csv(tmp_path / "good.csv", rows, encoding="utf-8-sig")
+        broken = tmp_path / "broken.csv"  # a BOM says UTF-8, so the bytes are first decoded as they are read
+        broken.write_bytes(good.read_bytes() + b"\xff\xfe,broken\r\n")
+        message = self.one_line(run(db_url, "import", str(broken)))
+        found = re.fullmatch(r"huifang: the import stopped after row (\d+) \(UnicodeDecodeError: .*\); (\d+) rows are "
+                             r"committed \(\2 new, 0 updated, 0 unchanged, 0 rejected\), none after it; until the file "
+                             r"is imported again, .* stay held \(phones not checked yet\)\. Import the same file "
+                             r"again to finish: rows already in come back unchanged", message)
+        assert found is not None, message
+        committed = int(found[2])
+        assert int(found[1]) == committed + 1  # rows 2 … committed + 1 (the header is row 1)
+        assert 0 < committed < 100
+        assert committed % 5 == 0  # whole chunks only
+        assert len(run_json(db_url, "tasks", "list")) == committed
+        again = run_json(db_url, "import", str(good))
+        assert (again["imported"], again["unchanged"], again["tasks_created"]) == (100 - committed, committed,
+                                                                                  100 - committed)
+        assert {t["status"] for t in run_json(db_url, "tasks", "list")} == {"queued"}
 
     def test_schema_not_created(self, db_url: str, tmp_path: Path) -> None:
         fresh = f"sqlite:///{tmp_path / 'fresh.db'}"

@@ -1,8 +1,12 @@
-"""Intake against a real database (SQLite and PostgreSQL)."""
+"""Intake against a real database (SQLite and PostgreSQL): the rules. Each file is imported two rows to a
+chunk, so every rule is also checked across chunk boundaries; the chunks are savepoints inside the test's
+transaction here (tests/intake/test_chunks.py commits them for real)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -29,9 +33,14 @@ class Importer:
         self.files += 1
         path = write_csv(self.tmp_path / f"f{self.files}.csv", rows)
         settings = settings or self.settings
-        intake = PolicyIntake(self.session, settings=settings, calendar=BusinessCalendar(settings.calendar),
-                              clock=self.clock)
+        intake = PolicyIntake(self.unit_of_work, settings=settings, calendar=BusinessCalendar(settings.calendar),
+                              clock=self.clock, chunk_rows=2)
         return intake.run(open_table(path))
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        with self.session.begin_nested():
+            yield self.session
 
     def policy(self, policy_no: str) -> Policy:
         return self.session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one()
@@ -257,6 +266,16 @@ class TestPhoneQuality:
         [case] = imp.cases("W2")
         assert case.status is CaseStatus.CLOSED
         assert case.resolution_action == "phone_corrected"
+
+    def test_a_task_loaded_in_the_session_sees_its_release(self, session, tmp_path, settings, clock) -> None:
+        imp = make(session, tmp_path, settings, clock)
+        row = policy_row(policy_no="W4", applicant_phone="1370000123")
+        imp([row])
+        task = imp.task("W4")  # kept loaded in the session the phone rules then run in
+        assert task is not None
+        assert task.status is TaskStatus.HELD
+        imp([{**row, "applicant_phone": "13700001234"}])
+        assert task.status is TaskStatus.QUEUED
 
     def test_correcting_one_shared_number_releases_the_others(self, session, tmp_path, settings, clock) -> None:
         imp = make(session, tmp_path, settings, clock)

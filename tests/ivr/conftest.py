@@ -36,7 +36,7 @@ from speech.asr import Recognition
 from speech.audio import Audio
 from speech.cache import PromptCache
 from speech.lexicon import Intent
-from storage.db import make_session_factory
+from storage.db import make_session_factory, units_of_work
 from storage.models import Call, CallbackTask, CallEvent, Case, Policy
 from tests.conftest import NOW
 from tests.factories import policy_row, write_csv
@@ -190,9 +190,8 @@ def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keyp
     clock = FrozenClock(NOW)
     calendar = BusinessCalendar(settings.calendar)
     sessions = make_session_factory(engine)
-    with sessions() as session, session.begin():
-        path = write_csv(tmp_path / "policies.csv", [row or policy_row()])
-        PolicyIntake(session, settings=settings, calendar=calendar, clock=clock).run(open_table(path))
+    path = write_csv(tmp_path / "policies.csv", [row or policy_row()])
+    PolicyIntake(units_of_work(sessions), settings=settings, calendar=calendar, clock=clock).run(open_table(path))
     sleeps: list[float] = []
     media = MediaClient(ACCOUNT, TOKEN, sleep=sleeps.append)
     recognizer = ScriptedRecognizer()

@@ -92,7 +92,7 @@ def pending(backend: str, engine: Engine, tmp_path: Path, media_host: tuple[Medi
     from kit.calendar import BusinessCalendar
     from kit.clock import FrozenClock
     from recordings.service import RecordingCallback, announce
-    from storage.db import make_session_factory
+    from storage.db import make_session_factory, units_of_work
     from storage.models import CallbackTask, Policy
     from storage.repositories import calls as call_repo
 
@@ -101,7 +101,7 @@ def pending(backend: str, engine: Engine, tmp_path: Path, media_host: tuple[Medi
     path = write_csv(tmp_path / "policies.csv", [policy_row() for _ in range(RECORDINGS)])
     sids: list[str] = []
     with make_session_factory(engine)() as session, session.begin():
-        PolicyIntake(session, settings=settings, calendar=BusinessCalendar(), clock=FrozenClock(NOW)).run(open_table(path))
+        PolicyIntake(units_of_work(make_session_factory(engine)), settings=settings, calendar=BusinessCalendar(), clock=FrozenClock(NOW)).run(open_table(path))
         for n, task in enumerate(session.scalars(select(CallbackTask).order_by(CallbackTask.id)), start=1):
             policy = session.get(Policy, task.policy_id)
             assert policy is not None

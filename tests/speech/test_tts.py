@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from speech.audio import TELEPHONE_RATE, Audio, write_wav
-from speech.tts import EspeakTts, TtsUnavailable, VoiceSettings, worker_pid
+from speech.tts import ENGINE_RECORD, OUTPUT_FORMAT, EspeakTts, TtsUnavailable, VoiceSettings, worker_pid
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +161,59 @@ def test_identity_does_not_wait_for_a_render(tts: EspeakTts) -> None:
         reader.start()
         reader.join(timeout=5)
         assert result == [before]
+
+
+def refuse_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """This process as one where no TTS worker has greeted and none can start (each attempt counted)."""
+    from speech import tts as tts_module
+
+    starts: list[str] = []
+
+    class RefusedWorker:
+        def __init__(self) -> None:
+            starts.append("start")
+            raise TtsUnavailable("test: no espeak-ng here")
+
+    monkeypatch.setattr(tts_module, "_Worker", RefusedWorker)
+    monkeypatch.setattr(tts_module, "_worker", None)
+    monkeypatch.setattr(tts_module, "_version", None)
+    return starts
+
+
+@pytest.fixture
+def no_worker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    return refuse_workers(monkeypatch)
+
+
+def test_the_engine_record_gives_the_workers_identity_without_a_worker(
+        tts: EspeakTts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recorded when a worker greets; read by a process that has none (a web host without espeak-ng)."""
+    from speech import tts as tts_module
+
+    record = tmp_path / "prompts" / ENGINE_RECORD
+    tts.render("好", "zh-CN")  # a worker has greeted in this process
+    greeted = tts_module._version
+    live = EspeakTts(engine_record=record).identity("zh-CN")
+    # the key material is what it was before the record existed: caches rendered earlier keep their keys
+    assert live == f"{greeted}; voice=sit/cmn; rate=200; pitch=50; out={OUTPUT_FORMAT}"
+    assert json.loads(record.read_text(encoding="utf-8")) == {"engine": greeted}
+    starts = refuse_workers(monkeypatch)
+    assert EspeakTts(engine_record=record).identity("zh-CN") == live
+    assert starts == []
+
+
+@pytest.mark.parametrize("content", ["", "not json", '{"engine": ""}', '["pyttsx3 2.99, espeak-ng 1.51"]'])
+def test_an_unreadable_engine_record_is_not_trusted(tmp_path: Path, no_worker: list[str], content: str) -> None:
+    record = tmp_path / ENGINE_RECORD
+    record.write_text(content, encoding="utf-8")
+    with pytest.raises(TtsUnavailable, match="no espeak-ng here"):
+        EspeakTts(engine_record=record).identity("zh-CN")
+    assert no_worker == ["start"]
+
+
+def test_without_a_record_the_identity_starts_a_worker(tmp_path: Path, no_worker: list[str]) -> None:
+    with pytest.raises(TtsUnavailable, match="no espeak-ng here"):
+        EspeakTts(engine_record=tmp_path / ENGINE_RECORD).identity("zh-CN")
+    with pytest.raises(TtsUnavailable, match="no espeak-ng here"):
+        EspeakTts().identity("zh-CN")
+    assert no_worker == ["start", "start"]

@@ -49,7 +49,7 @@ def test_a_retry_sets_the_next_attempt_and_a_claim_clears_nothing_it_should_keep
     assert (task.status, task.next_attempt_at, task.lease_expires_at) == (
         TaskStatus.QUEUED, NOW + timedelta(hours=4), None)
     apply(task, TaskEvent.HOLD, NOW)
-    assert (task.status, task.next_attempt_at) == (TaskStatus.HELD, None)
+    assert (task.status, task.next_attempt_at) == (TaskStatus.HELD, NOW + timedelta(hours=4))  # paused, kept
 
 
 @pytest.mark.parametrize("status", [TaskStatus.DIALING, TaskStatus.IN_PROGRESS])

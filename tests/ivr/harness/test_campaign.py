@@ -14,6 +14,7 @@ from ivr.harness.local import LocalHarness
 from ivr.harness.persona import PersonaError, persona_from
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
+from storage.db import units_of_work
 from storage.models import CallbackTask, Policy, Recording
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
@@ -36,11 +37,9 @@ CAST = Cast(
 @pytest.fixture
 def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> LocalHarness:
     ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(policy_no="C0"))
-    with ivr.svc.sessions() as session, session.begin():
-        rows = [policy_row(policy_no=f"C{i}") for i in range(1, 6)]
-        path = write_csv(tmp_path / "more.csv", rows)
-        PolicyIntake(session, settings=ivr.svc.settings, calendar=ivr.svc.calendar, clock=ivr.svc.clock).run(
-            open_table(path))
+    path = write_csv(tmp_path / "more.csv", [policy_row(policy_no=f"C{i}") for i in range(1, 6)])
+    PolicyIntake(units_of_work(ivr.svc.sessions), settings=ivr.svc.settings, calendar=ivr.svc.calendar,
+                 clock=ivr.svc.clock).run(open_table(path))
     return text_mode_harness(ivr)
 
 
