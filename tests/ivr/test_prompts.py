@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from speech import tts
 from speech.audio import Audio, write_wav
 from speech.cache import PromptCache
 from speech.tts import ENGINE_RECORD, EspeakTts, TtsUnavailable
+from tests.threads import run_together
 
 BASE = "https://ivr.example.com"
 
@@ -114,22 +114,8 @@ def test_many_threads_on_a_fresh_index_get_the_same_urls_and_start_nothing(
         rendered: tuple[Path, dict[str, str]], no_tts: list[str]) -> None:
     root, urls = rendered
     index = fresh_index(root)
-    start = threading.Barrier(8)
     seen: list[dict[str, str]] = []
-    errors: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            start.wait()
-            seen.append({text: index.url(text, "zh-CN") for text in urls})
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=serve) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = run_together(8, lambda _n: seen.append({text: index.url(text, "zh-CN") for text in urls}))
     assert errors == []
     assert seen == [urls] * 8
     assert (no_tts, index.late_renders, len(index._on_disk)) == ([], 0, len(urls))

@@ -13,6 +13,7 @@ import pytest
 from speech import cache as cache_module
 from speech.audio import Audio, read_wav
 from speech.cache import CachedPrompt, PromptCache
+from tests.threads import run_together
 
 
 class FakeRenderer:
@@ -161,22 +162,8 @@ def test_a_failed_write_removes_the_temporary_file(cache: PromptCache, monkeypat
 def test_concurrent_gets_leave_one_complete_file(tmp_path: Path) -> None:
     renderer = FakeRenderer(delay=0.02)
     cache = PromptCache(tmp_path / "prompts", renderer)
-    start = threading.Barrier(8)
     results: list[CachedPrompt] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            start.wait()
-            results.append(cache.get("请问您是本人吗？", "zh-CN"))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
+    errors = run_together(8, lambda _n: results.append(cache.get("请问您是本人吗？", "zh-CN")), timeout_s=10)
     assert errors == []
     assert len(results) == 8
     paths = {r.path for r in results}
