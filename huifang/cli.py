@@ -24,6 +24,7 @@ from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
+from huifang.users_cmd import users_group
 from intake.reader import IntakeFileError, open_table
 from intake.service import ImportInterrupted, PolicyIntake
 from kit.calendar import UnknownCalendarYear
@@ -301,6 +302,7 @@ cli.add_command(report_group)
 cli.add_command(simulate_group)
 cli.add_command(speech_group)
 cli.add_command(prompts_group)
+cli.add_command(users_group)
 
 
 def main() -> None:

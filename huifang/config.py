@@ -227,6 +227,10 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
     _validate_ivr(settings)
     _validate_dialer(settings)
+    c = settings.console
+    for key in ("max_failed_logins", "lockout_minutes", "min_password_length"):
+        if getattr(c, key) < 1:
+            raise ConfigError(f"console.{key}: must be at least 1, got {getattr(c, key)}")
     if not 0 <= settings.reports.agent_warning_success_rate <= 1:
         raise ConfigError("reports.agent_warning_success_rate: must be between 0 and 1")
     if settings.reports.agent_warning_min_due < 1:

@@ -190,6 +190,13 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    max_failed_logins: int = 5  # wrong passwords in a row before the account is locked
+    lockout_minutes: int = 15  # how long a locked account stays locked
+    min_password_length: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -204,4 +211,5 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

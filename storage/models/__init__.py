@@ -7,6 +7,7 @@ from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
 from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
+from storage.models.user import User
 
 __all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerPacing",
-           "JobRun", "Policy", "Recording", "TaskHold"]
+           "JobRun", "Policy", "Recording", "TaskHold", "User"]

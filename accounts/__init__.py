@@ -1,0 +1,1 @@
+"""Console accounts: users, their roles and branches, passwords and sign-in (issue 14)."""
