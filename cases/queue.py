@@ -30,10 +30,18 @@ class QueueFilter:
     branch_code: str | None = None
     case_type: CaseType | None = None
     sla: SlaStatus | None = None
+    text: str | None = None  # a policy number, an applicant's name, or a phone number (its last digits)
 
 
-def queue(session: Session, actor: Actor, now: datetime, filters: QueueFilter = QueueFilter()) -> list[CaseView]:
+def queue(session: Session, actor: Actor, now: datetime, filters: QueueFilter = QueueFilter(), *,
+          limit: int | None = None, offset: int = 0) -> list[CaseView]:
     actor.require(CASE_READERS, "read the case queue")
     rows = case_repo.queue(session, actor, now=now, month_starts=month_starts(now), branch_code=filters.branch_code,
-                           case_type=filters.case_type, sla=filters.sla)
+                           case_type=filters.case_type, sla=filters.sla, text=filters.text, limit=limit,
+                           offset=offset)
     return [case_view(case, code, now) for case, code in rows]
+
+
+def sla_counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
+    actor.require(CASE_READERS, "read the case queue")
+    return case_repo.sla_counts(session, actor, now=now)

@@ -39,6 +39,7 @@ class CaseView:
     closed_at: datetime | None
     assigned_to: str | None
     version: int  # what a form sends back: a stale one is refused
+    policy_id: int = 0
     resolution_action: str | None = None
     overdue_explanation: str | None = None
     history: list[HistoryLine] = field(default_factory=list)
@@ -62,7 +63,8 @@ def case_view(case: Case, branch_code: str, now: datetime) -> CaseView:
         id=case.id, type=case.type.value, reason=case.reason, branch_code=branch_code, status=case.status.value,
         sla_status=case_status(now=now, warn=case.warn_at, due=case.due_at, closed_at=case.closed_at).value,
         created_at=case.created_at, due_at=case.due_at, detail=case.detail, closed_at=case.closed_at,
-        assigned_to=case.assigned_to, version=case.version_id, resolution_action=case.resolution_action,
+        assigned_to=case.assigned_to, version=case.version_id, policy_id=case.policy_id,
+        resolution_action=case.resolution_action,
         overdue_explanation=case.overdue_explanation)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
 
+from console.app import mount_console
+from console.context import ConsoleContext
 from flows.library import load_library
 from huifang.app import App, build_app
 from huifang.flows_cmd import flows_path
@@ -61,5 +64,15 @@ def build_services(app: App, recognizer: Recognizer | None = None,
 
 
 def create_app(config_path: str | None = None) -> Flask:
-    """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment)."""
-    return create_ivr_app(build_services(build_app(Path(config_path) if config_path else None)))
+    """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment).
+    The console is mounted beside the webhooks when HUIFANG_SECRET_KEY is set."""
+    app = build_app(Path(config_path) if config_path else None)
+    services = build_services(app)
+    web = create_ivr_app(services)
+    secret = os.environ.get("HUIFANG_SECRET_KEY", "")
+    if secret:
+        mount_console(web, ConsoleContext(app.settings, app.clock, app.calendar, services.sessions), secret,
+                      https=app.settings.ivr.public_base_url.startswith("https://"))
+    else:
+        log.warning("HUIFANG_SECRET_KEY is not set: the console is not served (webhooks only)")
+    return web

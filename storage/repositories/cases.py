@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, case, false, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from flows.vocab import CaseType
 from kit.actor import Actor
 from kit.vocab import OPEN_CASE_STATUSES, CaseStatus, SlaStatus
-from storage.models import Branch, Case, CaseEvent
+from storage.models import Branch, Case, CaseEvent, Policy
 from storage.repositories import chunked
 from storage.scope import scoped
 
@@ -69,9 +69,11 @@ def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, str] | None
 
 def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[datetime, datetime],
           branch_code: str | None = None, case_type: CaseType | None = None, sla: SlaStatus | None = None,
-          open_only: bool = True) -> list[tuple[Case, str]]:
+          text: str | None = None, open_only: bool = True, limit: int | None = None,
+          offset: int = 0) -> list[tuple[Case, str]]:
     """Cases in processing order (docs/domain.md §9.5): verification cases first; then cases raised since the
-    start of last month; then the month before; then older. Within a group, the earliest due first."""
+    start of last month; then the month before; then older. Within a group, the earliest due first.
+    `text` matches the policy number, the applicant's name or the end of a phone number."""
     last_month, month_before = month_starts
     group = case(
         (Case.type == CaseType.VERIFICATION_CASE, 0),
@@ -89,7 +91,26 @@ def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[
         stmt = stmt.where(Case.type == case_type)
     if sla:
         stmt = stmt.where(sla_expression(now) == sla.value)
-    return [(c, code) for c, code in session.execute(stmt.order_by(group, Case.due_at, Case.id))]
+    if text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        policy = select(Policy.id).where(or_(Policy.policy_no == text, Policy.applicant_name == text,
+                                             Policy.applicant_phone.like(f"%{digits[-11:]}") if len(digits) >= 4
+                                             else false()))
+        stmt = stmt.where(Case.policy_id.in_(policy))
+    stmt = stmt.order_by(group, Case.due_at, Case.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(c, code) for c, code in session.execute(stmt)]
+
+
+def sla_counts(session: Session, actor: Actor, *, now: datetime) -> dict[str, int]:
+    """Open cases per SLA status in the actor's branches (the figures over a queue)."""
+    status = sla_expression(now)
+    stmt = scoped(select(status, func.count()).select_from(Case).join(Branch, Branch.id == Case.branch_id),
+                  actor, Case.branch_id, joined=True).where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(status)
+    counts = {s.value: 0 for s in SlaStatus}
+    counts.update({str(k): int(n) for k, n in session.execute(stmt)})
+    return counts
 
 
 def events(session: Session, case_id: int) -> list[CaseEvent]:

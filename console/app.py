@@ -1,0 +1,60 @@
+"""Mounts the console on the web app: sign-in, the desks, CSRF on every POST, security headers.
+
+The session cookie is signed with the secret key (`HUIFANG_SECRET_KEY`); it is HttpOnly, SameSite=Lax and
+Secure when the public URL is https. Pages allow no inline script and no framing (docs/console.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
+from werkzeug.wrappers import Response
+
+from console.context import ConsoleContext
+
+HERE = Path(__file__).parent
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+
+
+def urlencode_page(args: dict[str, str], page: int) -> str:
+    """The current filters with another page number (filters stay in the URL)."""
+    return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
+
+
+def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bool) -> None:
+    from console.auth.routes import auth
+    from console.cases.routes import cases
+
+    if len(secret_key) < 32:
+        raise ValueError("HUIFANG_SECRET_KEY: the console's secret key must be at least 32 characters")
+    app.secret_key = secret_key
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=8), WTF_CSRF_TIME_LIMIT=None)
+    app.extensions["huifang.console"] = ctx
+    app.jinja_loader = _loader(app)
+    app.jinja_env.filters["urlencode_page"] = urlencode_page
+    CSRFProtect(app)
+    app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
+                                     static_url_path="/console/static"))
+    app.register_blueprint(auth)
+    app.register_blueprint(cases)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
+        return response
+
+
+def _loader(app: Flask) -> ChoiceLoader:
+    loaders: list[BaseLoader] = [FileSystemLoader(str(HERE / "templates"))]
+    if app.jinja_loader is not None:
+        loaders.append(app.jinja_loader)
+    return ChoiceLoader(loaders)

@@ -1,0 +1,46 @@
+"""Sign in and out (docs/console.md, "The pages' contract"): `GET/POST /console/login`, `POST /console/logout`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from accounts.service import by_name, sign_in
+from console.context import context, unit_of_work
+
+auth = Blueprint("auth", __name__, url_prefix="/console")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(message="请输入用户名")])
+    password = PasswordField("密码", validators=[DataRequired(message="请输入密码")])
+
+
+@auth.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    form = LoginForm()
+    refusal = ""
+    if form.validate_on_submit():
+        ctx = context()
+        with unit_of_work() as db:
+            result = sign_in(db, form.username.data or "", form.password.data or "", now=ctx.clock.now(),
+                             settings=ctx.settings.console)
+            user = by_name(db, form.username.data or "") if result.actor else None
+            db.commit()  # a failure's count, lock and audit line are kept too
+        if result.actor is not None and user is not None:
+            session.clear()  # a new session id for the signed-in user (no fixation)
+            session["user"], session["since"] = user.name, user.password_changed_at.isoformat()
+            session.permanent = True
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/console/") else url_for("cases.queue_page"))
+        refusal = result.refusal
+    return render_template("console/login.html", form=form, refusal=refusal)
+
+
+@auth.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("auth.login"))

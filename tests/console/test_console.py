@@ -1,0 +1,132 @@
+"""The console's first desk through Flask's test client: sign-in with CSRF, lockout, the case queue scoped by
+branch, filters in the URL, SLA tags in words, security headers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from accounts.service import add_user
+from cases.service import NewCase, open_cases
+from console.app import mount_console
+from console.context import ConsoleContext
+from flows.vocab import CaseType
+from kit.actor import operator_actor
+from kit.calendar import BusinessCalendar
+from kit.clock import FrozenClock
+from kit.settings import Settings
+from storage.db import make_session_factory
+from storage.models import CallbackTask, Policy
+from tests.conftest import NOW
+from tests.factories import policy_row
+from tests.intake.test_service import make
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture
+def console(engine: Engine, session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock,
+            calendar: BusinessCalendar) -> FlaskClient:
+    make(session, tmp_path, settings, clock)([
+        policy_row(policy_no="BJ1", applicant_name="赵敏"),
+        policy_row(policy_no="TJ1", branch_code="120100", branch_name="天津分公司", applicant_name="钱进")])
+    for no, kind in (("BJ1", CaseType.DIALECT_CASE), ("TJ1", CaseType.FIRST_EXPLANATION_CASE)):
+        policy = session.scalars(select(Policy).where(Policy.policy_no == no)).one()
+        task = session.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
+        open_cases(session, [NewCase(policy.id, task.id, policy.branch_id, kind, "language_barrier", f"{no} 待处理")],
+                   now=NOW, settings=settings.cases, calendar=calendar)
+    root = operator_actor("root")
+    add_user(session, root, "王芳", PASSWORD, ["branch"], ["110100"], now=NOW, settings=settings.console)
+    add_user(session, root, "张总", PASSWORD, ["supervisor"], [], now=NOW, settings=settings.console)
+    session.commit()
+    app = Flask("test-console")
+    mount_console(app, ConsoleContext(settings, clock, calendar, make_session_factory(engine)), "k" * 40,
+                  https=False)
+    return app.test_client()
+
+
+def _csrf(client: FlaskClient, path: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert found is not None
+    return found.group(1)
+
+
+def _login(client: FlaskClient, name: str, password: str = PASSWORD) -> str:
+    token = _csrf(client, "/console/login")
+    reply = client.post("/console/login", data={"username": name, "password": password, "csrf_token": token})
+    return reply.headers.get("Location", "") if reply.status_code == 302 else reply.get_data(as_text=True)
+
+
+def test_a_branch_user_signs_in_and_sees_only_their_branch(console: FlaskClient) -> None:
+    assert console.get("/console/cases").headers["Location"].startswith("/console/login")
+    assert _login(console, "王芳") == "/console/cases"
+    page = console.get("/console/cases").get_data(as_text=True)
+    assert "BJ1" in page
+    assert "赵敏" in page
+    assert "TJ1" not in page
+    assert "钱进" not in page
+    assert "方言件" in page
+    assert "正常" in page
+    assert "剩余 7 天" in page  # 7 natural days, opened just now
+    assert console.get("/console/cases?branch=120100").get_data(as_text=True).count("待处理") == 0
+
+
+def test_a_supervisor_sees_every_branch_and_filters_stay_in_the_url(console: FlaskClient) -> None:
+    _login(console, "张总")
+    page = console.get("/console/cases").get_data(as_text=True)
+    assert "BJ1" in page
+    assert "TJ1" in page
+    by_type = console.get("/console/cases?type=first_explanation_case").get_data(as_text=True)
+    assert "TJ1" in by_type
+    assert "BJ1" not in by_type
+    assert 'value="first_explanation_case" selected' in by_type
+    assert "BJ1" in console.get("/console/cases?q=赵敏").get_data(as_text=True)
+    assert "BJ1" not in console.get("/console/cases?q=钱进").get_data(as_text=True)
+
+
+def test_a_post_without_the_csrf_token_is_refused(console: FlaskClient) -> None:
+    reply = console.post("/console/login", data={"username": "王芳", "password": PASSWORD})
+    assert reply.status_code == 400
+    assert console.get("/console/cases").status_code == 302  # not signed in
+
+
+def test_wrong_passwords_are_refused_in_chinese_and_lock_the_account(console: FlaskClient) -> None:
+    for _ in range(5):
+        assert "用户名或密码错误" in _login(console, "王芳", "wrong password")
+    assert "账号已锁定" in _login(console, "王芳")
+
+
+def test_signing_out_ends_the_session(console: FlaskClient) -> None:
+    _login(console, "王芳")
+    token = _csrf(console, "/console/cases")
+    assert console.post("/console/logout", data={"csrf_token": token}).status_code == 302
+    assert console.get("/console/cases").status_code == 302
+
+
+def test_pages_forbid_framing_and_inline_script(console: FlaskClient) -> None:
+    reply = console.get("/console/login")
+    assert reply.headers["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
+    assert "<script" not in reply.get_data(as_text=True)
+    cookie = console.get_cookie("session")
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+@pytest.mark.parametrize(("status", "hours", "words"), [
+    ("normal", 150, "剩余 6 天"), ("warning", 5, "剩余 5 小时"), ("warning", 0.5, "剩余 30 分钟"),
+    ("overdue", -49, "已超时 2 天"),
+])
+def test_the_sla_in_words(status: str, hours: float, words: str) -> None:
+    from datetime import timedelta
+
+    from console.cases.routes import sla_words
+
+    assert sla_words(status, NOW + timedelta(hours=hours), NOW) == words
