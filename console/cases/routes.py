@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from cases.actions import Action, ActionRefused, CaseNotFound, Handling, resolve
 from cases.queue import QueueFilter
+from console.cases.detail import case_page
 from console.cases.queries import queue_page
 from console.context import context, signed_in, unit_of_work
 from flows.vocab import CaseType
+from huifang.case_rules import CaseRules
+from kit.actor import NotAllowed
 from kit.clock import BUSINESS_TZ
 from kit.vocab import SlaStatus
 
@@ -60,3 +64,57 @@ def queue_view() -> Response | str:
     return render_template("console/cases/queue.html", actor=actor, result=result, local=local, sla_zh=SLA_ZH,
                            type_zh=TYPE_ZH, args=request.args)
 
+
+
+ACTION_ZH = {"phone_corrected": "号码已更正", "appointment_set": "已约定回访时间", "explained": "已解释（客户签署解释单）",
+             "mis_selling_handled": "销售误导已处理", "signed_questionnaire": "已收回签字问卷", "surrendered": "犹豫期内已退保",
+             "overdue_explanation": "逾期情况说明"}
+
+
+@cases.get("/cases/<int:case_id>", endpoint="case_page")
+def case_view_route(case_id: int) -> Response | str:
+    ctx = context()
+    with unit_of_work() as db:
+        actor = signed_in(db)
+        if actor is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        try:
+            page = case_page(db, actor, case_id, ctx.clock.now())
+        except CaseNotFound:
+            abort(404)
+        return render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
+                               action_zh=ACTION_ZH, messages=get_flashed_messages(with_categories=True),
+                               form=request.args)
+
+
+@cases.post("/cases/<int:case_id>/resolve", endpoint="resolve")
+def resolve_route(case_id: int) -> Response:
+    """The resolution form: the same fields as `huifang cases resolve`, checked by the same service."""
+    ctx = context()
+    form = request.form
+    try:
+        action = Action(form.get("action", ""))
+        parsed = datetime.fromisoformat(form["at"]) if form.get("at") else None
+        at = parsed.replace(tzinfo=BUSINESS_TZ) if parsed and parsed.tzinfo is None else parsed  # Beijing time
+        version = int(form["version"]) if form.get("version", "").isdigit() else None
+    except ValueError:
+        flash("请选择处理方式，时间格式如 2026-11-30T14:00", "error")
+        return redirect(url_for("cases.case_page", case_id=case_id))
+    handling = Handling(action, form.get("note", "").strip(), form.get("phone") or None, at,
+                        form.get("told_rescission") == "y")
+    with unit_of_work() as db:
+        actor = signed_in(db)
+        if actor is None:
+            return redirect(url_for("auth.login"))
+        try:
+            outcome = resolve(db, actor, case_id, handling, now=ctx.clock.now(), settings=ctx.settings,
+                              calendar=ctx.calendar, rules=CaseRules(ctx.settings, ctx.calendar),
+                              expected_version=version)
+        except CaseNotFound:
+            abort(404)
+        except (ActionRefused, NotAllowed) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("cases.case_page", case_id=case_id))
+        db.commit()
+    flash("已处理：" + "；".join(outcome.effects), "done")
+    return redirect(url_for("cases.case_page", case_id=case_id))

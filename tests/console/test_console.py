@@ -22,7 +22,7 @@ from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import Settings
 from storage.db import make_session_factory
-from storage.models import CallbackTask, Policy
+from storage.models import CallbackTask, Case, Policy
 from tests.conftest import NOW
 from tests.factories import policy_row
 from tests.intake.test_service import make
@@ -130,3 +130,64 @@ def test_the_sla_in_words(status: str, hours: float, words: str) -> None:
     from console.cases.routes import sla_words
 
     assert sla_words(status, NOW + timedelta(hours=hours), NOW) == words
+
+
+def _case_id(policy_no: str, engine: Engine) -> int:
+    with Session(engine) as s:
+        return s.scalars(select(Case.id).join(Policy, Policy.id == Case.policy_id)
+                         .where(Policy.policy_no == policy_no)).one()
+
+
+def test_a_case_page_shows_the_policy_with_the_id_number_masked(console: FlaskClient, engine: Engine) -> None:
+    _login(console, "王芳")
+    page = console.get(f"/console/cases/{_case_id('BJ1', engine)}").get_data(as_text=True)
+    with Session(engine) as s:
+        id_no = s.scalars(select(Policy.applicant_id_no).where(Policy.policy_no == "BJ1")).one()
+    assert f"{id_no[:6]}********{id_no[-4:]}" in page
+    assert id_no not in page
+    assert "赵敏" in page
+    assert "BJ1 待处理" in page
+
+
+def test_another_branchs_case_is_not_found(console: FlaskClient, engine: Engine) -> None:
+    _login(console, "王芳")
+    other = _case_id("TJ1", engine)
+    assert console.get(f"/console/cases/{other}").status_code == 404
+    assert console.get("/console/cases/999999").status_code == 404
+    token = _csrf(console, "/console/cases")
+    refused = console.post(f"/console/cases/{other}/resolve", data={"csrf_token": token, "action": "surrendered",
+                                                                    "note": "x"})
+    assert refused.status_code == 404
+    with Session(engine) as s:
+        assert s.get(Case, other).status.value == "open"  # type: ignore[union-attr]
+
+
+def test_resolving_in_the_form_runs_the_same_rules_and_says_what_it_did(console: FlaskClient,
+                                                                          engine: Engine) -> None:
+    _login(console, "王芳")
+    case_id = _case_id("BJ1", engine)
+    path = f"/console/cases/{case_id}"
+    token = _csrf(console, path)
+    refused = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "overdue_explanation",
+                                                    "version": "1"}, follow_redirects=True)
+    assert "--note: the overdue explanation" in refused.get_data(as_text=True)
+    done = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "surrendered", "note": "犹豫期内退保",
+                                                 "version": "1"}, follow_redirects=True)
+    assert "已处理：callback cancelled；case cancelled" in done.get_data(as_text=True)
+    assert "BJ1" not in console.get("/console/cases").get_data(as_text=True)  # it left the queue
+
+
+def test_a_stale_form_says_someone_else_changed_the_case(console: FlaskClient, engine: Engine) -> None:
+    _login(console, "王芳")
+    case_id = _case_id("BJ1", engine)
+    token = _csrf(console, f"/console/cases/{case_id}")
+    with Session(engine) as s, s.begin():
+        case = s.get(Case, case_id)
+        assert case is not None
+        case.assigned_to = "B0009"  # someone else's change since the form was shown (version 1 → 2)
+    stale = console.post(f"/console/cases/{case_id}/resolve",
+                         data={"csrf_token": token, "action": "surrendered", "note": "退保", "version": "1"},
+                         follow_redirects=True)
+    assert "changed by someone else" in stale.get_data(as_text=True)
+    with Session(engine) as s:
+        assert s.get(Case, case_id).status.value == "open"  # type: ignore[union-attr]
