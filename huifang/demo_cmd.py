@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+import shlex
 import shutil
 import time
 from collections import Counter
@@ -18,7 +20,7 @@ from huifang.app import App
 from huifang.output import emit_json, emit_table
 from huifang.simulate_cmd import harness_for
 from kit.clock import BUSINESS_TZ
-from kit.settings import DatabaseSettings
+from kit.settings import DatabaseSettings, Settings
 from storage.db import units_of_work
 
 DEFAULT_START = datetime(2026, 11, 25, 9, 0, tzinfo=BUSINESS_TZ)  # a day the bundled holiday calendar covers
@@ -126,8 +128,15 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
         click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in summary[key].items()) or "-"))
     click.echo(f"{summary['calls']} calls over {days} days for {policies} policies in {summary['seconds']} s; "
                f"late {summary['late']}")
-    click.echo(f"\nlook next: HUIFANG_DATABASE_URL={settings.database.url} huifang tasks list | "
-               f"huifang policies show POLICY_NO; personas in {cast_path}")
+    click.echo(f"\nlook next (the demo's database and recordings):\n  {demo_env(settings)}\n"
+               f"  huifang tasks list | huifang policies show POLICY_NO | huifang recordings verify\n"
+               f"personas in {cast_path}")
+
+
+def demo_env(settings: Settings) -> str:
+    """The shell line that points later commands at the demo's database and its recordings root."""
+    return (f"export HUIFANG_DATABASE_URL={shlex.quote(settings.database.url)} "
+            f"HUIFANG__RECORDINGS__ROOT={shlex.quote(json.dumps(settings.recordings.root))}")
 
 
 def _clock_is_set() -> bool:

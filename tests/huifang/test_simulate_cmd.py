@@ -81,6 +81,23 @@ def test_the_demo_shows_every_result_class(tmp_path: Path) -> None:
     repeat = json.loads(again.stdout)
     assert {k: repeat[k] for k in ("results", "cases", "calls")} == {k: summary[k] for k in ("results", "cases",
                                                                                            "calls")}
+    # the hint the demo prints points later commands at its database and its recordings (reported: it left
+    # the recordings root at ./var/recordings, so `recordings verify` found every recording missing)
+    import dataclasses
+    import shlex
+
+    from huifang.demo_cmd import demo_env
+    from kit.settings import DatabaseSettings, Settings
+
+    workdir = tmp_path / "demo"
+    settings = dataclasses.replace(Settings(), database=DatabaseSettings(url=f"sqlite:///{workdir / 'huifang.db'}"),
+                                   recordings=dataclasses.replace(Settings().recordings, root=str(workdir / "recordings")))
+    env = dict(word.split("=", 1) for word in shlex.split(demo_env(settings))[1:])
+    verified = CliRunner().invoke(cli, ["recordings", "verify", "--json"], env=env)
+    assert verified.exit_code == 0, verified.stdout
+    report = json.loads(verified.stdout)
+    assert report["checked"] > 0
+    assert (report["missing"], report["altered"]) == ([], [])
 
 
 def test_audio_mode_with_the_korean_test_flow(engine: Engine, db_url: str, tmp_path: Path) -> None:
