@@ -50,8 +50,9 @@ def _check_roles(session: Session, roles: list[str], branches: list[str]) -> Non
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise AccountError(f"--role {unknown[0]!r}: not a role (one of {', '.join(ROLES)})")
-    bound = [r for r in roles if Role(r) in BRANCH_BOUND and Role(r) not in ALL_BRANCH_ROLES]
-    if bound and not branches and not any(Role(r) in ALL_BRANCH_ROLES for r in roles):
+    bound = [r for r in roles if Role(r) in BRANCH_BOUND]
+    sees_all = any(Role(r) in ALL_BRANCH_ROLES for r in roles)
+    if bound and not branches and not sees_all:
         raise AccountError(f"--branch: a {bound[0]} user needs the branches whose data they handle")
     known = set(session.scalars(select(Branch.code).where(Branch.code.in_(branches)))) if branches else set()
     missing = [b for b in branches if b not in known]

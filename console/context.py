@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, session
+from flask import current_app, session
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import actor_of, by_name
@@ -49,10 +49,3 @@ def signed_in(db: Session) -> Actor | None:
         return None
     return actor_of(user)
 
-
-def require_actor(db: Session) -> Actor:
-    actor = signed_in(db)
-    if actor is None:
-        abort(401)
-    g.actor = actor
-    return actor

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +36,6 @@ class CasePage:
     branch: str
     task: TaskView | None
     calls: list[CallBlock]
-    extra: dict[str, Any]
 
 
 def case_page(db: Session, actor: Actor, case_id: int, now: datetime) -> CasePage:
@@ -50,4 +48,4 @@ def case_page(db: Session, actor: Actor, case_id: int, now: datetime) -> CasePag
     branch = db.get(Branch, policy.branch_id)
     calls = [CallBlock(c, call_repo.events(db, c.id)) for c in call_repo.for_policy(db, policy.id)]
     return CasePage(view, policy, mask_id(policy.applicant_id_no), agent.name if agent else "",
-                    branch.name if branch else code, summary.task, calls, {})
+                    branch.name if branch else code, summary.task, calls)

@@ -50,7 +50,8 @@ def queue_view() -> Response | str:
     now = ctx.clock.now()
     case_type = _choice("type", {t.value for t in CaseType})
     sla = _choice("sla_status", {s.value for s in SlaStatus})
-    page = max(1, request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) or 1)
+    raw_page = request.args.get("page", "1")
+    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
     filters = QueueFilter(branch_code=request.args.get("branch") or None,
                           case_type=CaseType(case_type) if case_type else None,
                           sla=SlaStatus(sla) if sla else None, text=(request.args.get("q") or "").strip() or None)
