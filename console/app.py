@@ -40,8 +40,8 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    app.register_blueprint(auth)
-    app.register_blueprint(cases)
+    for desk in (auth, cases):
+        app.register_blueprint(desk)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from flask import current_app, session
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response
 
 from accounts.service import actor_of, by_name
-from kit.actor import Actor
+from kit.actor import Actor, Role
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
 from kit.settings import Settings
@@ -38,14 +40,38 @@ def unit_of_work() -> Iterator[Session]:
 
 
 def signed_in(db: Session) -> Actor | None:
-    """The actor of this request: the account in the session cookie, still enabled (checked every request,
-    so disabling an account ends its sessions)."""
+    """The actor of this request: the account in the session cookie, still enabled and with the same password
+    (checked every request, so disabling an account or changing its password ends its sessions), and not idle
+    for longer than `[console] idle_timeout_minutes`."""
     name = session.get("user")
     if not name:
         return None
+    ctx = context()
+    now = ctx.clock.now()
+    seen = session.get("seen")
+    idle = timedelta(minutes=ctx.settings.console.idle_timeout_minutes)
     user = by_name(db, name)
-    if user is None or user.disabled or user.password_changed_at.isoformat() != session.get("since"):
+    if (user is None or user.disabled or user.password_changed_at.isoformat() != session.get("since")
+            or not isinstance(seen, str) or now - datetime.fromisoformat(seen) > idle):
         session.clear()
         return None
+    session["seen"] = now.isoformat()
     return actor_of(user)
+
+
+def page_actor(db: Session, roles: Iterable[Role] | None = None) -> Actor:
+    """The signed-in actor of a page or form, or the request ends here: not signed in → the sign-in page
+    (coming back afterwards); signed in without one of `roles` → 403 (the desk is not theirs).
+    Which *data* the actor sees is decided by the scoped queries, where out of scope is 404."""
+    actor = signed_in(db)
+    if actor is None:
+        target = request.full_path if request.method == "GET" else None
+        abort(redirect(url_for("auth.login", next=target) if target else url_for("auth.login")))
+    if roles is not None and not actor.has(roles):
+        abort(_forbidden(actor))
+    return actor
+
+
+def _forbidden(actor: Actor) -> Response:
+    return make_response(render_template("console/forbidden.html", actor=actor), 403)
 

@@ -272,20 +272,26 @@ def tasks_appoint(app: App, policy_no: str, at_text: str, as_json: bool) -> None
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--webhooks-only", is_flag=True, help="Serve Twilio's webhooks without the console (no secret key).")
 @click.pass_obj
 @handled
-def serve(app: App, host: str, port: int) -> None:
-    """Run the web app (Twilio webhooks, prompt audio, agent pages) with a threaded WSGI server."""
+def serve(app: App, host: str, port: int, webhooks_only: bool) -> None:
+    """Run the web app (Twilio webhooks, prompt audio, agent pages, the console) with a threaded WSGI server.
+    The console's secret key comes from HUIFANG_SECRET_KEY or HUIFANG_SECRET_KEY_FILE."""
+    import os
+
     from werkzeug.serving import run_simple
 
-    from huifang.web import build_services
-    from ivr.app import create_app
+    from huifang.web import SECRET_KEY_MISSING, build_services, compose, secret_key
     from speech.asr import ModelError
     from speech.lexicon import LexiconError
     from speech.tts import TtsUnavailable
 
     try:
-        web = create_app(build_services(app))
+        secret = None if webhooks_only else secret_key(os.environ)
+        if secret is None and not webhooks_only:
+            raise ValueError(SECRET_KEY_MISSING)
+        web = compose(app, build_services(app), secret)
     except (ValueError, ModelError, LexiconError, TtsUnavailable) as exc:
         raise UserError(f"cannot start the web app: {exc}") from None
     click.echo(f"huifang: serving on http://{host}:{port} (public URL {app.settings.ivr.public_base_url})", err=True)

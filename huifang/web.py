@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from flask import Flask
@@ -63,16 +63,42 @@ def build_services(app: App, recognizer: Recognizer | None = None,
     )
 
 
-def create_app(config_path: str | None = None) -> Flask:
-    """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment).
-    The console is mounted beside the webhooks when HUIFANG_SECRET_KEY is set."""
-    app = build_app(Path(config_path) if config_path else None)
-    services = build_services(app)
+MIN_SECRET_KEY = 32
+SECRET_KEY_MISSING = ("the console needs a secret key: set HUIFANG_SECRET_KEY (at least 32 random characters) or "
+                      "HUIFANG_SECRET_KEY_FILE (a file holding it); to serve the Twilio webhooks alone, pass "
+                      "--webhooks-only (huifang serve) or set HUIFANG_WEBHOOKS_ONLY=1")
+
+
+def secret_key(environ: Mapping[str, str]) -> str | None:
+    """The console's secret key from HUIFANG_SECRET_KEY, else the file named by HUIFANG_SECRET_KEY_FILE; never
+    a default."""
+    key = environ.get("HUIFANG_SECRET_KEY", "").strip()
+    path = environ.get("HUIFANG_SECRET_KEY_FILE", "").strip()
+    if not key and path:
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"HUIFANG_SECRET_KEY_FILE: cannot read {path}: {exc.strerror}") from None
+    if key and len(key) < MIN_SECRET_KEY:
+        raise ValueError(f"HUIFANG_SECRET_KEY: the console's secret key must be at least {MIN_SECRET_KEY} characters")
+    return key or None
+
+
+def compose(app: App, services: IvrServices, secret: str | None) -> Flask:
+    """The web app: Twilio's webhooks, and the console beside them when there is a secret key."""
     web = create_ivr_app(services)
-    secret = os.environ.get("HUIFANG_SECRET_KEY", "")
-    if secret:
+    if secret is not None:
         mount_console(web, ConsoleContext(app.settings, app.clock, app.calendar, services.sessions), secret,
                       https=app.settings.ivr.public_base_url.startswith("https://"))
-    else:
-        log.warning("HUIFANG_SECRET_KEY is not set: the console is not served (webhooks only)")
     return web
+
+
+def create_app(config_path: str | None = None) -> Flask:
+    """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment).
+    The console needs a secret key (HUIFANG_SECRET_KEY or HUIFANG_SECRET_KEY_FILE); without one the app does
+    not start, unless HUIFANG_WEBHOOKS_ONLY=1 asks for the webhooks alone."""
+    app = build_app(Path(config_path) if config_path else None)
+    secret = secret_key(os.environ)
+    if secret is None and os.environ.get("HUIFANG_WEBHOOKS_ONLY") != "1":
+        raise ValueError(SECRET_KEY_MISSING)
+    return compose(app, build_services(app), secret)

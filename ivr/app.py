@@ -39,6 +39,8 @@ def create_app(services: IvrServices) -> Flask:
             return Response(f"{exc}\n", status=exc.status, mimetype="text/plain")
         if isinstance(exc, CallError):
             return Response(f"{exc}\n", status=CALL_ERROR_STATUS.get(type(exc), 400), mimetype="text/plain")
+        if isinstance(exc, HTTPException) and exc.response is not None:
+            return exc.response  # type: ignore[return-value]  # a complete answer given to abort() (a redirect, a rendered page)
         if isinstance(exc, HTTPException):
             return Response(f"{exc.description}\n", status=exc.code or 500, mimetype="text/plain")
         log.exception("unexpected error in a request")

@@ -194,6 +194,7 @@ class ConsoleSettings:
     max_failed_logins: int = 5  # wrong passwords in a row before the account is locked
     lockout_minutes: int = 15  # how long a locked account stays locked
     min_password_length: int = 10
+    idle_timeout_minutes: int = 30  # a console session unused this long is signed out
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
@@ -10,8 +10,9 @@ from wtforms.validators import DataRequired
 
 from accounts.service import by_name, sign_in
 from console.context import context, unit_of_work
+from console.desk import desk
 
-auth = Blueprint("auth", __name__, url_prefix="/console")
+auth = desk("auth", __name__)
 
 
 class LoginForm(FlaskForm):
@@ -33,6 +34,7 @@ def login() -> Response | str:
         if result.actor is not None and user is not None:
             session.clear()  # a new session id for the signed-in user (no fixation)
             session["user"], session["since"] = user.name, user.password_changed_at.isoformat()
+            session["seen"] = ctx.clock.now().isoformat()
             session.permanent = True
             target = request.args.get("next", "")
             return redirect(target if target.startswith("/console/") else url_for("cases.queue_page"))

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from cases.actions import Action, ActionRefused, CaseNotFound, Handling, resolve
 from cases.queue import QueueFilter
 from console.cases.detail import case_page
 from console.cases.queries import queue_page
-from console.context import context, signed_in, unit_of_work
+from console.context import context, page_actor, unit_of_work
+from console.desk import desk
 from flows.vocab import CaseType
 from huifang.case_rules import CaseRules
-from kit.actor import NotAllowed
+from kit.actor import CASE_READERS, NotAllowed
 from kit.clock import BUSINESS_TZ
 from kit.vocab import SlaStatus
 
-cases = Blueprint("cases", __name__, url_prefix="/console")
+cases = desk("cases", __name__)
 
 SLA_ZH = {"normal": "正常", "warning": "预警", "overdue": "超时"}
 TYPE_ZH = {"verification_case": "核实件", "dialect_case": "方言件", "first_explanation_case": "一次解释件",
@@ -56,9 +57,7 @@ def queue_view() -> Response | str:
                           case_type=CaseType(case_type) if case_type else None,
                           sla=SlaStatus(sla) if sla else None, text=(request.args.get("q") or "").strip() or None)
     with unit_of_work() as db:
-        actor = signed_in(db)
-        if actor is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+        actor = page_actor(db, CASE_READERS)
         result = queue_page(db, actor, now, filters, page)
     local = {r.case.id: (r.case.due_at.astimezone(BUSINESS_TZ), sla_words(r.case.sla_status, r.case.due_at, now))
              for r in result.rows}
@@ -76,9 +75,7 @@ ACTION_ZH = {"phone_corrected": "号码已更正", "appointment_set": "已约定
 def case_view_route(case_id: int) -> Response | str:
     ctx = context()
     with unit_of_work() as db:
-        actor = signed_in(db)
-        if actor is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+        actor = page_actor(db, CASE_READERS)
         try:
             page = case_page(db, actor, case_id, ctx.clock.now())
         except CaseNotFound:
@@ -104,9 +101,7 @@ def resolve_route(case_id: int) -> Response:
     handling = Handling(action, form.get("note", "").strip(), form.get("phone") or None, at,
                         form.get("told_rescission") == "y")
     with unit_of_work() as db:
-        actor = signed_in(db)
-        if actor is None:
-            return redirect(url_for("auth.login"))
+        actor = page_actor(db, CASE_READERS)
         try:
             outcome = resolve(db, actor, case_id, handling, now=ctx.clock.now(), settings=ctx.settings,
                               calendar=ctx.calendar, rules=CaseRules(ctx.settings, ctx.calendar),

@@ -3,69 +3,25 @@ branch, filters in the URL, SLA tags in words, security headers."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from accounts.service import add_user
-from cases.service import NewCase, open_cases
-from console.app import mount_console
-from console.context import ConsoleContext
-from flows.vocab import CaseType
 from kit.actor import operator_actor
-from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import Settings
-from storage.db import make_session_factory
-from storage.models import CallbackTask, Case, Policy
+from storage.models import Case, Policy
 from tests.conftest import NOW
-from tests.factories import policy_row
-from tests.intake.test_service import make
-
-PASSWORD = "correct horse 1"
-
-
-@pytest.fixture
-def console(engine: Engine, session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock,
-            calendar: BusinessCalendar) -> FlaskClient:
-    make(session, tmp_path, settings, clock)([
-        policy_row(policy_no="BJ1", applicant_name="赵敏"),
-        policy_row(policy_no="TJ1", branch_code="120100", branch_name="天津分公司", applicant_name="钱进")])
-    for no, kind in (("BJ1", CaseType.DIALECT_CASE), ("TJ1", CaseType.FIRST_EXPLANATION_CASE)):
-        policy = session.scalars(select(Policy).where(Policy.policy_no == no)).one()
-        task = session.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
-        open_cases(session, [NewCase(policy.id, task.id, policy.branch_id, kind, "language_barrier", f"{no} 待处理")],
-                   now=NOW, settings=settings.cases, calendar=calendar)
-    root = operator_actor("root")
-    add_user(session, root, "王芳", PASSWORD, ["branch"], ["110100"], now=NOW, settings=settings.console)
-    add_user(session, root, "张总", PASSWORD, ["supervisor"], [], now=NOW, settings=settings.console)
-    session.commit()
-    app = Flask("test-console")
-    mount_console(app, ConsoleContext(settings, clock, calendar, make_session_factory(engine)), "k" * 40,
-                  https=False)
-    return app.test_client()
-
-
-def _csrf(client: FlaskClient, path: str) -> str:
-    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
-
-
-def _login(client: FlaskClient, name: str, password: str = PASSWORD) -> str:
-    token = _csrf(client, "/console/login")
-    reply = client.post("/console/login", data={"username": name, "password": password, "csrf_token": token})
-    return reply.headers.get("Location", "") if reply.status_code == 302 else reply.get_data(as_text=True)
+from tests.console.conftest import PASSWORD, case_of, csrf, login
 
 
 def test_a_branch_user_signs_in_and_sees_only_their_branch(console: FlaskClient) -> None:
     assert console.get("/console/cases").headers["Location"].startswith("/console/login")
-    assert _login(console, "王芳") == "/console/cases"
+    assert login(console, "王芳") == "/console/cases"
     page = console.get("/console/cases").get_data(as_text=True)
     assert "BJ1" in page
     assert "赵敏" in page
@@ -78,7 +34,7 @@ def test_a_branch_user_signs_in_and_sees_only_their_branch(console: FlaskClient)
 
 
 def test_a_supervisor_sees_every_branch_and_filters_stay_in_the_url(console: FlaskClient) -> None:
-    _login(console, "张总")
+    login(console, "张总")
     page = console.get("/console/cases").get_data(as_text=True)
     assert "BJ1" in page
     assert "TJ1" in page
@@ -98,13 +54,13 @@ def test_a_post_without_the_csrf_token_is_refused(console: FlaskClient) -> None:
 
 def test_wrong_passwords_are_refused_in_chinese_and_lock_the_account(console: FlaskClient) -> None:
     for _ in range(5):
-        assert "用户名或密码错误" in _login(console, "王芳", "wrong password")
-    assert "账号已锁定" in _login(console, "王芳")
+        assert "用户名或密码错误" in login(console, "王芳", "wrong password")
+    assert "账号已锁定" in login(console, "王芳")
 
 
 def test_signing_out_ends_the_session(console: FlaskClient) -> None:
-    _login(console, "王芳")
-    token = _csrf(console, "/console/cases")
+    login(console, "王芳")
+    token = csrf(console, "/console/cases")
     assert console.post("/console/logout", data={"csrf_token": token}).status_code == 302
     assert console.get("/console/cases").status_code == 302
 
@@ -132,15 +88,9 @@ def test_the_sla_in_words(status: str, hours: float, words: str) -> None:
     assert sla_words(status, NOW + timedelta(hours=hours), NOW) == words
 
 
-def _case_id(policy_no: str, engine: Engine) -> int:
-    with Session(engine) as s:
-        return s.scalars(select(Case.id).join(Policy, Policy.id == Case.policy_id)
-                         .where(Policy.policy_no == policy_no)).one()
-
-
 def test_a_case_page_shows_the_policy_with_the_id_number_masked(console: FlaskClient, engine: Engine) -> None:
-    _login(console, "王芳")
-    page = console.get(f"/console/cases/{_case_id('BJ1', engine)}").get_data(as_text=True)
+    login(console, "王芳")
+    page = console.get(f"/console/cases/{case_of('BJ1', engine)}").get_data(as_text=True)
     with Session(engine) as s:
         id_no = s.scalars(select(Policy.applicant_id_no).where(Policy.policy_no == "BJ1")).one()
     assert f"{id_no[:6]}********{id_no[-4:]}" in page
@@ -150,11 +100,11 @@ def test_a_case_page_shows_the_policy_with_the_id_number_masked(console: FlaskCl
 
 
 def test_another_branchs_case_is_not_found(console: FlaskClient, engine: Engine) -> None:
-    _login(console, "王芳")
-    other = _case_id("TJ1", engine)
+    login(console, "王芳")
+    other = case_of("TJ1", engine)
     assert console.get(f"/console/cases/{other}").status_code == 404
     assert console.get("/console/cases/999999").status_code == 404
-    token = _csrf(console, "/console/cases")
+    token = csrf(console, "/console/cases")
     refused = console.post(f"/console/cases/{other}/resolve", data={"csrf_token": token, "action": "surrendered",
                                                                     "note": "x"})
     assert refused.status_code == 404
@@ -164,10 +114,10 @@ def test_another_branchs_case_is_not_found(console: FlaskClient, engine: Engine)
 
 def test_resolving_in_the_form_runs_the_same_rules_and_says_what_it_did(console: FlaskClient,
                                                                           engine: Engine) -> None:
-    _login(console, "王芳")
-    case_id = _case_id("BJ1", engine)
+    login(console, "王芳")
+    case_id = case_of("BJ1", engine)
     path = f"/console/cases/{case_id}"
-    token = _csrf(console, path)
+    token = csrf(console, path)
     refused = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "overdue_explanation",
                                                     "version": "1"}, follow_redirects=True)
     assert "--note: the overdue explanation" in refused.get_data(as_text=True)
@@ -178,9 +128,9 @@ def test_resolving_in_the_form_runs_the_same_rules_and_says_what_it_did(console:
 
 
 def test_a_stale_form_says_someone_else_changed_the_case(console: FlaskClient, engine: Engine) -> None:
-    _login(console, "王芳")
-    case_id = _case_id("BJ1", engine)
-    token = _csrf(console, f"/console/cases/{case_id}")
+    login(console, "王芳")
+    case_id = case_of("BJ1", engine)
+    token = csrf(console, f"/console/cases/{case_id}")
     with Session(engine) as s, s.begin():
         case = s.get(Case, case_id)
         assert case is not None
@@ -191,3 +141,32 @@ def test_a_stale_form_says_someone_else_changed_the_case(console: FlaskClient, e
     assert "changed by someone else" in stale.get_data(as_text=True)
     with Session(engine) as s:
         assert s.get(Case, case_id).status.value == "open"  # type: ignore[union-attr]
+
+
+def test_an_idle_session_is_signed_out(console: FlaskClient, clock: FrozenClock) -> None:
+    login(console, "王芳")
+    clock.set(clock.now() + timedelta(minutes=29))
+    assert console.get("/console/cases").status_code == 200  # in use: the idle time starts again
+    clock.set(clock.now() + timedelta(minutes=29))
+    assert console.get("/console/cases").status_code == 200
+    clock.set(clock.now() + timedelta(minutes=31))
+    reply = console.get("/console/cases")
+    assert reply.status_code == 302
+    assert reply.headers["Location"].startswith("/console/login")
+
+
+def test_a_desk_outside_the_users_roles_is_refused_in_chinese(console: FlaskClient, session: Session,
+                                                               settings: Settings) -> None:
+    add_user(session, operator_actor("root"), "李客服", PASSWORD, ["agent"], ["110100"], now=NOW, settings=settings.console)
+    session.commit()
+    login(console, "李客服")
+    reply = console.get("/console/cases")
+    assert reply.status_code == 403
+    assert "无权访问" in reply.get_data(as_text=True)
+
+
+def test_not_found_is_a_page_in_chinese(console: FlaskClient) -> None:
+    login(console, "王芳")
+    reply = console.get("/console/cases/424242")
+    assert reply.status_code == 404
+    assert "未找到" in reply.get_data(as_text=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from huifang.app import App
 from huifang.cli import cli
-from huifang.web import build_services
+from huifang.web import build_services, compose, secret_key
 from ivr.capture import KeypadCapture, RecordCapture
-from kit.settings import Settings, SpeechSettings
+from kit.settings import Settings, SpeechSettings, TwilioSettings
 from speech.cache import PromptCache
 from tests.ivr.conftest import build_ivr
 
@@ -30,7 +31,7 @@ def test_with_a_model_answers_are_recorded_and_recognised(tmp_path: Path) -> Non
 
 
 def test_serve_refuses_to_start_without_a_token_in_one_line() -> None:
-    result = CliRunner().invoke(cli, ["serve"], env={"HUIFANG__TWILIO__AUTH_TOKEN": '""'})
+    result = CliRunner().invoke(cli, ["serve", "--webhooks-only"], env={"HUIFANG__TWILIO__AUTH_TOKEN": '""'})
     assert result.exit_code == 1
     assert result.stderr.startswith("huifang: cannot start the web app: twilio.auth_token is empty")
     assert "Traceback" not in result.stderr
@@ -38,10 +39,42 @@ def test_serve_refuses_to_start_without_a_token_in_one_line() -> None:
 
 def test_serve_refuses_a_broken_model_path(tmp_path: Path) -> None:
     env = {"HUIFANG__TWILIO__AUTH_TOKEN": '"t"', "HUIFANG__SPEECH__VOSK_MODEL_PATH": json.dumps(str(tmp_path))}
-    result = CliRunner().invoke(cli, ["serve"], env=env)
+    result = CliRunner().invoke(cli, ["serve", "--webhooks-only"], env=env)
     assert result.exit_code == 1
     assert "cannot start the web app" in result.stderr
     assert str(tmp_path) in result.stderr
+
+
+def test_serve_refuses_to_start_without_the_consoles_secret_key() -> None:
+    result = CliRunner().invoke(cli, ["serve"], env={"HUIFANG_SECRET_KEY": "", "HUIFANG_SECRET_KEY_FILE": ""})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("huifang: cannot start the web app: the console needs a secret key: "
+                                    "set HUIFANG_SECRET_KEY")
+    assert "--webhooks-only" in result.stderr
+    short = CliRunner().invoke(cli, ["serve"], env={"HUIFANG_SECRET_KEY": "short"})
+    assert short.exit_code == 1
+    assert "at least 32 characters" in short.stderr
+
+
+def test_the_secret_key_comes_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("f" * 40 + "\n", encoding="utf-8")
+    assert secret_key({"HUIFANG_SECRET_KEY": "e" * 40, "HUIFANG_SECRET_KEY_FILE": str(key_file)}) == "e" * 40
+    assert secret_key({"HUIFANG_SECRET_KEY_FILE": str(key_file)}) == "f" * 40
+    assert secret_key({}) is None
+    with pytest.raises(ValueError, match="HUIFANG_SECRET_KEY_FILE: cannot read"):
+        secret_key({"HUIFANG_SECRET_KEY_FILE": str(tmp_path / "missing")})
+
+
+def test_the_served_app_answers_console_pages_as_pages(tmp_path: Path) -> None:
+    """The webhooks' plain-text error handler passes a console redirect and a console error page through."""
+    app = App(Settings(speech=SpeechSettings(prompt_cache_dir=str(tmp_path / "p")), twilio=TwilioSettings(auth_token="t")))
+    web = compose(app, build_services(app), "k" * 40).test_client()
+    assert web.get("/console/cases").headers["Location"].startswith("/console/login")
+    assert web.get("/console/login").mimetype == "text/html"
+    refused = web.post("/console/login", data={"username": "x", "password": "y"})  # no CSRF token
+    assert refused.status_code == 400
+    assert "请求无效" in refused.get_data(as_text=True)
 
 
 def test_policies_show_lists_the_calls(engine: Engine, db_url: str, tmp_path: Path, prompt_cache: PromptCache) -> None:
