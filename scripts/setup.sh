@@ -14,6 +14,10 @@ missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 # espeak-ng: the offline TTS engine pyttsx3 drives (prompts, and spoken answers in tests).
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# chromium: the real headless browser of the console's browser tests (Playwright drives /usr/bin/chromium;
+# no browser download is reachable). fonts-noto-cjk: Chinese glyphs in its pages and screenshots.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   as_root apt-get update -qq

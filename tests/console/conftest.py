@@ -4,6 +4,8 @@ sign in and post forms the way a browser does (with the CSRF token from the page
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from accounts.service import add_user
 from cases.service import NewCase, open_cases
@@ -31,8 +34,10 @@ PASSWORD = "correct horse 1"
 
 
 @pytest.fixture
-def console(engine: Engine, session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock,
-            calendar: BusinessCalendar) -> FlaskClient:
+def console_app(engine: Engine, session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock,
+                calendar: BusinessCalendar) -> Flask:
+    """The console on a bare Flask app over the test database: branches 110100 (北京, case BJ1, user 王芳) and
+    120100 (天津, case TJ1), and a supervisor 张总."""
     make(session, tmp_path, settings, clock)([
         policy_row(policy_no="BJ1", applicant_name="赵敏"),
         policy_row(policy_no="TJ1", branch_code="120100", branch_name="天津分公司", applicant_name="钱进")])
@@ -48,7 +53,12 @@ def console(engine: Engine, session: Session, tmp_path: Path, settings: Settings
     app = Flask("test-console")
     mount_console(app, ConsoleContext(settings, clock, calendar, make_session_factory(engine)), "k" * 40,
                   https=False)
-    return app.test_client()
+    return app
+
+
+@pytest.fixture
+def console(console_app: Flask) -> FlaskClient:
+    return console_app.test_client()
 
 
 def csrf(client: FlaskClient, path: str) -> str:
@@ -69,3 +79,33 @@ def case_of(policy_no: str, engine: Engine) -> int:
                          .where(Policy.policy_no == policy_no)).one()
 
 
+
+
+# --- the real browser (pytest-playwright driving Debian's chromium; no browser download is reachable) ---
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium)")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ["--no-sandbox"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, object]) -> dict[str, object]:
+    """A branch office's screen: 1366×768, Chinese locale, Beijing time."""
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 768}, "locale": "zh-CN",
+            "timezone_id": "Asia/Shanghai"}
+
+
+@pytest.fixture
+def live_console(console_app: Flask) -> Iterator[str]:
+    """The console served over HTTP on a free port in a thread (the browser needs a real server)."""
+    server = make_server("127.0.0.1", 0, console_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join()
