@@ -15,6 +15,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from werkzeug.wrappers import Response
 
 from console.context import ConsoleContext
+from console.labels import FILTERS, LABELS
 
 HERE = Path(__file__).parent
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
@@ -37,6 +38,8 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     app.extensions["huifang.console"] = ctx
     app.jinja_loader = _loader(app)
     app.jinja_env.filters["urlencode_page"] = urlencode_page
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals.update(LABELS)
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))

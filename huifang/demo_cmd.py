@@ -9,6 +9,7 @@ import shlex
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from huifang.app import App
 from huifang.output import emit_json, emit_table
 from huifang.simulate_cmd import harness_for
+from intake.service import ImportSummary
 from kit.clock import BUSINESS_TZ
 from kit.settings import DatabaseSettings, Settings
 from storage.db import units_of_work
@@ -45,6 +47,43 @@ MIX: tuple[tuple[str, float, dict[str, Any]], ...] = (
 )
 
 
+@dataclass
+class DemoRun:
+    app: App  # the demo's app: its database, its virtual clock at the start
+    summary: dict[str, Any]  # as `simulate campaign`
+    imported: ImportSummary
+    ended_at: datetime  # the virtual clock when the campaign ended
+
+
+def run_demo(settings: Settings, workdir: Path, *, start: datetime, policies: int, days: int, seed: int) -> DemoRun:
+    """Synthetic policies imported into `settings.database` (migrated first), simulated callees, a campaign
+    on the virtual clock. `huifang demo` runs it on a fresh SQLite file; the console's browser tests on
+    both backends."""
+    import yaml
+
+    from huifang.synthetic import write_csv
+    from intake.reader import open_table
+    from intake.service import PolicyIntake
+    from ivr.harness.campaign import load_cast, run_campaign
+    from kit.clock import FrozenClock
+    from storage import migrate
+    from storage.models import Policy
+
+    demo = App(settings=settings, clock=FrozenClock(start))
+    migrate.upgrade(demo.engine)
+    csv_path = workdir / "policies.csv"
+    write_csv(csv_path, policies, seed=seed, today=start.astimezone(BUSINESS_TZ).date())
+    imported = PolicyIntake(units_of_work(demo.sessions), settings=settings, calendar=demo.calendar,
+                            clock=demo.clock).run(open_table(csv_path))
+    with demo.unit_of_work() as session:
+        policy_nos = list(session.scalars(select(Policy.policy_no).order_by(Policy.policy_no)))
+    cast_path = workdir / "personas.yaml"
+    cast_path.write_text(yaml.safe_dump(demo_cast(policy_nos, seed), allow_unicode=True), encoding="utf-8")
+    _, harness = harness_for(demo, real_prompts=False)
+    summary = run_campaign(harness, load_cast(cast_path), start, days)
+    return DemoRun(demo, summary, imported, harness.simulator.clock.now())
+
+
 def demo_cast(policy_nos: list[str], seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     names = [name for name, _, _ in MIX]
@@ -59,18 +98,13 @@ def demo_cast(policy_nos: list[str], seed: int) -> dict[str, Any]:
 @click.option("--seed", default=1, show_default=True)
 @click.option("--dir", "workdir", default="./var/demo", show_default=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--serve", is_flag=True, help="Then serve the console on 127.0.0.1 with one user per role.")
+@click.option("--port", default=8080, show_default=True, type=int, help="The console's port with --serve.")
 @click.pass_obj
-def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, as_json: bool) -> None:
-    """Fresh SQLite under --dir, synthetic policies, simulated callees, a campaign on the virtual clock."""
-    import yaml
-
-    from huifang.synthetic import write_csv
-    from intake.reader import open_table
-    from intake.service import PolicyIntake
-    from ivr.harness.campaign import load_cast, run_campaign
-    from storage import migrate
-    from storage.models import Branch, CallbackTask, Case, Policy
-
+def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, as_json: bool, serve: bool,
+                 port: int) -> None:
+    """Fresh SQLite under --dir, synthetic policies, simulated callees, a campaign on the virtual clock.
+    With --serve, the console follows on http://127.0.0.1:PORT/console/login (users printed)."""
     started = time.perf_counter()
     start = app.clock.now() if _clock_is_set() else DEFAULT_START
     shutil.rmtree(workdir, ignore_errors=True)
@@ -79,21 +113,10 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
         app.settings, database=DatabaseSettings(url=f"sqlite:///{workdir / 'huifang.db'}"),
         speech=dataclasses.replace(app.settings.speech, prompt_cache_dir=str(workdir / "prompts")),
         recordings=dataclasses.replace(app.settings.recordings, root=str(workdir / "recordings")))
-    from kit.clock import FrozenClock
+    run = run_demo(settings, workdir, start=start, policies=policies, days=days, seed=seed)
+    demo, summary, imported, cast_path = run.app, run.summary, run.imported, workdir / "personas.yaml"
+    from storage.models import Branch, CallbackTask, Case, Policy
 
-    demo = App(settings=settings, clock=FrozenClock(start))
-    migrate.upgrade(demo.engine)
-    csv_path = workdir / "policies.csv"
-    write_csv(csv_path, policies, seed=seed, today=start.astimezone(BUSINESS_TZ).date())
-    imported = PolicyIntake(units_of_work(demo.sessions), settings=settings, calendar=demo.calendar, clock=demo.clock).run(
-        open_table(csv_path))
-    with demo.unit_of_work() as session:
-        policy_nos = list(session.scalars(select(Policy.policy_no).order_by(Policy.policy_no)))
-        session.commit()
-    cast_path = workdir / "personas.yaml"
-    cast_path.write_text(yaml.safe_dump(demo_cast(policy_nos, seed), allow_unicode=True), encoding="utf-8")
-    _, harness = harness_for(demo, real_prompts=False)
-    summary = run_campaign(harness, load_cast(cast_path), start, days)
     with demo.unit_of_work() as session:
         by_branch = session.execute(
             select(Branch.code, Branch.name, CallbackTask.result_class, func.count())
@@ -101,7 +124,7 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
             .group_by(Branch.code, Branch.name, CallbackTask.result_class)).all()
         open_cases = Counter(str(code) for code, in session.execute(
             select(Branch.code).join(Case, Case.branch_id == Branch.id).where(Case.status == "open")))
-    from cases.kpi import RATES, Month, kpi
+    from cases.kpi import Month, kpi
 
     with demo.unit_of_work() as session:
         report = kpi(session, Month.parse(f"{start.astimezone(BUSINESS_TZ):%Y-%m}"), "branch")
@@ -111,7 +134,18 @@ def demo_command(app: App, policies: int, days: int, seed: int, workdir: Path, a
                     "database": settings.database.url, "seconds": round(time.perf_counter() - started, 1)})
     if as_json:
         emit_json(summary)
-        return
+    else:
+        _print_summary(summary, by_branch, open_cases, report, days, policies, settings, cast_path)
+    if serve:
+        from huifang.demo_serve import serve_demo
+
+        serve_demo(demo, run.ended_at, port)
+
+
+def _print_summary(summary: dict[str, Any], by_branch: Any, open_cases: Counter[str], report: dict[str, Any],
+                   days: int, policies: int, settings: Settings, cast_path: Path) -> None:
+    from cases.kpi import RATES
+
     rows: dict[tuple[str, str], Counter[str]] = {}
     for code, name, result, count in by_branch:
         rows.setdefault((code, name), Counter())[str(result) if result else "open"] += count

@@ -40,6 +40,19 @@ class FrozenClock:
         self._at = self._at + delta
 
 
+class ShiftedClock:
+    """Real time moved to start at `at`: the demo's console runs on from where its virtual campaign ended."""
+
+    def __init__(self, at: datetime, real: Clock | None = None) -> None:
+        if at.tzinfo is None:
+            raise ValueError("ShiftedClock needs a timezone-aware datetime")
+        self._real = real or SystemClock()
+        self._offset = at - self._real.now()
+
+    def now(self) -> datetime:
+        return self._real.now() + self._offset
+
+
 def business_today(clock: Clock) -> date:
     """Today's business date (Asia/Shanghai)."""
     return clock.now().astimezone(BUSINESS_TZ).date()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,16 @@ from cases.service import NewCase, open_cases
 from console.app import mount_console
 from console.context import ConsoleContext
 from flows.vocab import CaseType
+from huifang.app import App
+from huifang.demo_cmd import DEFAULT_START, DemoRun, run_demo
+from huifang.demo_serve import DemoUser, demo_users
+from huifang.simulate_cmd import simulated
+from huifang.web import build_services, compose
+from ivr.harness.media import SilentRenderer
 from kit.actor import operator_actor
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
-from kit.settings import Settings
+from kit.settings import DatabaseSettings, Settings
 from storage.db import make_session_factory
 from storage.models import CallbackTask, Case, Policy
 from tests.conftest import NOW
@@ -109,3 +116,33 @@ def live_console(console_app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.port}"
     server.shutdown()
     thread.join()
+
+
+@dataclass
+class DemoConsole:
+    """The demo's small campaign on the test database (real calls through the webhooks, real recordings, the
+    cases they raised), one console user per role, and the console served over HTTP."""
+
+    url: str
+    users: dict[str, DemoUser]
+    run: DemoRun
+
+
+@pytest.fixture
+def demo_console(db_url: str, tmp_path: Path, settings: Settings) -> Iterator[DemoConsole]:
+    demo_settings = replace(
+        settings, database=DatabaseSettings(url=db_url),
+        speech=replace(settings.speech, prompt_cache_dir=str(tmp_path / "prompts")),
+        recordings=replace(settings.recordings, root=str(tmp_path / "recordings")))
+    run = run_demo(demo_settings, tmp_path, start=DEFAULT_START, policies=40, days=5, seed=1)
+    served = App(settings=simulated(run.app).settings, clock=FrozenClock(run.ended_at))
+    users = {u.name: u for u in demo_users(served, run.ended_at)}
+    web = compose(served, build_services(served, with_asr=False, renderer=SilentRenderer()), "k" * 40)
+    server = make_server("127.0.0.1", 0, web, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield DemoConsole(f"http://127.0.0.1:{server.port}", users, run)
+    server.shutdown()
+    thread.join()
+    served.engine.dispose()
+    run.app.engine.dispose()

@@ -19,7 +19,7 @@ from kit.settings import Settings
 from storage.models import CallbackTask, Policy
 from tasks.holds import hold_wrong_number
 from tests.conftest import NOW
-from tests.console.conftest import PASSWORD, case_of
+from tests.console.conftest import PASSWORD, DemoConsole, case_of
 from tests.factories import policy_row
 from tests.intake.test_service import make
 
@@ -100,3 +100,15 @@ def test_a_branch_user_cannot_open_another_branchs_case_in_the_browser(
     assert reply is not None
     assert reply.status == 404
     expect(page.get_by_role("heading")).to_contain_text("未找到")
+
+
+def test_every_demo_user_signs_in_to_the_desk_of_their_role(page: Page, demo_console: DemoConsole) -> None:
+    """`huifang demo --serve`: the printed users and passwords work, and the branch user's queue has work."""
+    assert sorted(demo_console.users) == ["admin", "agent", "branch", "compliance", "qa", "supervisor"]
+    user = demo_console.users["branch"]
+    page.goto(f"{demo_console.url}/console/login")
+    page.get_by_label("用户名").fill(user.name)
+    page.get_by_label("密码").fill(user.password)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/console/cases$"))
+    expect(page.locator("table.list tbody tr").first).to_contain_text(user.branches[0])

@@ -1,0 +1,42 @@
+"""Staff read Chinese: every value of the vocabulary a page shows has a Chinese label, and the console's date,
+money and phone formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import pytest
+
+from cases.actions import Action
+from console import labels
+from flows.vocab import CaseType, ReasonCode, ResultClass, Topic
+from kit.vocab import CallOutcome, CaseStatus, Channel, ProductType, SlaStatus, TaskStatus
+
+
+@pytest.mark.parametrize(("vocabulary", "table"), [
+    (CaseType, labels.CASE_TYPE_ZH), (SlaStatus, labels.SLA_ZH), (CaseStatus, labels.CASE_STATUS_ZH),
+    (TaskStatus, labels.TASK_STATUS_ZH), (ResultClass, labels.RESULT_ZH), (CallOutcome, labels.OUTCOME_ZH),
+    (ReasonCode, labels.REASON_ZH), (Topic, labels.TOPIC_ZH), (Action, labels.ACTION_ZH), (Channel, labels.CHANNEL_ZH),
+    (ProductType, labels.PRODUCT_TYPE_ZH)])
+def test_every_value_has_a_chinese_label(vocabulary: type[StrEnum], table: dict[str, str]) -> None:
+    assert {v.value for v in vocabulary} - set(table) == set()
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in table.values())
+
+
+def test_every_case_event_a_service_writes_has_a_label() -> None:
+    for action in ("opened", "assigned", "sla_normal", "sla_warning", "sla_overdue", "reclassified",
+                   *(a.value for a in Action)):
+        assert action in labels.EVENT_ZH
+
+
+def test_times_are_beijing_time_and_money_and_phones_read_as_staff_expect() -> None:
+    assert labels.local_time(datetime(2026, 11, 29, 6, 5, tzinfo=UTC)) == "2026-11-29 14:05"
+    assert labels.local_time(None) == ""
+    assert labels.local_date(datetime(2026, 11, 29, 17, 0, tzinfo=UTC)) == "2026-11-30"
+    assert labels.local_date(date(2026, 12, 1)) == "2026-12-01"
+    assert labels.money(Decimal("5000")) == "¥5,000.00"
+    assert labels.money(1234567.5) == "¥1,234,567.50"
+    assert labels.phone("+8613912345678") == "139 1234 5678"
+    assert labels.phone("+85291234567") == "+85291234567"
