@@ -83,7 +83,7 @@ def _database_message(exc: Exception) -> str:
     return f"database error: {text}"
 
 
-@click.group()
+@click.group(epilog="Reference: docs/cli.md (every command, its options, --json output and exit codes).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML config file (default ./config.toml, else built-in defaults).")
 @click.pass_context
