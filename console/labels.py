@@ -9,9 +9,10 @@ from decimal import Decimal
 from kit.clock import BUSINESS_TZ
 
 SLA_ZH = {"normal": "正常", "warning": "预警", "overdue": "超时"}
-CASE_TYPE_ZH = {"verification_case": "核实件", "dialect_case": "方言件", "first_explanation_case": "一次解释件",
-                "second_explanation_case": "二次解释件", "mis_selling_case": "销售误导件", "proxy_signature_case": "代签名件",
-                "in_person_visit_case": "人工亲访件", "letter_case": "信函件", "contract_quality_case": "合同质量件"}
+# The words of the seed documents and the core system (config.example.toml [cases.sla], intake/columns.py).
+CASE_TYPE_ZH = {"verification_case": "核实件", "dialect_case": "方言件", "first_explanation_case": "一次沟通解释件",
+                "second_explanation_case": "二次沟通解释件", "mis_selling_case": "销售误导件", "proxy_signature_case": "代签字件",
+                "in_person_visit_case": "人工亲访件", "letter_case": "信函件", "contract_quality_case": "契约品质件"}
 CASE_STATUS_ZH = {"open": "待处理", "in_progress": "处理中", "closed": "已办结", "cancelled": "已撤销"}
 TASK_STATUS_ZH = {"queued": "待拨打", "held": "暂停（号码待核实）", "dialing": "拨号中", "in_progress": "通话中",
                   "completed": "已完成", "cancelled": "已取消"}
@@ -39,9 +40,9 @@ ACTION_ZH = {"phone_corrected": "号码已更正", "appointment_set": "已约定
 EVENT_ZH = {**ACTION_ZH, "opened": "生成工单", "assigned": "分派", "sla_normal": "时效恢复正常", "sla_warning": "时效预警",
             "sla_overdue": "已超时", "reclassified": "重新回访后关闭"}
 WHO_ZH = {"robot": "机器人", "caller": "客户", "agent": "人工坐席", "twilio": "线路", "system": "系统"}
-CHANNEL_ZH = {"agency": "个险", "bancassurance": "银保", "intermediary": "中介", "telesales": "电销", "internet": "互联网"}
-PRODUCT_TYPE_ZH = {"traditional": "传统险", "participating": "分红险", "universal": "万能险",
-                   "investment_linked": "投连险", "health": "健康险"}
+CHANNEL_ZH = {"agency": "个险", "bancassurance": "银保", "intermediary": "中介", "telesales": "电销", "internet": "网销"}
+PRODUCT_TYPE_ZH = {"traditional": "传统型", "participating": "分红型", "universal": "万能型",
+                   "investment_linked": "投资连结型", "health": "健康险"}
 
 
 def local_time(at: datetime | None) -> str:

@@ -40,3 +40,10 @@ def test_times_are_beijing_time_and_money_and_phones_read_as_staff_expect() -> N
     assert labels.money(1234567.5) == "¥1,234,567.50"
     assert labels.phone("+8613912345678") == "139 1234 5678"
     assert labels.phone("+85291234567") == "+85291234567"
+
+
+def test_channel_and_product_labels_are_words_the_policy_file_accepts() -> None:
+    from intake.columns import CHANNELS, PRODUCT_TYPES
+
+    assert all(CHANNELS[label].value == value for value, label in labels.CHANNEL_ZH.items())
+    assert all(PRODUCT_TYPES[label].value == value for value, label in labels.PRODUCT_TYPE_ZH.items())
