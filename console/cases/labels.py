@@ -13,6 +13,8 @@ TYPE_ZH = {"verification_case": "核实件", "dialect_case": "方言件", "first
 ACTION_ZH = {"phone_corrected": "号码已更正", "appointment_set": "已约定回访时间", "explained": "已解释（客户签署解释单）",
              "mis_selling_handled": "销售误导已处理", "signed_questionnaire": "已收回签字问卷", "surrendered": "犹豫期内已退保",
              "overdue_explanation": "逾期情况说明"}
+HISTORY_ZH = {**ACTION_ZH, "opened": "创建工单", "assigned": "分派", "sla_normal": "时效恢复正常",
+              "sla_warning": "进入预警", "sla_overdue": "已超时"}  # a case's history lines (what they record)
 REASON_ZH = {  # docs/domain.md §9.2
     "thought_deposit": "误认为存款（不知是保险）", "unclear_coverage": "不清楚保险责任/责任免除",
     "unclear_cooling_off_or_surrender_loss": "不清楚犹豫期/退保损失", "unclear_payment_or_term": "不清楚缴费期间/保险期间",

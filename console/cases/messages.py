@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cases.outcomes import ActionRefused, CaseNotFound, Effect, EffectCode, Refusal
 from console.cases.labels import ACTION_ZH, CASE_STATUS_ZH, ROLE_ZH, TASK_STATUS_ZH, TYPE_ZH, local_time
-from kit.actor import NotAllowed
+from kit.actor import NotAllowed, Role
 
 REFUSAL_ZH: dict[Refusal, str] = {
     Refusal.CASE_NOT_OPEN: "该工单{case_status}，不能再处理",
@@ -70,7 +70,7 @@ def refusal_zh(exc: ActionRefused | CaseNotFound | NotAllowed) -> str:
     if isinstance(exc, CaseNotFound):
         return NOT_FOUND_ZH
     if isinstance(exc, NotAllowed):
-        roles = "、".join(ROLE_ZH.get(r, r) for r in sorted(exc.needs))
+        roles = "、".join(ROLE_ZH.get(r, r) for r in sorted(exc.needs - {Role.OPERATOR, Role.SYSTEM}))  # people's
         return f"您的账号无权进行此操作（需要：{roles}）" if roles else "您的账号无权进行此操作"
     text = REFUSAL_ZH[exc.code]
     if exc.code is Refusal.TIME_REFUSED:

@@ -15,7 +15,16 @@ from cases.actions import ActionRefused, CaseNotFound, assign, assign_many, reso
 from console.cases.detail import case_page
 from console.cases.export import export
 from console.cases.forms import parse_bulk_assign, parse_queue_query, parse_resolution, version_of
-from console.cases.labels import ACTION_ZH, ASSIGNEE_ZH, SLA_ZH, TYPE_ZH, local_time, sla_words
+from console.cases.labels import (
+    ACTION_ZH,
+    ASSIGNEE_ZH,
+    HISTORY_ZH,
+    SLA_ZH,
+    TASK_STATUS_ZH,
+    TYPE_ZH,
+    local_time,
+    sla_words,
+)
 from console.cases.messages import effect_zh, refusal_zh
 from console.cases.queries import TooManyRows, assignees, queue_page
 from console.context import context, page_actor, unit_of_work
@@ -80,7 +89,8 @@ def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, st
     except CaseNotFound:
         abort(404)
     html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
-                           action_zh=ACTION_ZH, messages=get_flashed_messages(with_categories=True),
+                           action_zh=ACTION_ZH, history_zh=HISTORY_ZH, task_status_zh=TASK_STATUS_ZH,
+                           local_time=local_time, messages=get_flashed_messages(with_categories=True),
                            resolve_form=resolve_form or {}, assign_form=assign_form or {}, errors=errors or {},
                            can_handle=actor.has(CASE_HANDLERS), assignees=assignees(db, actor, page.case.branch_code))
     return html, status
@@ -106,7 +116,7 @@ def resolve_route(case_id: int) -> Response | tuple[str, int]:
     form = parse_resolution(request.form)
     errors = {f"resolve.{name}": words for name, words in form.errors.items()}
     with unit_of_work() as db:
-        actor = page_actor(db, CASE_READERS)
+        actor = page_actor(db, CASE_HANDLERS)  # read-only roles: 403
         if form.handling is not None:
             try:
                 outcome = resolve(db, actor, case_id, form.handling, now=ctx.clock.now(), settings=ctx.settings,
@@ -128,7 +138,7 @@ def assign_route(case_id: int) -> Response | tuple[str, int]:
     """Give the case to someone (`to`), with the version the page showed (a stale form is refused)."""
     to = request.form.get("to", "")
     with unit_of_work() as db:
-        actor = page_actor(db, CASE_READERS)
+        actor = page_actor(db, CASE_HANDLERS)  # read-only roles: 403
         try:
             outcome = assign(db, actor, case_id, to, now=context().clock.now(),
                              expected_version=version_of(request.form.get("version", "")))

@@ -97,6 +97,8 @@ def test_a_case_page_shows_the_policy_with_the_id_number_masked(console: FlaskCl
     assert id_no not in page
     assert "赵敏" in page
     assert "BJ1 待处理" in page
+    assert "<td>2026-11-25 10:00</td><td>system</td><td>创建工单</td>" in page  # history in Beijing time, Chinese
+    assert "回访任务：待拨打" in page
 
 
 def test_another_branchs_case_is_not_found(console: FlaskClient, engine: Engine) -> None:

@@ -81,7 +81,7 @@ def test_the_month_filter_is_the_beijing_month_the_case_was_raised(console: Flas
     assert "BJ1 待处理" in november
     assert "BJ1 批量 0" not in november
     assert "BJ1 批量 0" in october
-    assert 'name="month" type="month" value="2026-10"' in october
+    assert 'name="month" value="2026-10"' in october
     assert "没有符合条件的工单" in console.get("/console/cases?month=2026-09").get_data(as_text=True)
 
 
@@ -299,3 +299,38 @@ def test_a_refused_resolution_redisplays_the_input_with_the_message_beside_the_f
 def test_every_refusal_and_effect_has_chinese_words() -> None:
     assert set(REFUSAL_ZH) == set(Refusal)
     assert set(EFFECT_ZH) == set(EffectCode)
+
+
+def test_compliance_exports_every_branch_but_may_not_assign(console: FlaskClient, engine: Engine,
+                                                            session: Session, settings: Settings) -> None:
+    from accounts.service import add_user
+    from kit.actor import operator_actor
+    from tests.console.conftest import PASSWORD
+
+    add_user(session, operator_actor("root"), "周敏", PASSWORD, ["compliance"], [], now=NOW, settings=settings.console)
+    session.commit()
+    login(console, "周敏")
+    rows = _csv_rows(console.get("/console/cases?format=csv").data)
+    assert sorted(r[1] for r in rows[1:]) == ["BJ1", "TJ1"]
+    path = f"/console/cases/{case_of('BJ1', engine)}"
+    page = console.get(path).get_data(as_text=True)
+    assert "提交" not in page  # read-only: no forms
+    assert "批量分派" not in console.get("/console/cases").get_data(as_text=True)
+    token = csrf(console, "/console/cases")
+    for form in ("assign", "resolve"):
+        refused = console.post(f"{path}/{form}", data={"csrf_token": token, "to": "王芳", "action": "surrendered",
+                                                      "note": "x"})
+        assert refused.status_code == 403
+        assert "无权访问" in refused.get_data(as_text=True)
+    with Session(engine) as s:
+        assert s.scalars(select(Case.status).where(Case.policy_id == select(Policy.id).where(
+            Policy.policy_no == "BJ1").scalar_subquery())).one().value == "open"
+
+
+def test_a_refusal_for_want_of_a_role_reads_in_chinese() -> None:
+    from console.cases.messages import refusal_zh
+    from kit.actor import CASE_HANDLERS, Actor, NotAllowed, Role
+
+    with pytest.raises(NotAllowed) as refused:
+        Actor.of("周敏", [Role.COMPLIANCE]).require(CASE_HANDLERS, "handle cases")
+    assert refusal_zh(refused.value) == "您的账号无权进行此操作（需要：机构处理人员、主管）"
