@@ -6,7 +6,7 @@ into the case's history with who did it and when."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +16,11 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from accounts.service import by_name
+from cases.outcomes import ActionRefused, CaseNotFound, Effect, EffectCode, Outcome, Refusal, StaleCase
 from cases.service import NewCase, open_cases
 from flows.vocab import CaseType, ResultClass
-from kit.actor import CASE_HANDLERS, Actor, NotAllowed
+from kit.actor import CASE_DISPATCHERS, CASE_HANDLERS, Actor, NotAllowed, Role
 from kit.calendar import BusinessCalendar
 from kit.clock import isoformat_local
 from kit.settings import Settings
@@ -52,18 +54,6 @@ ALLOWED: dict[Action, frozenset[CaseType]] = {
 }
 
 
-class ActionRefused(ValueError):
-    """The action cannot be taken on this case; the message says why (and names the option to fix it)."""
-
-
-class CaseNotFound(LookupError):
-    """No such case in the actor's view (the same answer whether it does not exist or is another branch's)."""
-
-
-class StaleCase(ActionRefused):
-    """The case changed since the form was shown: someone else acted on it."""
-
-
 class CallingRules(Protocol):
     """What intake and the dialer own and an action needs (given by the caller: cases imports neither)."""
 
@@ -87,12 +77,11 @@ class Handling:
 
 
 @dataclass
-class Outcome:
-    """What an action did: the case as it is now, and its effects in words (for the CLI, console and API)."""
+class BulkOutcome:
+    """What a bulk assignment did: the cases assigned, and each case refused with the reason."""
 
-    case: Case
-    branch_code: str
-    effects: list[str] = field(default_factory=list)
+    assigned: list[Outcome] = field(default_factory=list)
+    refused: list[tuple[int, ActionRefused | CaseNotFound]] = field(default_factory=list)
 
 
 def load(session: Session, actor: Actor, case_id: int, expected_version: int | None = None) -> tuple[Case, str]:
@@ -133,16 +122,18 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
              now: datetime, settings: Settings, rules: CallingRules) -> None:
     action = handling.action
     if case.status not in OPEN_CASE_STATUSES:
-        raise ActionRefused(f"the case is {case.status.value}: nothing more can be done with it")
+        raise ActionRefused(f"the case is {case.status.value}: nothing more can be done with it",
+                            Refusal.CASE_NOT_OPEN, case_status=case.status.value)
     if case.type not in ALLOWED[action]:
-        raise ActionRefused(f"{action.value} does not apply to a {case.type.value}")
+        raise ActionRefused(f"{action.value} does not apply to a {case.type.value}", Refusal.NOT_APPLICABLE,
+                            field="action", action=action.value, case_type=case.type.value)
     policy = session.get(Policy, case.policy_id)
     assert policy is not None
     task = session.get(CallbackTask, case.task_id, with_for_update=True) if case.task_id else None
     note = handling.note
     if action is Action.OVERDUE_EXPLANATION:
         _overdue_explanation(case, handling, now)
-        outcome.effects.append("overdue explanation filed; the case stays open")
+        outcome.add(EffectCode.EXPLANATION_FILED, "overdue explanation filed; the case stays open")
     elif action is Action.PHONE_CORRECTED:
         old = policy.applicant_phone
         _phone_corrected(session, policy, task, handling, outcome, now=now, rules=rules)
@@ -160,7 +151,7 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
     if action is not Action.OVERDUE_EXPLANATION:
         if case.status in OPEN_CASE_STATUSES:
             _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)
-        outcome.effects.append(f"case {case.status.value}")
+        outcome.add(EffectCode.CASE_STATUS, f"case {case.status.value}", case_status=case.status.value)
     case.updated_at = now
     case_repo.add_events(session, [{"case_id": case.id, "at": now, "who": actor.user, "action": action.value,
                                     "note": note}])
@@ -168,25 +159,58 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
 
 def assign(session: Session, actor: Actor, case_id: int, to: str, *, now: datetime,
            expected_version: int | None = None) -> Outcome:
-    """A mis-selling case may not go to the policy's own agent (R1 Art.18: handled by non-sales staff)."""
+    """Give a case to someone. A branch user gives it to a branch user of the case's branch (an enabled console
+    account: the name the queue's `assignee=me` finds); head office (supervisors, the operator) to anyone,
+    a staff code too. A mis-selling case may not go to the policy's own agent (R1 Art.18: non-sales staff)."""
     actor.require(CASE_HANDLERS, "assign cases")
-    to = to.strip()
-    if not to:
-        raise ActionRefused("--to: say who handles the case (a staff code or name)")
+    to = _assignee(to)
     case, code = load(session, actor, case_id, expected_version)
     with _concurrent_change(case_id), session.begin_nested():
-        _assign(session, actor, case, to, now)
+        _assign(session, actor, case, code, to, now)
         session.flush()
-    return Outcome(case, code, [f"assigned to {to}"])
+    outcome = Outcome(case, code)
+    outcome.add(EffectCode.ASSIGNED, f"assigned to {to}", to=to)
+    return outcome
 
 
-def _assign(session: Session, actor: Actor, case: Case, to: str, now: datetime) -> None:
+def assign_many(session: Session, actor: Actor, cases: Sequence[tuple[int, int | None]], to: str, *,
+                now: datetime) -> BulkOutcome:
+    """Head office gives several cases (id, the version the list showed) to one person. Each case is assigned
+    on its own (`assign`, in its own savepoint): a stale or refused one is reported and the others go ahead."""
+    actor.require(CASE_DISPATCHERS, "assign cases in bulk")
+    to = _assignee(to)
+    result = BulkOutcome()
+    for case_id, version in cases:
+        try:
+            result.assigned.append(assign(session, actor, case_id, to, now=now, expected_version=version))
+        except (ActionRefused, CaseNotFound) as exc:
+            result.refused.append((case_id, exc))
+    return result
+
+
+def _assignee(to: str) -> str:
+    to = to.strip()
+    if not to:
+        raise ActionRefused("--to: say who handles the case (a staff code or name)", Refusal.ASSIGNEE_REQUIRED,
+                            field="to")
+    return to
+
+
+def _assign(session: Session, actor: Actor, case: Case, branch_code: str, to: str, now: datetime) -> None:
     if case.status not in OPEN_CASE_STATUSES:
-        raise ActionRefused(f"the case is {case.status.value}: it cannot be assigned")
+        raise ActionRefused(f"the case is {case.status.value}: it cannot be assigned", Refusal.CASE_NOT_OPEN,
+                            case_status=case.status.value)
+    if actor.branch_codes is not None:  # a branch user: within the branch
+        user = by_name(session, to)
+        if (user is None or user.disabled or Role.BRANCH.value not in user.roles
+                or branch_code not in user.branches):
+            raise ActionRefused(f"--to: {to} is not a case handler of branch {branch_code} (a branch user assigns "
+                                "within the branch)", Refusal.OUTSIDE_BRANCH, field="to", to=to, branch=branch_code)
     policy = session.get(Policy, case.policy_id)
     agent = session.get(Agent, policy.agent_id) if policy else None
     if case.type is CaseType.MIS_SELLING_CASE and agent is not None and to in (agent.code, agent.name):
-        raise ActionRefused(f"a mis_selling_case may not be assigned to the policy's own agent ({agent.code})")
+        raise ActionRefused(f"a mis_selling_case may not be assigned to the policy's own agent ({agent.code})",
+                            Refusal.OWN_AGENT, field="to", agent=agent.code)
     case.assigned_to, case.updated_at = to, now
     if case.status is CaseStatus.OPEN:
         case.status = CaseStatus.IN_PROGRESS
@@ -216,9 +240,11 @@ def _close(case: Case, status: CaseStatus, handling: Handling, now: datetime) ->
 
 def _overdue_explanation(case: Case, handling: Handling, now: datetime) -> None:
     if now > case.due_at:
-        raise ActionRefused(f"the overdue explanation must be filed before the due time ({isoformat_local(case.due_at)})")
+        raise ActionRefused(f"the overdue explanation must be filed before the due time ({isoformat_local(case.due_at)})",
+                            Refusal.EXPLANATION_TOO_LATE, due=case.due_at)
     if not handling.note:
-        raise ActionRefused("--note: the overdue explanation's text is required")
+        raise ActionRefused("--note: the overdue explanation's text is required", Refusal.EXPLANATION_TEXT_REQUIRED,
+                            field="note")
     case.overdue_explanation, case.overdue_explanation_at, case.updated_at = handling.note, now, now
 
 
@@ -226,86 +252,102 @@ def _reopen(task: CallbackTask, now: datetime) -> None:
     """Call the policy again: the task goes back to the queue (a completed one too; a held one stays held).
     Refused while its call is being dialled or under way: the customer is never dialled twice."""
     if task.status is TaskStatus.CANCELLED:
-        raise ActionRefused("the callback task was cancelled: there is no one to call")
-    if task.status in (TaskStatus.DIALING, TaskStatus.IN_PROGRESS):
-        raise ActionRefused(f"the callback is {task.status.value.replace('_', ' ')} right now: try again when the "
-                            "call has ended")
+        raise ActionRefused("the callback task was cancelled: there is no one to call", Refusal.TASK_CANCELLED)
+    _not_under_way(task)
     try:
         apply(task, TaskEvent.REOPEN, now)
     except IllegalTransition as exc:
-        raise ActionRefused(str(exc)) from None
+        raise ActionRefused(str(exc), Refusal.TASK_STATE, task_status=task.status.value) from None
+
+
+def _not_under_way(task: CallbackTask) -> None:
+    if task.status in (TaskStatus.DIALING, TaskStatus.IN_PROGRESS):
+        raise ActionRefused(f"the callback is {task.status.value.replace('_', ' ')} right now: try again when the "
+                            "call has ended", Refusal.CALL_UNDER_WAY, task_status=task.status.value)
 
 
 def _phone_corrected(session: Session, policy: Policy, task: CallbackTask | None, handling: Handling,
                      outcome: Outcome, *, now: datetime, rules: CallingRules) -> None:
     if not handling.phone:
-        raise ActionRefused("--phone: the corrected number is required")
+        raise ActionRefused("--phone: the corrected number is required", Refusal.PHONE_REQUIRED, field="phone")
     e164 = rules.normalize_phone(handling.phone)
     if e164 is None:
-        raise ActionRefused(f"--phone: {handling.phone!r} is not a valid, diallable number")
+        raise ActionRefused(f"--phone: {handling.phone!r} is not a valid, diallable number", Refusal.PHONE_INVALID,
+                            field="phone", phone=handling.phone)
     if task is not None:
         _reopen(task, now)
-    outcome.effects.append(f"phone {policy.applicant_phone} → {e164}")
+    outcome.add(EffectCode.PHONE_CHANGED, f"phone {policy.applicant_phone} → {e164}", old=policy.applicant_phone,
+                new=e164)
     policy.applicant_phone, policy.applicant_phone_valid, policy.updated_at = e164, True, now
     session.flush()
     rules.phone_changed(session, now)
     if task is not None:
-        outcome.effects.append("callback queued again" if task.status is TaskStatus.QUEUED
-                               else "callback still held: the number has another problem (see its hold)")
+        if task.status is TaskStatus.QUEUED:
+            outcome.add(EffectCode.CALLBACK_QUEUED, "callback queued again")
+        else:
+            outcome.add(EffectCode.CALLBACK_STILL_HELD, "callback still held: the number has another problem "
+                                                        "(see its hold)")
 
 
 def _appointment(task: CallbackTask | None, handling: Handling, outcome: Outcome, now: datetime,
                  rules: CallingRules) -> None:
     if task is None or handling.appointment_at is None:
-        raise ActionRefused("--at: the agreed time is required (and the case must belong to a callback task)")
+        raise ActionRefused("--at: the agreed time is required (and the case must belong to a callback task)",
+                            Refusal.TIME_REQUIRED if task is not None else Refusal.NO_TASK, field="at")
     _reopen(task, now)
     try:
         rules.book(task, handling.appointment_at, now)
     except ValueError as exc:
-        raise ActionRefused(f"--at: {exc}") from None
-    outcome.effects.append(f"appointment booked for {isoformat_local(handling.appointment_at)}")
+        raise ActionRefused(f"--at: {exc}", Refusal.TIME_REFUSED, field="at", at=handling.appointment_at,
+                            why=getattr(exc, "code", "")) from None
+    outcome.add(EffectCode.APPOINTMENT_BOOKED, f"appointment booked for {isoformat_local(handling.appointment_at)}",
+                at=handling.appointment_at)
 
 
 def _explained(case: Case, task: CallbackTask | None, outcome: Outcome, now: datetime) -> None:
     if task is None:
-        raise ActionRefused("this case belongs to no callback task: no confirming callback can follow")
+        raise ActionRefused("this case belongs to no callback task: no confirming callback can follow",
+                            Refusal.NO_TASK, field="action")
     _reopen(task, now)
     task.confirming_case_id = case.id
-    outcome.effects.append("confirming callback queued" if task.status is TaskStatus.QUEUED
-                           else "confirming callback waits for the phone hold to be released")
+    if task.status is TaskStatus.QUEUED:
+        outcome.add(EffectCode.CONFIRMING_QUEUED, "confirming callback queued")
+    else:
+        outcome.add(EffectCode.CONFIRMING_WAITS, "confirming callback waits for the phone hold to be released")
 
 
 def _mis_selling(policy: Policy, handling: Handling) -> None:
     if not handling.note:
-        raise ActionRefused("--note: the statements made to the customer must be recorded")
+        raise ActionRefused("--note: the statements made to the customer must be recorded",
+                            Refusal.STATEMENTS_REQUIRED, field="note")
     if policy.product_type is ProductType.HEALTH and not handling.told_rescission:
         raise ActionRefused("--told-rescission: for a health product the customer must be told of the right to "
-                            "rescind (docs/domain.md §9.4)")
+                            "rescind (docs/domain.md §9.4)", Refusal.RESCISSION_NOT_TOLD, field="told_rescission")
 
 
 def _surrendered(session: Session, policy: Policy, task: CallbackTask | None, handling: Handling,
                  outcome: Outcome, now: datetime) -> None:
     if task is not None and task.status is not TaskStatus.CANCELLED:
         apply(task, TaskEvent.CANCEL, now)
-        outcome.effects.append("callback cancelled")
+        outcome.add(EffectCode.CALLBACK_CANCELLED, "callback cancelled")
     others = case_repo.open_for_policy(session, policy.id)
     for other in others:
         _close(other, CaseStatus.CANCELLED, handling, now)
     if len(others) > 1:
-        outcome.effects.append(f"{len(others) - 1} other open case(s) of the policy cancelled")
+        outcome.add(EffectCode.OTHER_CASES_CANCELLED, f"{len(others) - 1} other open case(s) of the policy cancelled",
+                    count=len(others) - 1)
 
 
 def _signed_questionnaire(task: CallbackTask | None, handling: Handling, outcome: Outcome, now: datetime) -> None:
     """A letter or in-person callback succeeds only with the applicant's signed questionnaire (§14 rule 20)."""
     if not handling.note:
-        raise ActionRefused("--note: say which signed questionnaire or receipt was received")
+        raise ActionRefused("--note: say which signed questionnaire or receipt was received",
+                            Refusal.QUESTIONNAIRE_REQUIRED, field="note")
     if task is not None and task.status is not TaskStatus.CANCELLED:
-        if task.status in (TaskStatus.DIALING, TaskStatus.IN_PROGRESS):
-            raise ActionRefused(f"the callback is {task.status.value.replace('_', ' ')} right now: try again when "
-                                "the call has ended")
+        _not_under_way(task)
         apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.STANDARD)
-        outcome.effects.append("callback completed: standard")
+        outcome.add(EffectCode.CALLBACK_COMPLETED, "callback completed: standard")
 
 
-__all__ = ["Action", "ActionRefused", "CaseNotFound", "Handling", "NotAllowed", "Outcome", "StaleCase", "assign",
-           "load", "resolve"]
+__all__ = ["Action", "ActionRefused", "BulkOutcome", "CaseNotFound", "Effect", "EffectCode", "Handling",
+           "NotAllowed", "Outcome", "Refusal", "StaleCase", "assign", "assign_many", "load", "resolve"]

@@ -3,13 +3,14 @@ Parsing and printing only: the queue, the actions and the read models live in ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import click
 
 from cases.actions import Action, ActionRefused, CaseNotFound, Handling, Outcome, assign, load, resolve
-from cases.queue import QueueFilter, queue
+from cases.queue import Assignee, QueueFilter, parse_month, queue
 from cases.service import sweep
 from cases.views import case_detail
 from flows.vocab import CaseType
@@ -28,13 +29,20 @@ def cases_group() -> None:
 @click.option("--branch", "branch_code", default=None)
 @click.option("--type", "case_type", type=click.Choice([t.value for t in CaseType]), default=None)
 @click.option("--sla-status", type=click.Choice([s.value for s in SlaStatus]), default=None)
+@click.option("--assignee", type=click.Choice([a.value for a in Assignee]), default=Assignee.ANYONE.value,
+              help="me: the cases assigned to you (HUIFANG_OPERATOR); unassigned: to no one yet.")
+@click.option("--month", "month_text", default=None, help="YYYY-MM: the month the case was raised (Beijing time).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def cases_list(app: App, branch_code: str | None, case_type: str | None, sla_status: str | None,
-               as_json: bool) -> None:
+def cases_list(app: App, branch_code: str | None, case_type: str | None, sla_status: str | None, assignee: str,
+               month_text: str | None, as_json: bool) -> None:
     """Open cases in processing order: verification first, then by the month raised, earliest due first."""
+    try:
+        month = parse_month(month_text) if month_text else None
+    except ValueError:
+        raise click.ClickException(f"--month {month_text!r}: write it as YYYY-MM, e.g. 2026-11") from None
     filters = QueueFilter(branch_code, CaseType(case_type) if case_type else None,
-                          SlaStatus(sla_status) if sla_status else None)
+                          SlaStatus(sla_status) if sla_status else None, assignee=Assignee(assignee), month=month)
     with app.unit_of_work() as session:
         views = [v.to_json() for v in queue(session, app.actor, app.clock.now(), filters)]
     if as_json:
@@ -137,11 +145,11 @@ class _refusals:
 
 def _outcome_view(session: Any, app: App, outcome: Outcome) -> dict[str, Any]:
     view = case_detail(session, outcome.case, outcome.branch_code, app.clock.now()).to_json(detail=True)
-    view["effects"] = outcome.effects
+    view["effects"] = [str(e) for e in outcome.effects]
     return view
 
 
-def _print(view: dict[str, Any], effects: list[str], as_json: bool) -> None:
+def _print(view: dict[str, Any], effects: Sequence[object], as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return

@@ -26,13 +26,19 @@ class Role(StrEnum):
 ALL_BRANCH_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN, Role.QA, Role.OPERATOR, Role.SYSTEM})
 CASE_HANDLERS = frozenset({Role.BRANCH, Role.SUPERVISOR, Role.OPERATOR, Role.SYSTEM})
 CASE_READERS = CASE_HANDLERS | {Role.COMPLIANCE, Role.QA}
+CASE_DISPATCHERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})  # assign many cases at once, in any branch
 RECORDING_READERS = frozenset({Role.COMPLIANCE, Role.SUPERVISOR, Role.QA, Role.OPERATOR})
 RECORDING_KEEPERS = frozenset({Role.COMPLIANCE, Role.OPERATOR, Role.SYSTEM})  # verify, purge, disputes
 AUDIT_READERS = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.OPERATOR})
 
 
 class NotAllowed(PermissionError):
-    """The actor may not do this; the message names the actor and what it lacks."""
+    """The actor may not do this; the message names the actor and what it lacks, `needs` the roles that would
+    do (for front doors that say it in their own words)."""
+
+    def __init__(self, message: str, needs: frozenset[Role] = frozenset()) -> None:
+        super().__init__(message)
+        self.needs = needs
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class Actor:
     def require(self, roles: Iterable[Role], doing: str) -> None:
         wanted = frozenset(roles)
         if not self.roles & wanted:
-            raise NotAllowed(f"{self.user} may not {doing} (needs one of: {', '.join(sorted(wanted))})")
+            raise NotAllowed(f"{self.user} may not {doing} (needs one of: {', '.join(sorted(wanted))})", wanted)
 
 
 SYSTEM = Actor("system", frozenset({Role.SYSTEM}))

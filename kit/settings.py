@@ -195,6 +195,7 @@ class ConsoleSettings:
     lockout_minutes: int = 15  # how long a locked account stays locked
     min_password_length: int = 10
     idle_timeout_minutes: int = 30  # a console session unused this long is signed out
+    export_max_rows: int = 50000  # the most rows one list export (XLSX/CSV) may hold; more: narrow the filters
 
 
 @dataclass(frozen=True)

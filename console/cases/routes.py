@@ -1,116 +1,177 @@
-"""The branch case desk: `GET /console/cases`, the queue in processing order through the user's scope."""
+"""The branch case desk: `GET /console/cases` (the queue in processing order through the user's scope, or its
+export), the case page, and the forms that resolve and assign cases through cases.actions. Routes parse
+(console.cases.forms), call the service, and render; refusals come back in Chinese (console.cases.messages)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cases.actions import Action, ActionRefused, CaseNotFound, Handling, resolve
-from cases.queue import QueueFilter
+from cases.actions import ActionRefused, CaseNotFound, assign, assign_many, resolve
 from console.cases.detail import case_page
-from console.cases.queries import queue_page
+from console.cases.export import export
+from console.cases.forms import parse_bulk_assign, parse_queue_query, parse_resolution, version_of
+from console.cases.labels import (
+    ACTION_ZH,
+    ASSIGNEE_ZH,
+    HISTORY_ZH,
+    SLA_ZH,
+    TASK_STATUS_ZH,
+    TYPE_ZH,
+    local_time,
+    sla_words,
+)
+from console.cases.messages import effect_zh, refusal_zh
+from console.cases.queries import TooManyRows, assignees, queue_page
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
-from flows.vocab import CaseType
 from huifang.case_rules import CaseRules
-from kit.actor import CASE_READERS, NotAllowed
-from kit.clock import BUSINESS_TZ
-from kit.vocab import SlaStatus
+from kit.actor import CASE_DISPATCHERS, CASE_HANDLERS, CASE_READERS, Actor, NotAllowed
+
+__all__ = ["SLA_ZH", "TYPE_ZH", "cases", "sla_words"]  # the labels, as other desks import them from here
 
 cases = desk("cases", __name__)
-
-SLA_ZH = {"normal": "正常", "warning": "预警", "overdue": "超时"}
-TYPE_ZH = {"verification_case": "核实件", "dialect_case": "方言件", "first_explanation_case": "一次解释件",
-           "second_explanation_case": "二次解释件", "mis_selling_case": "销售误导件", "proxy_signature_case": "代签名件",
-           "in_person_visit_case": "人工亲访件", "letter_case": "信函件", "contract_quality_case": "合同质量件"}
+RESOLVE_FIELDS = ("action", "note", "phone", "at", "told_rescission")
 
 
-def sla_words(status: str, due: datetime, now: datetime) -> str:
-    """The SLA in words beside its tag: time left, or how long overdue (剩余 5 小时 / 已超时 2 天)."""
-    gap = due - now if status != "overdue" else now - due
-    if gap >= timedelta(days=1):
-        amount = f"{gap.days} 天"
-    elif gap >= timedelta(hours=1):
-        amount = f"{int(gap.total_seconds() // 3600)} 小时"
-    else:
-        amount = f"{max(1, int(gap.total_seconds() // 60))} 分钟"
-    return f"已超时 {amount}" if status == "overdue" else f"剩余 {amount}"
+def _filter_args() -> dict[str, str]:
+    """The queue's query parameters as given (bookmarkable), without the page and the export format."""
+    return {k: v for k, v in request.args.items() if k not in ("page", "format")}
 
 
-def _choice(name: str, allowed: set[str]) -> str | None:
-    value = request.args.get(name, "")
-    return value if value in allowed else None
+def _queue_url(query: str) -> str:
+    """The queue with the filters and page a form came from (only our own path: no open redirect)."""
+    pairs = [(k, v) for k, v in parse_qsl(query) if k != "format"]
+    return url_for("cases.queue_page") + (f"?{urlencode(pairs)}" if pairs else "")
 
 
 @cases.get("/cases", endpoint="queue_page")
 def queue_view() -> Response | str:
-    """The queue: filters in the URL (type, sla_status, branch, q, page), counts per SLA status on top."""
+    """The queue, or with `format=xlsx|csv` every filtered row as a download (audited)."""
     ctx = context()
     now = ctx.clock.now()
-    case_type = _choice("type", {t.value for t in CaseType})
-    sla = _choice("sla_status", {s.value for s in SlaStatus})
-    raw_page = request.args.get("page", "1")
-    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
-    filters = QueueFilter(branch_code=request.args.get("branch") or None,
-                          case_type=CaseType(case_type) if case_type else None,
-                          sla=SlaStatus(sla) if sla else None, text=(request.args.get("q") or "").strip() or None)
+    query = parse_queue_query(request.args)
+    errors = dict(query.errors)
     with unit_of_work() as db:
         actor = page_actor(db, CASE_READERS)
-        result = queue_page(db, actor, now, filters, page)
-    local = {r.case.id: (r.case.due_at.astimezone(BUSINESS_TZ), sla_words(r.case.sla_status, r.case.due_at, now))
+        if query.format and not errors:
+            try:
+                download = export(db, actor, now, query.filters, query.format, ctx.settings.console.export_max_rows)
+            except TooManyRows as exc:
+                errors["format"] = (f"符合条件的工单共 {exc.count} 条，超过单次导出上限 {exc.limit} 条，"
+                                    "请缩小查询范围（如选择月份、机构或工单类型）后再导出")
+            else:
+                db.commit()  # the audit line
+                return download
+        result = queue_page(db, actor, now, query.filters, query.page)
+    local = {r.case.id: (local_time(r.case.due_at), sla_words(r.case.sla_status, r.case.due_at, now))
              for r in result.rows}
+    filters = _filter_args()
     return render_template("console/cases/queue.html", actor=actor, result=result, local=local, sla_zh=SLA_ZH,
-                           type_zh=TYPE_ZH, args=request.args)
+                           type_zh=TYPE_ZH, assignee_zh=ASSIGNEE_ZH, args=request.args, errors=errors,
+                           messages=get_flashed_messages(with_categories=True),
+                           can_dispatch=actor.has(CASE_DISPATCHERS), back=urlencode(request.args),
+                           export_csv=urlencode({**filters, "format": "csv"}),
+                           export_xlsx=urlencode({**filters, "format": "xlsx"}))
 
 
+def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, str] | None = None,
+          assign_form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+          status: int = 200) -> tuple[str, int]:
+    """The case page; after a refused form, with what the user sent and the messages beside the fields
+    (`errors` keys: `resolve.FIELD`, `assign.FIELD`; the field "" for the form as a whole)."""
+    try:
+        page = case_page(db, actor, case_id, context().clock.now())
+    except CaseNotFound:
+        abort(404)
+    html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
+                           action_zh=ACTION_ZH, history_zh=HISTORY_ZH, task_status_zh=TASK_STATUS_ZH,
+                           local_time=local_time, messages=get_flashed_messages(with_categories=True),
+                           resolve_form=resolve_form or {}, assign_form=assign_form or {}, errors=errors or {},
+                           can_handle=actor.has(CASE_HANDLERS), assignees=assignees(db, actor, page.case.branch_code))
+    return html, status
 
-ACTION_ZH = {"phone_corrected": "号码已更正", "appointment_set": "已约定回访时间", "explained": "已解释（客户签署解释单）",
-             "mis_selling_handled": "销售误导已处理", "signed_questionnaire": "已收回签字问卷", "surrendered": "犹豫期内已退保",
-             "overdue_explanation": "逾期情况说明"}
+
+def _at_field(form: str, fields: tuple[str, ...], exc: Any) -> str:
+    """Where a refusal is shown: beside its field when the form has it, else over the form."""
+    name = getattr(exc, "field", None)
+    return f"{form}.{name if name in fields else ''}"
 
 
 @cases.get("/cases/<int:case_id>", endpoint="case_page")
-def case_view_route(case_id: int) -> Response | str:
-    ctx = context()
+def case_view_route(case_id: int) -> tuple[str, int]:
     with unit_of_work() as db:
-        actor = page_actor(db, CASE_READERS)
-        try:
-            page = case_page(db, actor, case_id, ctx.clock.now())
-        except CaseNotFound:
-            abort(404)
-        return render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
-                               action_zh=ACTION_ZH, messages=get_flashed_messages(with_categories=True),
-                               form=request.args)
+        return _case(db, page_actor(db, CASE_READERS), case_id)
 
 
 @cases.post("/cases/<int:case_id>/resolve", endpoint="resolve")
-def resolve_route(case_id: int) -> Response:
-    """The resolution form: the same fields as `huifang cases resolve`, checked by the same service."""
+def resolve_route(case_id: int) -> Response | tuple[str, int]:
+    """The resolution form: the same fields as `huifang cases resolve`, checked by the same service. Refused:
+    the form again with the user's input and the reason beside the field."""
     ctx = context()
-    form = request.form
-    try:
-        action = Action(form.get("action", ""))
-        parsed = datetime.fromisoformat(form["at"]) if form.get("at") else None
-        at = parsed.replace(tzinfo=BUSINESS_TZ) if parsed and parsed.tzinfo is None else parsed  # Beijing time
-        version = int(form["version"]) if form.get("version", "").isdigit() else None
-    except ValueError:
-        flash("请选择处理方式，时间格式如 2026-11-30T14:00", "error")
-        return redirect(url_for("cases.case_page", case_id=case_id))
-    handling = Handling(action, form.get("note", "").strip(), form.get("phone") or None, at,
-                        form.get("told_rescission") == "y")
+    form = parse_resolution(request.form)
+    errors = {f"resolve.{name}": words for name, words in form.errors.items()}
     with unit_of_work() as db:
-        actor = page_actor(db, CASE_READERS)
+        actor = page_actor(db, CASE_HANDLERS)  # read-only roles: 403
+        if form.handling is not None:
+            try:
+                outcome = resolve(db, actor, case_id, form.handling, now=ctx.clock.now(), settings=ctx.settings,
+                                  calendar=ctx.calendar, rules=CaseRules(ctx.settings, ctx.calendar),
+                                  expected_version=form.version)
+            except CaseNotFound:
+                abort(404)
+            except (ActionRefused, NotAllowed) as exc:
+                errors[_at_field("resolve", RESOLVE_FIELDS, exc)] = refusal_zh(exc)
+            else:
+                db.commit()
+                flash("已处理：" + "；".join(effect_zh(e) for e in outcome.effects), "done")
+                return redirect(url_for("cases.case_page", case_id=case_id))
+        return _case(db, actor, case_id, resolve_form=form.values, errors=errors, status=422)
+
+
+@cases.post("/cases/<int:case_id>/assign", endpoint="assign")
+def assign_route(case_id: int) -> Response | tuple[str, int]:
+    """Give the case to someone (`to`), with the version the page showed (a stale form is refused)."""
+    to = request.form.get("to", "")
+    with unit_of_work() as db:
+        actor = page_actor(db, CASE_HANDLERS)  # read-only roles: 403
         try:
-            outcome = resolve(db, actor, case_id, handling, now=ctx.clock.now(), settings=ctx.settings,
-                              calendar=ctx.calendar, rules=CaseRules(ctx.settings, ctx.calendar),
-                              expected_version=version)
+            outcome = assign(db, actor, case_id, to, now=context().clock.now(),
+                             expected_version=version_of(request.form.get("version", "")))
         except CaseNotFound:
             abort(404)
         except (ActionRefused, NotAllowed) as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("cases.case_page", case_id=case_id))
+            return _case(db, actor, case_id, assign_form={"to": to},
+                         errors={_at_field("assign", ("to",), exc): refusal_zh(exc)}, status=422)
         db.commit()
-    flash("已处理：" + "；".join(outcome.effects), "done")
+    flash("；".join(effect_zh(e) for e in outcome.effects), "done")
     return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@cases.post("/cases/assign", endpoint="assign_many")
+def assign_many_route() -> Response:
+    """批量分派 (supervisors): each ticked case (`case` = ID:VERSION) to `to`, each on its own; the flash says
+    how many were assigned and which were not, and why. Back to the queue with its filters."""
+    form = parse_bulk_assign(request.form)
+    back = _queue_url(request.form.get("back", ""))
+    with unit_of_work() as db:
+        actor = page_actor(db, CASE_DISPATCHERS)
+        if form.errors:
+            flash("；".join(form.errors), "error")
+            return redirect(back)
+        try:
+            result = assign_many(db, actor, form.cases, form.to, now=context().clock.now())
+        except (ActionRefused, NotAllowed) as exc:
+            flash(refusal_zh(exc), "error")
+            return redirect(back)
+        db.commit()
+    if result.assigned:
+        flash(f"已分派 {len(result.assigned)} 件工单给 {form.to}", "done")
+    if result.refused:
+        flash(f"未分派 {len(result.refused)} 件：" + "；".join(f"工单 {case_id}：{refusal_zh(exc)}"
+                                                         for case_id, exc in result.refused), "error")
+    return redirect(back)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, case, false, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, case, false, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from flows.vocab import CaseType
@@ -70,10 +71,13 @@ def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, str] | None
 def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[datetime, datetime],
           branch_code: str | None = None, case_type: CaseType | None = None, sla: SlaStatus | None = None,
           text: str | None = None, open_only: bool = True, limit: int | None = None,
-          offset: int = 0) -> list[tuple[Case, str]]:
+          offset: int = 0, assigned_to: str | None = None, unassigned: bool = False,
+          created_from: datetime | None = None, created_before: datetime | None = None) -> list[tuple[Case, str]]:
     """Cases in processing order (docs/domain.md §9.5): verification cases first; then cases raised since the
     start of last month; then the month before; then older. Within a group, the earliest due first.
-    `text` matches the policy number, the applicant's name or the end of a phone number."""
+    `text` matches the policy number, the applicant's name or the end of a phone number; `assigned_to` the
+    handler exactly, `unassigned` cases with none; `created_from`/`created_before` a half-open range of the
+    time the case was raised (plain column predicates, so an index on the column can serve them)."""
     last_month, month_before = month_starts
     group = case(
         (Case.type == CaseType.VERIFICATION_CASE, 0),
@@ -81,8 +85,34 @@ def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[
         (Case.created_at >= month_before, 2),
         else_=3,
     )
-    stmt = scoped(select(Case, Branch.code).join(Branch, Branch.id == Case.branch_id), actor, Case.branch_id,
-                  joined=True)
+    stmt = _filtered(select(Case, Branch.code), actor, now=now, branch_code=branch_code, case_type=case_type,
+                     sla=sla, text=text, open_only=open_only, assigned_to=assigned_to, unassigned=unassigned,
+                     created_from=created_from, created_before=created_before)
+    stmt = stmt.order_by(group, Case.due_at, Case.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(c, code) for c, code in session.execute(stmt)]
+
+
+def queue_count(session: Session, actor: Actor, *, now: datetime, branch_code: str | None = None,
+                case_type: CaseType | None = None, sla: SlaStatus | None = None, text: str | None = None,
+                open_only: bool = True, assigned_to: str | None = None, unassigned: bool = False,
+                created_from: datetime | None = None, created_before: datetime | None = None) -> int:
+    """How many cases `queue` finds with the same filters (all pages)."""
+    stmt = _filtered(select(func.count()).select_from(Case), actor, now=now, branch_code=branch_code,
+                     case_type=case_type, sla=sla, text=text, open_only=open_only, assigned_to=assigned_to,
+                     unassigned=unassigned, created_from=created_from, created_before=created_before)
+    return int(session.execute(stmt).scalar_one())
+
+
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
+
+
+def _filtered(stmt: S, actor: Actor, *, now: datetime, branch_code: str | None, case_type: CaseType | None,
+              sla: SlaStatus | None, text: str | None, open_only: bool, assigned_to: str | None,
+              unassigned: bool, created_from: datetime | None, created_before: datetime | None) -> S:
+    """The queue's statement joined to the branch, in the actor's scope, with the filters that are set."""
+    stmt = scoped(stmt.join(Branch, Branch.id == Case.branch_id), actor, Case.branch_id, joined=True)
     if open_only:
         stmt = stmt.where(Case.status.in_(OPEN_CASE_STATUSES))
     if branch_code:
@@ -91,16 +121,21 @@ def queue(session: Session, actor: Actor, *, now: datetime, month_starts: tuple[
         stmt = stmt.where(Case.type == case_type)
     if sla:
         stmt = stmt.where(sla_expression(now) == sla.value)
+    if assigned_to is not None:
+        stmt = stmt.where(Case.assigned_to == assigned_to)
+    if unassigned:
+        stmt = stmt.where(Case.assigned_to.is_(None))
+    if created_from is not None:
+        stmt = stmt.where(Case.created_at >= created_from)
+    if created_before is not None:
+        stmt = stmt.where(Case.created_at < created_before)
     if text:
         digits = "".join(ch for ch in text if ch.isdigit())
         policy = select(Policy.id).where(or_(Policy.policy_no == text, Policy.applicant_name == text,
                                              Policy.applicant_phone.like(f"%{digits[-11:]}") if len(digits) >= 4
                                              else false()))
         stmt = stmt.where(Case.policy_id.in_(policy))
-    stmt = stmt.order_by(group, Case.due_at, Case.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [(c, code) for c, code in session.execute(stmt)]
+    return stmt
 
 
 def sla_counts(session: Session, actor: Actor, *, now: datetime) -> dict[str, int]:

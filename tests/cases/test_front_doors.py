@@ -106,10 +106,10 @@ def test_a_concurrent_write_is_caught_by_the_version(engine: Engine, two_branche
         assert shown is not None
         second.commit()
         with unit_of_work(sessions) as first:  # ... the first handler's write lands meanwhile ...
-            assign(first, BEIJING, case_id, "B0001", now=NOW)
+            assign(first, BOSS, case_id, "B0001", now=NOW)  # head office: staff codes (a branch user: users)
             first.commit()
         with pytest.raises(StaleCase, match="at the same time"):  # ... and the second's write is refused
-            assign(second, BEIJING, case_id, "B0002", now=NOW)
+            assign(second, BOSS, case_id, "B0002", now=NOW)
     with unit_of_work(sessions) as check:
         assert check.get(Case, case_id).assigned_to == "B0001"  # type: ignore[union-attr]
 
@@ -161,7 +161,11 @@ def test_resolutions_say_what_they_did(session: Session, tmp_path: Path, setting
     case = session.scalars(select(Case)).one()
     outcome = _resolve(session, BEIJING, case, settings, calendar,
                        Handling(Action.PHONE_CORRECTED, "保全变更", phone="13912345678"))
-    assert outcome.effects == ["phone 12345 → +8613912345678", "callback queued again", "case closed"]  # type: ignore[attr-defined]
+    assert [str(e) for e in outcome.effects] == ["phone 12345 → +8613912345678", "callback queued again",
+                                                 "case closed"]
+    assert [(e.code.value, dict(e.params)) for e in outcome.effects] == [  # for front doors that translate
+        ("phone_changed", {"old": "12345", "new": "+8613912345678"}), ("callback_queued", {}),
+        ("case_status", {"case_status": "closed"})]
     history = [e for e in case_view(case, "110100", NOW).__dict__.items() if e[0] == "status"]
     assert history == [("status", "closed")]
     from storage.repositories import cases as case_repo

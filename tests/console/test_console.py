@@ -97,6 +97,8 @@ def test_a_case_page_shows_the_policy_with_the_id_number_masked(console: FlaskCl
     assert id_no not in page
     assert "赵敏" in page
     assert "BJ1 待处理" in page
+    assert "<td>2026-11-25 10:00</td><td>系统</td><td>创建工单</td>" in page  # history in Beijing time, Chinese
+    assert "回访任务：待拨打" in page
 
 
 def test_another_branchs_case_is_not_found(console: FlaskClient, engine: Engine) -> None:
@@ -119,11 +121,13 @@ def test_resolving_in_the_form_runs_the_same_rules_and_says_what_it_did(console:
     path = f"/console/cases/{case_id}"
     token = csrf(console, path)
     refused = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "overdue_explanation",
-                                                    "version": "1"}, follow_redirects=True)
-    assert "--note: the overdue explanation" in refused.get_data(as_text=True)
+                                                    "version": "1"})
+    assert refused.status_code == 422
+    assert "请在备注中填写逾期情况说明" in refused.get_data(as_text=True)
+    assert "--note" not in refused.get_data(as_text=True)
     done = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "surrendered", "note": "犹豫期内退保",
                                                  "version": "1"}, follow_redirects=True)
-    assert "已处理：callback cancelled；case cancelled" in done.get_data(as_text=True)
+    assert "已处理：回访已取消；工单已取消" in done.get_data(as_text=True)
     assert "BJ1" not in console.get("/console/cases").get_data(as_text=True)  # it left the queue
 
 
@@ -136,9 +140,10 @@ def test_a_stale_form_says_someone_else_changed_the_case(console: FlaskClient, e
         assert case is not None
         case.assigned_to = "B0009"  # someone else's change since the form was shown (version 1 → 2)
     stale = console.post(f"/console/cases/{case_id}/resolve",
-                         data={"csrf_token": token, "action": "surrendered", "note": "退保", "version": "1"},
-                         follow_redirects=True)
-    assert "changed by someone else" in stale.get_data(as_text=True)
+                         data={"csrf_token": token, "action": "surrendered", "note": "退保", "version": "1"})
+    assert stale.status_code == 422
+    assert "该工单已被他人修改，请刷新后重试" in stale.get_data(as_text=True)
+    assert "退保</textarea>" in stale.get_data(as_text=True)  # the user's input is kept
     with Session(engine) as s:
         assert s.get(Case, case_id).status.value == "open"  # type: ignore[union-attr]
 
