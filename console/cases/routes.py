@@ -13,6 +13,7 @@ from console.cases.detail import case_page
 from console.cases.queries import queue_page
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
+from console.recordings.queries import recording_store
 from flows.vocab import CaseType
 from huifang.case_rules import CaseRules
 from kit.actor import CASE_READERS, NotAllowed
@@ -77,7 +78,7 @@ def case_view_route(case_id: int) -> Response | str:
     with unit_of_work() as db:
         actor = page_actor(db, CASE_READERS)
         try:
-            page = case_page(db, actor, case_id, ctx.clock.now())
+            page = case_page(db, actor, case_id, ctx.clock.now(), recording_store())
         except CaseNotFound:
             abort(404)
         return render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
