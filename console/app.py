@@ -29,6 +29,7 @@ def urlencode_page(args: dict[str, str], page: int) -> str:
 def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bool) -> None:
     from console.auth.routes import auth
     from console.cases.routes import cases
+    from console.recordings.routes import recordings
 
     if len(secret_key) < 32:
         raise ValueError("HUIFANG_SECRET_KEY: the console's secret key must be at least 32 characters")
@@ -43,7 +44,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases):
+    for desk in (auth, cases, recordings):
         app.register_blueprint(desk)
 
     @app.after_request

@@ -28,6 +28,9 @@ CASE_HANDLERS = frozenset({Role.BRANCH, Role.SUPERVISOR, Role.OPERATOR, Role.SYS
 CASE_READERS = CASE_HANDLERS | {Role.COMPLIANCE, Role.QA}
 CASE_DISPATCHERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})  # assign many cases at once, in any branch
 RECORDING_READERS = frozenset({Role.COMPLIANCE, Role.SUPERVISOR, Role.QA, Role.OPERATOR})
+# who may listen to one recording in their scope (recordings.playback): the readers, and a branch's case
+# handlers for their own branches' calls (docs/console.md: a branch sees its branches' recordings)
+RECORDING_PLAYERS = RECORDING_READERS | {Role.BRANCH}
 RECORDING_KEEPERS = frozenset({Role.COMPLIANCE, Role.OPERATOR, Role.SYSTEM})  # verify, purge, disputes
 AUDIT_READERS = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.OPERATOR})
 

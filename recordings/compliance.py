@@ -19,9 +19,11 @@ from kit.actor import AUDIT_READERS, RECORDING_KEEPERS, RECORDING_READERS, Actor
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
 from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
+from recordings.audit import audit
+from recordings.playback import NotPlayable, playable
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore
-from storage.models import AuditEvent, Call, Policy, Recording
+from storage.models import Call, Policy, Recording
 from storage.repositories import calls as call_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
@@ -42,13 +44,6 @@ class Filters:
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if v is not None) or "all"
-
-
-def audit(session: Session, *, actor: Actor, action: str, target: str, now: datetime, reason: str = "",
-          detail: str = "") -> None:
-    session.add(AuditEvent(at=now, operator=actor.user, action=action, target=target[:255], reason=reason,
-                           detail=detail))
-    session.flush()
 
 
 def _rows(session: Session, actor: Actor, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
@@ -122,11 +117,13 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
 
 def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, actor: Actor,
              reason: str, now: datetime) -> dict[str, Any]:
-    actor.require(RECORDING_READERS, "play recordings")
-    recording = recording_repo.by_sid_for(session, actor, recording_sid)
-    if recording is None or recording.status is not RecordingStatus.STORED or not recording.path:
-        raise ComplianceError(f"no stored recording {recording_sid}")
-    out.write_bytes(files.read(recording.path))
+    """Copy one recording out to listen to it (`huifang recordings play`): who may, and which recordings, is
+    recordings.playback's rule, the same as the console's player."""
+    try:
+        played = playable(session, files, actor, recording_sid)
+    except NotPlayable as exc:
+        raise ComplianceError(str(exc)) from None
+    out.write_bytes(files.read(played.path))
     audit(session, actor=actor, action="playback", target=recording_sid, reason=reason, now=now, detail=str(out))
     return {"recording_sid": recording_sid, "out": str(out)}
 

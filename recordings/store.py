@@ -34,6 +34,10 @@ class RecordingStore(Protocol):
 
     def exists(self, relative: str) -> bool: ...
 
+    def local_path(self, relative: str) -> Path:
+        """A local file holding the recording, to stream it with range requests (the console's player)."""
+        ...
+
     def remove(self, relative: str) -> None:
         """Only for purging a recording past its retention date (recordings.compliance.purge)."""
 
@@ -91,6 +95,9 @@ class FileStore:
 
     def exists(self, relative: str) -> bool:
         return self._full(relative).is_file()
+
+    def local_path(self, relative: str) -> Path:
+        return self._full(relative)
 
     def remove(self, relative: str) -> None:
         target = self._full(relative)

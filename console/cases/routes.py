@@ -29,6 +29,7 @@ from console.cases.messages import effect_zh, refusal_zh
 from console.cases.queries import TooManyRows, assignees, queue_page
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
+from console.recordings.queries import recording_store
 from huifang.case_rules import CaseRules
 from kit.actor import CASE_DISPATCHERS, CASE_HANDLERS, CASE_READERS, Actor, NotAllowed
 
@@ -85,7 +86,7 @@ def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, st
     """The case page; after a refused form, with what the user sent and the messages beside the fields
     (`errors` keys: `resolve.FIELD`, `assign.FIELD`; the field "" for the form as a whole)."""
     try:
-        page = case_page(db, actor, case_id, context().clock.now())
+        page = case_page(db, actor, case_id, context().clock.now(), recording_store())
     except CaseNotFound:
         abort(404)
     html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,

@@ -19,11 +19,13 @@ def by_sid(session: Session, recording_sid: str) -> Recording | None:
     return session.scalars(select(Recording).where(Recording.recording_sid == recording_sid)).one_or_none()
 
 
-def by_sid_for(session: Session, actor: Actor, recording_sid: str) -> Recording | None:
-    """The recording, if it belongs to a policy in the actor's branches."""
-    stmt = (select(Recording).join(Call, Call.id == Recording.call_id).join(Policy, Policy.id == Call.policy_id)
-            .where(Recording.recording_sid == recording_sid))
-    return session.scalars(scoped(stmt, actor, Policy.branch_id)).one_or_none()
+def with_call_and_policy_for(session: Session, actor: Actor,
+                             recording_sid: str) -> tuple[Recording, Call, Policy] | None:
+    """The recording with its call and policy, if the policy is in the actor's branches."""
+    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
+            .join(Policy, Policy.id == Call.policy_id).where(Recording.recording_sid == recording_sid))
+    row = session.execute(scoped(stmt, actor, Policy.branch_id)).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def for_call(session: Session, call_id: int) -> list[Recording]:
@@ -139,6 +141,13 @@ def stored_with_policy(session: Session, actor: Actor,
 def for_policy(session: Session, policy_id: int) -> list[Recording]:
     return list(session.scalars(select(Recording).join(Call, Call.id == Recording.call_id)
                                 .where(Call.policy_id == policy_id)))
+
+
+def played_since(session: Session, operator: str, recording_sid: str, since: datetime) -> bool:
+    """Whether the trail has a playback of this recording by this user at or after `since`."""
+    stmt = (select(AuditEvent.id).where(AuditEvent.operator == operator, AuditEvent.action == "playback",
+                                        AuditEvent.target == recording_sid, AuditEvent.at >= since).limit(1))
+    return session.scalars(stmt).first() is not None
 
 
 def audit_events(session: Session, limit: int) -> list[AuditEvent]:

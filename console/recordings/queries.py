@@ -1,0 +1,112 @@
+"""The recordings desk's reads: the page a playback comes from (`for=`), scoped by the actor, and what the
+player include shows for each recording of a call."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import url_for
+from sqlalchemy.orm import Session
+
+from cases.actions import CaseNotFound, load
+from console.context import context
+from kit.actor import RECORDING_PLAYERS, Actor
+from kit.clock import BUSINESS_TZ
+from recordings.playback import Availability, availability
+from recordings.store import FileStore, RecordingStore
+from storage.models import Call, Recording
+from storage.repositories import policies as policy_repo
+from storage.repositories import recordings as recording_repo
+
+ORIGIN = re.compile(r"(?P<kind>case|policy):(?P<key>[0-9A-Za-z_-]{1,64})")
+NOTE_ZH = {
+    Availability.PENDING: "录音尚未保存（正在下载，请稍后刷新）",
+    Availability.ABSENT: "本次通话没有录音",
+    Availability.FAILED: "录音失败，没有录音文件",
+    Availability.PURGED: "录音已过保存期限，已删除",
+    Availability.MISSING: "录音文件缺失，已记录为错误，请联系合规部门",
+}
+
+
+def recording_store() -> RecordingStore:
+    """The recordings store under `[recordings] root`, the one the downloader writes and the CLI reads."""
+    return FileStore(Path(context().settings.recordings.root))
+
+
+class BadOrigin(ValueError):
+    """`for` is missing or not `case:<id>` / `policy:<policy_no>` (400)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The page a recording is played from: the audit trail's why, and the policy the recording must be of."""
+
+    reason: str
+    policy_id: int
+
+
+def origin(db: Session, actor: Actor, raw: str) -> Origin | None:
+    """`case:<id>` (the case page) or `policy:<policy_no>` (the policy page), in the actor's scope; None when
+    it is not there for this actor (the same 404 as an unknown recording)."""
+    found = ORIGIN.fullmatch(raw)
+    if found is None:
+        raise BadOrigin(f"for={raw!r}: expected case:<id> or policy:<policy_no>")
+    key = found["key"]
+    if found["kind"] == "case":
+        if not key.isdigit():
+            raise BadOrigin(f"for={raw!r}: a case id is a number")
+        try:
+            case, _code = load(db, actor, int(key))
+        except CaseNotFound:
+            return None
+        return Origin(f"在工单 {case.id} 页面收听", case.policy_id)
+    policy = policy_repo.by_number(db, key, actor=actor)
+    return None if policy is None else Origin(f"在保单 {policy.policy_no} 页面收听", policy.id)
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """One recording as console/templates/console/recordings/player.html shows it: a label, and either the
+    audio URL or a note saying why there is nothing to play."""
+
+    label: str  # 通话录音 2026-11-25 10:00 · 时长 1 分 05 秒
+    src: str | None
+    note: str | None
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "时长未知"
+    return f"时长 {seconds // 60} 分 {seconds % 60:02d} 秒" if seconds >= 60 else f"时长 {seconds} 秒"
+
+
+def _label(call: Call, recording: Recording | None) -> str:
+    started = (call.started_at or call.created_at).astimezone(BUSINESS_TZ)
+    seconds = recording.duration_s if recording is not None and recording.duration_s is not None else call.duration_s
+    return f"通话录音 {started:%Y-%m-%d %H:%M} · {_duration(seconds)}"
+
+
+def recording_views(db: Session, files: RecordingStore, actor: Actor, call: Call, origin_key: str) -> list[RecordingView]:
+    """The call's recordings for a page (`origin_key`: that page as `for=` names it, e.g. `case:12`). An
+    answered call whose recording has not been announced yet shows a note too."""
+    recordings = recording_repo.for_call(db, call.id)
+    if not recordings:
+        return [RecordingView(_label(call, None), None, "暂无录音（尚未收到录音）")] if call.answered_at else []
+    views = []
+    for recording in recordings:
+        state = availability(recording, files)
+        if state is Availability.PLAYABLE and actor.has(RECORDING_PLAYERS):
+            values: dict[str, Any] = {"recording_sid": recording.recording_sid, "for": origin_key}
+            src = url_for("recordings.audio", **values)
+            views.append(RecordingView(_label(call, recording), src, None))
+        elif state is Availability.PLAYABLE:
+            views.append(RecordingView(_label(call, recording), None, "您的角色无权收听录音"))
+        elif state is Availability.PURGED and recording.purged_at is not None:
+            day = recording.purged_at.astimezone(BUSINESS_TZ)
+            views.append(RecordingView(_label(call, recording), None, f"录音已过保存期限，于 {day:%Y-%m-%d} 删除"))
+        else:
+            views.append(RecordingView(_label(call, recording), None, NOTE_ZH[state]))
+    return views
