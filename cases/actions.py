@@ -322,7 +322,7 @@ def _mis_selling(policy: Policy, handling: Handling) -> None:
                             Refusal.STATEMENTS_REQUIRED, field="note")
     if policy.product_type is ProductType.HEALTH and not handling.told_rescission:
         raise ActionRefused("--told-rescission: for a health product the customer must be told of the right to "
-                            "rescind (docs/domain.md §9.4)", Refusal.RESCISSION_NOT_TOLD, field="told_rescission")
+                            "rescind the contract within the cooling-off period", Refusal.RESCISSION_NOT_TOLD, field="told_rescission")
 
 
 def _surrendered(session: Session, policy: Policy, task: CallbackTask | None, handling: Handling,

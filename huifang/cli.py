@@ -117,7 +117,8 @@ def db_upgrade(app: App) -> None:
 @click.pass_obj
 @handled
 def import_(app: App, file: Path, as_json: bool) -> None:
-    """Import a policy file (CSV or XLSX; docs/policy-file.md). Commits every intake.service.CHUNK_ROWS rows."""
+    """Import a policy file (CSV or XLSX; docs/policy-file.md). Commits every 2,000 rows: after an interruption,
+    import the same file again to finish."""
     table = open_table(file)
     try:
         summary = PolicyIntake(units_of_work(app.sessions), settings=app.settings, calendar=app.calendar,

@@ -151,7 +151,7 @@ def _why_kept(recording: Recording, policy: Policy, today: date) -> str | None:
         return "the contract has no end date yet (whole life): kept while it runs" if end is None else \
             "no retention date"
     if today < recording.retain_until:
-        return f"kept until {recording.retain_until} (retention from the contract's end, docs/domain.md §7)"
+        return f"kept until {recording.retain_until} (retention from the contract's end: recordings.retention_years_*, docs/configuration.md)"
     return None
 
 
