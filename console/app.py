@@ -26,8 +26,12 @@ def urlencode_page(args: dict[str, str], page: int) -> str:
 
 
 def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bool) -> None:
+    from console.agent.routes import agent_desk
     from console.auth.routes import auth
     from console.cases.routes import cases
+    from console.formatting import FILTERS
+    from console.labels import zh
+    from console.policies.routes import policies
 
     if len(secret_key) < 32:
         raise ValueError("HUIFANG_SECRET_KEY: the console's secret key must be at least 32 characters")
@@ -38,10 +42,11 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     app.extensions["huifang.console"] = ctx
     app.jinja_loader = _loader(app)
     app.jinja_env.filters["urlencode_page"] = urlencode_page
+    app.jinja_env.filters.update(FILTERS, zh=zh)
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases):
+    for desk in (auth, cases, policies, agent_desk):
         app.register_blueprint(desk)
 
     @app.after_request
