@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
@@ -20,6 +21,7 @@ from flows.vocab import CaseType, ResultClass
 from kit.actor import operator_actor
 from kit.vocab import AgentOutcome, CaseStatus
 from speech.cache import PromptCache
+from storage import migrate
 from storage.models import Branch, Call
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, csrf, login
@@ -225,3 +227,13 @@ def test_the_served_app_takes_twilios_webhooks_without_a_csrf_token(served: Ivr)
     served.answer_call()  # a signed webhook with no CSRF token: taken
     assert served.call().turn_seq > 0
     assert served.client.post("/console/logout").status_code == 400
+
+
+def test_calls_handed_off_before_migration_0011_get_their_line_from_the_record(served: Ivr, engine: Engine) -> None:
+    _hand_off(served)
+    with engine.begin() as conn:  # back to before the column existed (the call's events stay) …
+        config = migrate.alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    migrate.upgrade(engine)  # … and up again: the line comes from the hand-off event's detail
+    assert served.call().handoff_target == LINE

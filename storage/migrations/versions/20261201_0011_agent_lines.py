@@ -44,8 +44,8 @@ def _backfill_handoff_target() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('calls') as batch_op:
-        batch_op.drop_index(batch_op.f('ix_calls_handoff_target'))
-        batch_op.drop_column('handoff_target')
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.drop_column('agent_line')
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL): a batch copy of `calls` would drop the
+    # table its events, recordings and cases point at, which SQLite's foreign keys refuse once it has rows
+    op.drop_index(op.f('ix_calls_handoff_target'), table_name='calls')
+    op.drop_column('calls', 'handoff_target')
+    op.drop_column('users', 'agent_line')
