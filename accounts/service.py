@@ -21,6 +21,7 @@ from storage.models import AuditEvent, Branch, User
 HASHER = PasswordHasher()  # argon2id with the library's current parameters (RFC 9106 low-memory profile)
 ROLES = tuple(r.value for r in Role if r not in (Role.OPERATOR, Role.SYSTEM))  # what a person can be given
 BRANCH_BOUND = frozenset({Role.BRANCH, Role.AGENT})  # roles that see only their listed branches
+AGENT_LINE_MAX = 128
 
 
 class AccountError(ValueError):
@@ -64,8 +65,18 @@ def by_name(session: Session, name: str) -> User | None:
     return session.scalars(select(User).where(User.name == name)).one_or_none()
 
 
+def _check_agent_line(roles: list[str], line: str | None) -> str | None:
+    """An agent's line as the hand-off dials it (ivr.agent_target, exactly); only agents have one."""
+    line = (line or "").strip() or None
+    if line is not None and Role.AGENT.value not in roles:
+        raise AccountError("--agent-line: only an agent account has an agent line")
+    if line is not None and len(line) > AGENT_LINE_MAX:
+        raise AccountError(f"--agent-line: at most {AGENT_LINE_MAX} characters")
+    return line
+
+
 def add_user(session: Session, actor: Actor, name: str, password: str, roles: list[str], branches: list[str], *,
-             now: datetime, settings: ConsoleSettings) -> User:
+             now: datetime, settings: ConsoleSettings, agent_line: str | None = None) -> User:
     actor.require({Role.ADMIN, Role.OPERATOR}, "manage users")
     name = name.strip()
     if not name:
@@ -74,12 +85,25 @@ def add_user(session: Session, actor: Actor, name: str, password: str, roles: li
         raise AccountError(f"user {name} exists already (users set-password / users disable change it)")
     _check_roles(session, roles, branches)
     _check_password(password, settings)
+    line = _check_agent_line(roles, agent_line)
     user = User(name=name, password_hash=HASHER.hash(password), roles=sorted(set(roles)),
                 branches=sorted(set(branches)), disabled=False, failed_logins=0, locked_until=None,
-                password_changed_at=now, last_login_at=None, created_at=now, updated_at=now)
+                password_changed_at=now, last_login_at=None, created_at=now, updated_at=now, agent_line=line)
     session.add(user)
     _audit(session, actor.user, "user_added", name, now, f"roles {','.join(user.roles)}; "
-                                                          f"branches {','.join(user.branches) or 'all'}")
+                                                          f"branches {','.join(user.branches) or 'all'}"
+                                                          + (f"; agent line {line}" if line else ""))
+    session.flush()
+    return user
+
+
+def set_agent_line(session: Session, actor: Actor, name: str, line: str | None, *, now: datetime) -> User:
+    """Link an agent account to the line hand-offs ring (None: unlink); its desk shows the calls handed there."""
+    actor.require({Role.ADMIN, Role.OPERATOR}, "manage users")
+    user = _existing(session, name)
+    user.agent_line = _check_agent_line(list(user.roles), line)
+    user.updated_at = now
+    _audit(session, actor.user, "agent_line_set", name, now, user.agent_line or "none")
     session.flush()
     return user
 

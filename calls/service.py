@@ -274,6 +274,7 @@ def respond(session: Session, ctx: CallContext, loaded: Loaded, state: CallState
     if turn.handoff_topic is not None:
         call.handoff_topic = turn.handoff_topic
         call.handoff_reason = handoff_reason(state, turn.handoff_topic)
+        call.handoff_target = ctx.settings.ivr.agent_target  # whose agent desk shows the call (users.agent_line)
         events.append({"who": "robot", "kind": "handoff", "topic": turn.handoff_topic,
                        "detail": {"agent": ctx.settings.ivr.agent_target}})
     document = ctx.responder.turn(turn, loaded.engine.flow.language, call.turn_seq)

@@ -15,7 +15,8 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from werkzeug.wrappers import Response
 
 from console.context import ConsoleContext
-from console.labels import FILTERS, LABELS
+from console.formatting import FILTERS, GLOBAL_FUNCTIONS
+from console.labels import GLOBALS
 
 HERE = Path(__file__).parent
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
@@ -27,24 +28,27 @@ def urlencode_page(args: dict[str, str], page: int) -> str:
 
 
 def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bool) -> None:
+    from console.agent.routes import agent_desk
     from console.auth.routes import auth
     from console.cases.routes import cases
+    from console.policies.routes import policies
     from console.recordings.routes import recordings
 
     if len(secret_key) < 32:
         raise ValueError("HUIFANG_SECRET_KEY: the console's secret key must be at least 32 characters")
     app.secret_key = secret_key
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
-                      PERMANENT_SESSION_LIFETIME=timedelta(hours=8), WTF_CSRF_TIME_LIMIT=None)
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=8), WTF_CSRF_TIME_LIMIT=None,
+                      WTF_CSRF_CHECK_DEFAULT=False)  # checked by every desk (console.desk), not by the webhooks
     app.extensions["huifang.console"] = ctx
     app.jinja_loader = _loader(app)
     app.jinja_env.filters["urlencode_page"] = urlencode_page
     app.jinja_env.filters.update(FILTERS)
-    app.jinja_env.globals.update(LABELS)
+    app.jinja_env.globals.update(GLOBALS, **GLOBAL_FUNCTIONS)
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases, recordings):
+    for desk in (auth, cases, policies, agent_desk, recordings):
         app.register_blueprint(desk)
 
     @app.after_request

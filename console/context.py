@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
 from accounts.service import actor_of, by_name
+from calls.context import CallContext
 from kit.actor import Actor, Role
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
@@ -25,6 +26,7 @@ class ConsoleContext:
     clock: Clock
     calendar: BusinessCalendar
     sessions: sessionmaker[Session]
+    calls: CallContext | None = None  # the call rules (the agent desk's outcome form); the webhooks' own context
 
 
 def context() -> ConsoleContext:

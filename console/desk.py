@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template
+from flask import Blueprint, current_app, make_response, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as AnyResponse
 
@@ -14,7 +14,16 @@ def desk(name: str, import_name: str) -> Blueprint:
     """The blueprint of one desk, mounted under /console, with the console's error pages."""
     blueprint = Blueprint(name, import_name, url_prefix="/console")
     blueprint.register_error_handler(HTTPException, error_page)
+    blueprint.before_request(check_csrf)
     return blueprint
+
+
+def check_csrf() -> None:
+    """Every POST to a desk carries the CSRF token of the page it came from (a 400 page otherwise). Only the
+    desks: on the same app Twilio's webhooks are checked by their signature and the agent's link by its
+    token, and a CSRF check there would refuse every call (Twilio sends no such token)."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        current_app.extensions["csrf"].protect()
 
 
 def error_page(exc: HTTPException) -> AnyResponse:

@@ -1,4 +1,4 @@
-"""`huifang users add | list | disable | set-password`: the console's accounts (accounts.service).
+"""`huifang users add | list | disable | set-password | set-agent-line`: the console's accounts (accounts.service).
 Passwords are read from standard input, never from the command line (it would show in `ps` and shell history)."""
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from typing import Any
 
 import click
 
-from accounts.service import ROLES, AccountError, add_user, disable, listing, set_password
+from accounts.service import ROLES, AccountError, add_user, disable, listing, set_agent_line, set_password
 from huifang.app import App
 from huifang.output import emit_json, emit_table
 from kit.actor import NotAllowed
 from kit.clock import isoformat_local
 from storage.models import User
+
+AGENT_LINE_HELP = ("An agent's line: the hand-off target that rings them, exactly as ivr.agent_target "
+                   "(number, SIP URI or client identity). Their agent desk shows the calls handed to it.")
 
 
 @click.group("users")
@@ -40,7 +43,7 @@ def _refusals() -> Iterator[None]:
 
 def _view(user: User) -> dict[str, Any]:
     return {"name": user.name, "roles": list(user.roles), "branches": list(user.branches),
-            "disabled": user.disabled, "locked_until": isoformat_local(user.locked_until) if user.locked_until
+            "agent_line": user.agent_line, "disabled": user.disabled, "locked_until": isoformat_local(user.locked_until) if user.locked_until
             else None, "last_login_at": isoformat_local(user.last_login_at) if user.last_login_at else None}
 
 
@@ -49,15 +52,16 @@ def _view(user: User) -> dict[str, Any]:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for several.")
 @click.option("--branch", "branches", multiple=True, help="Branch code (机构代码); repeat for several.")
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+@click.option("--agent-line", default=None, help=AGENT_LINE_HELP)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def users_add(app: App, name: str, roles: tuple[str, ...], branches: tuple[str, ...], password_stdin: bool,
-              as_json: bool) -> None:
+              agent_line: str | None, as_json: bool) -> None:
     """Create an account."""
     password = _password()
     with app.unit_of_work() as session, _refusals():
         user = add_user(session, app.actor, name, password, list(roles), list(branches), now=app.clock.now(),
-                        settings=app.settings.console)
+                        settings=app.settings.console, agent_line=agent_line)
         view = _view(user)
         session.commit()
     _print([view], as_json, single=True)
@@ -74,6 +78,18 @@ def users_set_password(app: App, name: str, password_stdin: bool) -> None:
         set_password(session, app.actor, name, password, now=app.clock.now(), settings=app.settings.console)
         session.commit()
     click.echo(f"{name}: password set")
+
+
+@users_group.command("set-agent-line")
+@click.argument("name")
+@click.argument("line", required=False)
+@click.pass_obj
+def users_set_agent_line(app: App, name: str, line: str | None) -> None:
+    """Link an agent account to the line hand-offs ring (leave LINE out to unlink)."""
+    with app.unit_of_work() as session, _refusals():
+        user = set_agent_line(session, app.actor, name, line, now=app.clock.now())
+        session.commit()
+    click.echo(f"{name}: agent line {user.agent_line or 'none'}")
 
 
 @users_group.command("disable")
@@ -101,6 +117,6 @@ def _print(views: list[dict[str, Any]], as_json: bool, single: bool = False) -> 
     if as_json:
         emit_json(views[0] if single else views)
         return
-    emit_table(["name", "roles", "branches", "disabled", "locked_until", "last_login_at"],
-               [(v["name"], ",".join(v["roles"]), ",".join(v["branches"]) or "all", "yes" if v["disabled"] else "",
-                 v["locked_until"] or "", v["last_login_at"] or "") for v in views])
+    emit_table(["name", "roles", "branches", "agent_line", "disabled", "locked_until", "last_login_at"],
+               [(v["name"], ",".join(v["roles"]), ",".join(v["branches"]) or "all", v["agent_line"] or "",
+                 "yes" if v["disabled"] else "", v["locked_until"] or "", v["last_login_at"] or "") for v in views])

@@ -88,8 +88,8 @@ def compose(app: App, services: IvrServices, secret: str | None) -> Flask:
     """The web app: Twilio's webhooks, and the console beside them when there is a secret key."""
     web = create_ivr_app(services)
     if secret is not None:
-        mount_console(web, ConsoleContext(app.settings, app.clock, app.calendar, services.sessions), secret,
-                      https=app.settings.ivr.public_base_url.startswith("https://"))
+        ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls)
+        mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
     return web
 
 

@@ -10,17 +10,13 @@ from sqlalchemy.orm import Session
 
 from cases.actions import load
 from cases.views import CaseView, case_detail
+from console.formatting import mask_id
 from console.recordings.queries import RecordingView, recording_views
 from kit.actor import Actor
 from recordings.store import RecordingStore
 from storage.models import Agent, Branch, Call, CallEvent, Policy
 from storage.repositories import calls as call_repo
 from tasks.views import TaskView, policy_view
-
-
-def mask_id(id_no: str) -> str:
-    """370102********1234: the region and the last four, nothing in between (docs/console.md)."""
-    return id_no[:6] + "*" * max(0, len(id_no) - 10) + id_no[-4:] if len(id_no) > 10 else "*" * len(id_no)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from console.formatting import local_time
 from console.labels import (
     ACTION_ZH,
     CASE_STATUS_ZH,
@@ -12,7 +13,6 @@ from console.labels import (
     ROLE_ZH,
     SLA_ZH,
     TASK_STATUS_ZH,
-    local_time,
 )
 from console.labels import CASE_TYPE_ZH as TYPE_ZH
 

@@ -41,6 +41,7 @@ class Call(IdMixin, TimestampMixin, Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_topic: Mapped[str | None] = mapped_column(String(48))
     handoff_reason: Mapped[str | None] = mapped_column(String(16))  # asked | unresolved | human_first
+    handoff_target: Mapped[str | None] = mapped_column(String(128), index=True)  # the agent line dialled
     agent_outcome: Mapped[AgentOutcome | None] = mapped_column(enum_column(AgentOutcome))
     result_class: Mapped[ResultClass | None] = mapped_column(enum_column(ResultClass))
     reason_codes: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -22,3 +22,6 @@ class User(IdMixin, TimestampMixin, Base):
     locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # an agent's line: the dial target (ivr.agent_target, exactly) a hand-off rings to reach this person; the
+    # agent desk shows the calls handed to it (calls.handoff_target)
+    agent_line: Mapped[str | None] = mapped_column(String(128))

@@ -102,10 +102,34 @@ def test_users_cli(db_url: str, tmp_path: Path) -> None:
                                      "--password-stdin", "--json"], input="correct horse 1\n", env=env)
     assert added.exit_code == 0, added.stderr
     assert json.loads(added.stdout) == {"name": "王芳", "roles": ["branch"], "branches": ["110100"],
-                                        "disabled": False, "locked_until": None, "last_login_at": None}
+                                        "agent_line": None, "disabled": False, "locked_until": None,
+                                        "last_login_at": None}
     short = CliRunner().invoke(cli, ["users", "set-password", "王芳", "--password-stdin"], input="abc\n", env=env)
     assert (short.exit_code, short.stderr.strip()) == (1, "Error: the password must be at least 10 characters long")
     assert CliRunner().invoke(cli, ["users", "disable", "王芳"], env=env).stdout == "王芳: disabled\n"
     listed = json.loads(CliRunner().invoke(cli, ["users", "list", "--json"], env=env).stdout)
     assert [(u["name"], u["disabled"]) for u in listed] == [("王芳", True)]
     assert "correct horse" not in CliRunner().invoke(cli, ["audit", "list", "--json"], env=env).stdout
+
+
+def test_an_agent_account_is_linked_to_the_line_hand_offs_ring(db_url: str, tmp_path: Path) -> None:
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T10:00:00+08:00", "HUIFANG_OPERATOR": "root"}
+    assert CliRunner().invoke(cli, ["import", str(write_csv(tmp_path / "p.csv", [policy_row()]))], env=env).exit_code == 0
+    added = CliRunner().invoke(cli, ["users", "add", "李客服", "--role", "agent", "--branch", "110100",
+                                     "--agent-line", " +861088880000 ", "--password-stdin", "--json"],
+                               input="correct horse 1\n", env=env)
+    assert added.exit_code == 0, added.stderr
+    assert json.loads(added.stdout)["agent_line"] == "+861088880000"
+    moved = CliRunner().invoke(cli, ["users", "set-agent-line", "李客服", "client:li"], env=env)
+    assert moved.stdout == "李客服: agent line client:li\n"
+    not_agent = CliRunner().invoke(cli, ["users", "add", "王芳", "--role", "branch", "--branch", "110100",
+                                         "--agent-line", "+861088880000", "--password-stdin"],
+                                   input="correct horse 1\n", env=env)
+    assert (not_agent.exit_code, not_agent.stderr.strip()) == (
+        1, "Error: --agent-line: only an agent account has an agent line")
+    unlinked = CliRunner().invoke(cli, ["users", "set-agent-line", "李客服"], env=env)
+    assert unlinked.stdout == "李客服: agent line none\n"
+    listed = json.loads(CliRunner().invoke(cli, ["users", "list", "--json"], env=env).stdout)
+    assert [(u["name"], u["agent_line"]) for u in listed] == [("李客服", None)]
+    audit = CliRunner().invoke(cli, ["audit", "list", "--json"], env=env).stdout
+    assert "agent_line_set" in audit

@@ -97,7 +97,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
     if not CHROMIUM.exists():
         pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium)")
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ["--no-sandbox"]}
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]}
 
 
 @pytest.fixture(scope="session")

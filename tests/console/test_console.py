@@ -127,7 +127,7 @@ def test_resolving_in_the_form_runs_the_same_rules_and_says_what_it_did(console:
     assert "--note" not in refused.get_data(as_text=True)
     done = console.post(f"{path}/resolve", data={"csrf_token": token, "action": "surrendered", "note": "犹豫期内退保",
                                                  "version": "1"}, follow_redirects=True)
-    assert "已处理：回访已取消；工单已取消" in done.get_data(as_text=True)
+    assert "已处理：回访已取消；工单已撤销" in done.get_data(as_text=True)
     assert "BJ1" not in console.get("/console/cases").get_data(as_text=True)  # it left the queue
 
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 import pytest
 
 from cases.actions import Action
-from console import labels
+from console import formatting, labels
 from flows.vocab import CaseType, ReasonCode, ResultClass, Topic
 from kit.vocab import CallOutcome, CaseStatus, Channel, ProductType, SlaStatus, TaskStatus
 
@@ -32,14 +32,14 @@ def test_every_case_event_a_service_writes_has_a_label() -> None:
 
 
 def test_times_are_beijing_time_and_money_and_phones_read_as_staff_expect() -> None:
-    assert labels.local_time(datetime(2026, 11, 29, 6, 5, tzinfo=UTC)) == "2026-11-29 14:05"
-    assert labels.local_time(None) == ""
-    assert labels.local_date(datetime(2026, 11, 29, 17, 0, tzinfo=UTC)) == "2026-11-30"
-    assert labels.local_date(date(2026, 12, 1)) == "2026-12-01"
-    assert labels.money(Decimal("5000")) == "¥5,000.00"
-    assert labels.money(1234567.5) == "¥1,234,567.50"
-    assert labels.phone("+8613912345678") == "139 1234 5678"
-    assert labels.phone("+85291234567") == "+85291234567"
+    assert formatting.local_time(datetime(2026, 11, 29, 6, 5, tzinfo=UTC)) == "2026-11-29 14:05"
+    assert formatting.local_time(None) == ""
+    assert formatting.day(datetime(2026, 11, 29, 17, 0, tzinfo=UTC)) == "2026-11-30"
+    assert formatting.day(date(2026, 12, 1)) == "2026-12-01"
+    assert formatting.money(Decimal("5000")) == "¥5,000.00"
+    assert formatting.money(1234567.5) == "¥1,234,567.50"
+    assert formatting.phone("+8613912345678") == "139 1234 5678"
+    assert formatting.phone("+85291234567") == "+85291234567"
 
 
 def test_channel_and_product_labels_are_words_the_policy_file_accepts() -> None:
@@ -47,3 +47,11 @@ def test_channel_and_product_labels_are_words_the_policy_file_accepts() -> None:
 
     assert all(CHANNELS[label].value == value for value, label in labels.CHANNEL_ZH.items())
     assert all(PRODUCT_TYPES[label].value == value for value, label in labels.PRODUCT_TYPE_ZH.items())
+
+
+def test_the_zh_filter_names_a_value_and_leaves_an_unknown_one_as_it_is() -> None:
+    assert labels.zh("problem", "result") == "问题件"
+    assert labels.zh("something_new", "result") == "something_new"
+    assert labels.zh(None, "result") == ""
+    assert labels.zh_list(["wrong_number", "refused"], "reason") == "电话有误、拒访"
+    assert formatting.mask_id("370102199001011234") == "370102********1234"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import Page
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -337,10 +338,19 @@ def test_the_case_page_has_a_player_whose_src_returns_the_audio(recorded: Record
     assert len(audit_lines(engine)) == 1
 
 
+def test_the_policy_page_plays_each_calls_recording_for_that_policy(recorded: Recorded, engine: Engine) -> None:
+    recorded.sign_in("王芳")
+    page = recorded.client.get("/console/policies/BJ1").get_data(as_text=True)
+    players = re.findall(r'<audio controls controlslist="nodownload" preload="none" src="([^"]+)"', page)
+    assert [unescape(p) for p in players] == [recorded.url("BJ1", "policy:BJ1")]
+    audio = recorded.client.get(unescape(players[0]))
+    assert (audio.status_code, audio.data) == (200, AUDIO)
+    [(user, action, target, why, _)] = audit_lines(engine)
+    assert (user, action, target) == ("王芳", "playback", recorded.sids["BJ1"])
+    assert "BJ1" in why
+
+
 # -- in a real browser ------------------------------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.fixture
 def served(recorded: Recorded) -> Iterator[str]:
@@ -353,40 +363,34 @@ def served(recorded: Recorded) -> Iterator[str]:
     thread.join()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (docs/console.md, browser tests)")
+@pytest.mark.browser
 def test_chromium_plays_the_case_pages_recording_with_one_audit_line_per_playback(
-        recorded: Recorded, served: str, engine: Engine, tmp_path: Path) -> None:
+        recorded: Recorded, served: str, engine: Engine, tmp_path: Path, page: Page) -> None:
     """Opening the page fetches no audio (preload="none"), pressing play is one line whatever ranges Chromium
     asks for, the CSP lets the same-origin audio play, and opening the page again and playing is another."""
-    from playwright.sync_api import sync_playwright
-
     asked: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--autoplay-policy=no-user-gesture-required"])
-        page = browser.new_page()
-        refused: list[str] = []  # what the CSP blocked (the console has no favicon: that 404 is not counted)
-        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("request", lambda r: asked.append(r.headers.get("range", "-")) if "/audio" in r.url else None)
-        page.goto(f"{served}/console/login")
-        page.get_by_label("用户名").fill("王芳")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{served}/console/cases")
-        page.goto(f"{served}/console/cases/{recorded.cases['BJ1']}")
-        player = page.get_by_label("通话录音 2026-11-25 10:00 · 时长 1 分 05 秒")
-        page.screenshot(path=tmp_path / "case-with-player.png", full_page=True)
-        assert player.evaluate("a => a.readyState") == 0
-        assert (asked, audit_lines(engine)) == ([], [])
-        for _ in range(2):
-            player.evaluate("a => a.play()")
-            page.wait_for_function("() => document.querySelector('audio').ended")
-            player.evaluate("a => { a.currentTime = 0.5; return a.play(); }")  # seek back and play on
-            page.wait_for_function("() => document.querySelector('audio').ended")
-        assert len(audit_lines(engine)) == 1
-        page.reload()
-        page.get_by_label("通话录音 2026-11-25 10:00 · 时长 1 分 05 秒").evaluate("a => a.play()")
+    refused: list[str] = []  # what the CSP blocked (the console has no favicon: that 404 is not counted)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("request", lambda r: asked.append(r.headers.get("range", "-")) if "/audio" in r.url else None)
+    page.goto(f"{served}/console/login")
+    page.get_by_label("用户名").fill("王芳")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{served}/console/cases")
+    page.goto(f"{served}/console/cases/{recorded.cases['BJ1']}")
+    player = page.get_by_label("通话录音 2026-11-25 10:00 · 时长 1 分 05 秒")
+    page.screenshot(path=tmp_path / "case-with-player.png", full_page=True)
+    assert player.evaluate("a => a.readyState") == 0
+    assert (asked, audit_lines(engine)) == ([], [])
+    for _ in range(2):
+        player.evaluate("a => a.play()")
         page.wait_for_function("() => document.querySelector('audio').ended")
-        assert refused == []
-        browser.close()
+        player.evaluate("a => { a.currentTime = 0.5; return a.play(); }")  # seek back and play on
+        page.wait_for_function("() => document.querySelector('audio').ended")
+    assert len(audit_lines(engine)) == 1
+    page.reload()
+    page.get_by_label("通话录音 2026-11-25 10:00 · 时长 1 分 05 秒").evaluate("a => a.play()")
+    page.wait_for_function("() => document.querySelector('audio').ended")
+    assert refused == []
     assert asked[0] == "bytes=0-"
     assert [line[:2] for line in audit_lines(engine)] == [("王芳", "playback")] * 2
