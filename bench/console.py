@@ -1,7 +1,7 @@
 """Console queue benchmark: `GET /console/cases` over 100,000 open cases in 20 branches on PostgreSQL.
 
     .venv/bin/python bench/console.py [--open 100000] [--closed 100000] [--policies 1000000] [--runs 30]
-        [--warmup 3] [--revision head] [--rebuild] [--drop] [--explain-all]
+        [--warmup 3] [--revision head] [--churn 0.01] [--only NAME,…] [--rebuild] [--drop] [--explain-all]
 
 1. Builds a dedicated database (huifang_bench_console) once and reuses it while its marker (the database's
    comment: sizes, seed, data version) matches: policies from huifang.synthetic over twelve months in the 20
@@ -9,7 +9,8 @@
    SLA mix is normal / warning / overdue as a real backlog's) beside closed ones, some assigned; loaded with
    COPY, then VACUUM ANALYZE. `--rebuild` builds it again, `--drop` drops it at the end.
 2. Puts the schema at `--revision` (`head`, or e.g. `0009` for the schema without the queue indexes) and
-   ANALYZEs.
+   VACUUM ANALYZEs. `--churn 0.01` then updates 1 % of the open cases (no change, a new row version) so
+   their pages are not all-visible, as between two autovacuums: index-only scans read those pages.
 3. Mounts the console on a Flask app as huifang.web does, signs in a branch user (one branch) and a
    supervisor with the test client (in process: no network), and times each request of a representative set
    (default page, each filter, a deep page) over `--runs` rounds after `--warmup` rounds, the requests
@@ -456,6 +457,22 @@ def dataset(engine: Engine, branch: str) -> dict[str, Any]:
         }
 
 
+def churn(engine: Engine, share: float, seed: int) -> dict[str, Any]:
+    """Update `share` of the open cases without changing them: each gets a new row version, so its table page
+    is no longer all-visible until the next VACUUM (index-only scans then read those pages)."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 100) / 100})
+        updated = conn.execute(text(
+            "UPDATE cases SET updated_at = updated_at WHERE id IN (SELECT id FROM cases WHERE status IN "
+            "('open', 'in_progress') ORDER BY random() LIMIT (SELECT count(*) * :share FROM cases WHERE status IN "
+            "('open', 'in_progress'))::int)"), {"share": share}).rowcount
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_visibility"))  # contrib; in the bench database only
+        pages, dirty = conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE NOT all_visible) FROM pg_visibility_map('cases')")).one()
+    return {"share": share, "updated": updated, "pages": pages, "pages_not_all_visible": dirty}
+
+
 # --- the requests ---------------------------------------------------------------------------------------------
 
 class SqlTimer:
@@ -606,12 +623,19 @@ def explain(engine: Engine, name: str, statement: str, params: Any, median_ms: f
 
 
 def prepared(engine: Engine) -> list[dict[str, Any]]:
-    """The statements psycopg prepared on the app's connections and how PostgreSQL planned them (a generic
-    plan cannot see the parameters' values)."""
+    """The statements psycopg prepared on the app's pooled connections and how PostgreSQL planned them (a
+    generic plan does not see the parameters' values, so it cannot use a partial index). psycopg prepares a
+    statement at its sixth run on a connection but forgets them all at a ROLLBACK, which ends every console
+    request that reads: expect none, i.e. every query planned with its parameters."""
     out = []
-    with engine.connect() as conn:
-        for row in conn.execute(text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")):
-            out.append({"statement": " ".join(row[0].split())[:80], "generic": row[1], "custom": row[2]})
+    held = [engine.connect() for _ in range(max(1, engine.pool.checkedin()))]  # type: ignore[attr-defined]
+    try:
+        for conn in held:
+            for row in conn.exec_driver_sql("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"):
+                out.append({"statement": " ".join(row[0].split())[:100], "generic": row[1], "custom": row[2]})
+    finally:
+        for conn in held:
+            conn.close()
     return out
 
 
@@ -624,7 +648,7 @@ def postgres(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         out = {"version": conn.execute(text("SHOW server_version")).scalar_one()}
         for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit",
-                     "plan_cache_mode"):
+                     "plan_cache_mode", "autovacuum", "max_parallel_workers_per_gather"):
             out[name] = conn.execute(text(f"SHOW {name}")).scalar_one()
     return out
 
@@ -643,6 +667,9 @@ def main() -> None:
     parser.add_argument("--build-revision", default="0009", help=argparse.SUPPRESS)
     parser.add_argument("--only", default="", help="comma-separated request names to run (default: all)")
     parser.add_argument("--explain-all", action="store_true", help="EXPLAIN every request's slowest statement")
+    parser.add_argument("--churn", type=float, default=0.0,
+                        help="share of open cases updated (a new row version, no change) before timing and not yet "
+                             "vacuumed, as between two autovacuums; VACUUMed again at the end")
     parser.add_argument("--rebuild", action="store_true", help="build the database even if its marker matches")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     args = parser.parse_args()
@@ -663,18 +690,20 @@ def main() -> None:
     engine = make_engine(url)
     before = current_revision(engine)
     revision = set_revision(engine, args.revision)
-    if revision != before:
-        log(f"schema {before} -> {revision}; VACUUM ANALYZE")
-        vacuum_analyze(url)
+    log(f"schema {before} -> {revision}; VACUUM ANALYZE")
+    vacuum_analyze(url)  # every run starts from a vacuumed table (a --churn run before may have been cut short)
 
+    churned = churn(engine, args.churn, args.seed) if args.churn else None
     out: dict[str, Any] = {"machine": machine(), "postgres": postgres(engine), "revision": revision,
                            "now": NOW.isoformat(), "database": {"name": PG_DATABASE, "marker": marker, **built},
-                           "dataset": dataset(engine, args.branch)}
+                           "dataset": dataset(engine, args.branch), "churn": churned}
     fields = {f.name for f in dataclasses.fields(QueueFilter)}
     requests, skipped = requests_for(pick(engine, args.branch), fields)
     if args.only:
         wanted = set(args.only.split(","))
         requests = [r for r in requests if r.name in wanted]
+        if not requests:
+            raise SystemExit(f"--only {args.only}: no such request")
     app = Flask("bench-console")
     clock = FrozenClock(NOW)
     mount_console(app, ConsoleContext(settings, clock, BusinessCalendar(settings.calendar),
@@ -703,6 +732,8 @@ def main() -> None:
             handle.write(explain(engine, name, statement, params, median_ms))
     out["explain_file"] = str(path.relative_to(ROOT))
     engine.dispose()
+    if args.churn:
+        vacuum_analyze(url)
     if args.drop:
         drop_database()
     print(json.dumps(out, ensure_ascii=False, indent=1))
