@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.vocab import Channel, ExclusionReason, Gender, PaymentFrequency, ProductType
@@ -14,6 +14,12 @@ from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 class Policy(IdMixin, TimestampMixin, Base):
     __tablename__ = "policies"
+    __table_args__ = (
+        # The queue's search on the end of a phone number (LIKE '%1234'): a trigram index on PostgreSQL (pg_trgm).
+        # SQLite has none; there it is an empty partial index so that both backends name the same indexes.
+        Index("ix_policies_applicant_phone_trgm", "applicant_phone", postgresql_using="gin",
+              postgresql_ops={"applicant_phone": "gin_trgm_ops"}, sqlite_where=false()),
+    )
 
     policy_no: Mapped[str] = mapped_column(String(40), unique=True)
     product_code: Mapped[str] = mapped_column(String(40))
@@ -32,7 +38,7 @@ class Policy(IdMixin, TimestampMixin, Base):
     cooling_off_days: Mapped[int]
     cooling_off_end: Mapped[date | None]
 
-    applicant_name: Mapped[str] = mapped_column(String(64))
+    applicant_name: Mapped[str] = mapped_column(String(64), index=True)  # the queue's search
     applicant_gender: Mapped[Gender] = mapped_column(enum_column(Gender))
     applicant_birth_date: Mapped[date]
     applicant_id_no: Mapped[str] = mapped_column(String(32))

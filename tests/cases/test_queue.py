@@ -14,7 +14,7 @@ from cases.queue import month_starts
 from cases.service import NewCase, close_case_ids, open_cases, sweep
 from flows.vocab import CaseType
 from huifang.cli import cli
-from kit.actor import SYSTEM
+from kit.actor import SYSTEM, Actor
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
@@ -102,6 +102,36 @@ def test_the_queue_order(session: Session, tmp_path: Path, settings: Settings, c
     order = [c.id for c, _ in case_repo.queue(session, SYSTEM, now=now, month_starts=month_starts(now))]
     assert order == [verification.id, last_early.id, last_late.id, before_last.id, older.id]
     assert month_starts(at("2026-01-15T10:00:00")) == (at("2025-12-01T00:00:00"), at("2025-11-01T00:00:00"))
+
+
+def test_a_page_of_the_queue_is_that_slice_of_the_processing_order(session: Session, tmp_path: Path,
+                                                                   settings: Settings, clock: FrozenClock,
+                                                                   calendar: BusinessCalendar) -> None:
+    """A page is read in two steps (its ids in order, then their rows): the same cases, in the same order; the
+    counts beside it are scoped like it."""
+    policy = _policy(session, tmp_path, settings, clock)
+    for kind, when in ((CaseType.FIRST_EXPLANATION_CASE, "2026-08-20"), (CaseType.PROXY_SIGNATURE_CASE, "2026-09-10"),
+                       (CaseType.FIRST_EXPLANATION_CASE, "2026-10-30"), (CaseType.VERIFICATION_CASE, "2026-11-21"),
+                       (CaseType.FIRST_EXPLANATION_CASE, "2026-10-02"), (CaseType.VERIFICATION_CASE, "2026-11-20")):
+        _open(session, policy, kind, at(f"{when}T10:00:00"), settings, calendar)
+    closed = _open(session, policy, CaseType.VERIFICATION_CASE, at("2026-11-19T10:00:00"), settings, calendar)
+    close_case_ids(session, [closed.id], now=at("2026-11-20T10:00:00"), action="done", note="")
+    now = at("2026-11-25T10:00:00")
+    branch = Actor.of("王芳", ["branch"], [policy_row()["branch_code"]])
+    for actor, kind in ((SYSTEM, None), (branch, None), (branch, CaseType.FIRST_EXPLANATION_CASE)):
+        whole = [(c.id, code) for c, code in case_repo.queue(session, actor, now=now, month_starts=month_starts(now),
+                                                              case_type=kind)]
+        assert closed.id not in [i for i, _ in whole]
+        pages = [[(c.id, code) for c, code in case_repo.queue(session, actor, now=now, month_starts=month_starts(now),
+                                                              case_type=kind, limit=2, offset=offset)]
+                 for offset in range(0, 8, 2)]
+        assert [row for page in pages for row in page] == whole
+        assert all(len(page) <= 2 for page in pages)
+    # the SLA counts over the queue: open cases only, in the actor's branches only
+    assert sum(case_repo.sla_counts(session, SYSTEM, now=now).values()) == 6
+    assert sum(case_repo.sla_counts(session, branch, now=now).values()) == 6
+    elsewhere = Actor.of("李四", ["branch"], ["120100"])
+    assert case_repo.sla_counts(session, elsewhere, now=now) == {"normal": 0, "warning": 0, "overdue": 0}
 
 
 def test_cases_cli(db_url: str, tmp_path: Path) -> None:
