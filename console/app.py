@@ -33,6 +33,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.cases.routes import cases
     from console.policies.routes import policies
     from console.recordings.routes import recordings
+    from console.users.routes import users
 
     if len(secret_key) < 32:
         raise ValueError("HUIFANG_SECRET_KEY: the console's secret key must be at least 32 characters")
@@ -48,7 +49,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases, policies, agent_desk, recordings):
+    for desk in (auth, cases, policies, agent_desk, recordings, users):
         app.register_blueprint(desk)
 
     @app.after_request

@@ -9,8 +9,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from accounts.service import by_name, sign_in
-from console.context import context, unit_of_work
+from console.context import context, page_actor, unit_of_work
 from console.desk import desk
+from kit.actor import CASE_READERS, Actor, Role
 
 auth = desk("auth", __name__)
 
@@ -37,9 +38,26 @@ def login() -> Response | str:
             session["seen"] = ctx.clock.now().isoformat()
             session.permanent = True
             target = request.args.get("next", "")
-            return redirect(target if target.startswith("/console/") else url_for("cases.queue_page"))
+            return redirect(target if target.startswith("/console/") else url_for("auth.home"))
         refusal = result.refusal
     return render_template("console/login.html", form=form, refusal=refusal)
+
+
+@auth.get("/", endpoint="home")
+def home() -> Response:
+    """Each role's first desk: the case queue for those who read cases, the hand-off desk for agents, the
+    accounts for administrators."""
+    with unit_of_work() as db:
+        actor = page_actor(db)
+    return redirect(home_for(actor))
+
+
+def home_for(actor: Actor) -> str:
+    if actor.has(CASE_READERS):
+        return url_for("cases.queue_page")
+    if actor.has({Role.AGENT}):
+        return url_for("agent_desk.desk_page")
+    return url_for("users.list_page")
 
 
 @auth.post("/logout")

@@ -21,7 +21,8 @@ from tests.console.conftest import PASSWORD, case_of, csrf, login
 
 def test_a_branch_user_signs_in_and_sees_only_their_branch(console: FlaskClient) -> None:
     assert console.get("/console/cases").headers["Location"].startswith("/console/login")
-    assert login(console, "王芳") == "/console/cases"
+    assert login(console, "王芳") == "/console/"
+    assert console.get("/console/").headers["Location"] == "/console/cases"
     page = console.get("/console/cases").get_data(as_text=True)
     assert "BJ1" in page
     assert "赵敏" in page
@@ -175,3 +176,32 @@ def test_not_found_is_a_page_in_chinese(console: FlaskClient) -> None:
     reply = console.get("/console/cases/424242")
     assert reply.status_code == 404
     assert "未找到" in reply.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("name", "roles", "branches", "desk"), [
+    ("王芳", None, None, "/console/cases"), ("张总", None, None, "/console/cases"),
+    ("合规李", ["compliance"], [], "/console/cases"), ("李客服", ["agent"], ["110100"], "/console/agent"),
+    ("管理员", ["admin"], [], "/console/users")])
+def test_each_role_lands_on_its_own_desk(console: FlaskClient, session: Session, settings: Settings, name: str,
+                                         roles: list[str] | None, branches: list[str] | None, desk: str) -> None:
+    if roles is not None:
+        add_user(session, operator_actor("root"), name, PASSWORD, roles, branches or [], now=NOW,
+                 settings=settings.console)
+        session.commit()
+    assert login(console, name) == "/console/"
+    assert console.get("/console/").headers["Location"] == desk
+    assert console.get(desk).status_code == 200
+
+
+def test_the_accounts_page_is_the_administrators(console: FlaskClient, session: Session,
+                                                 settings: Settings) -> None:
+    add_user(session, operator_actor("root"), "管理员", PASSWORD, ["admin"], [], now=NOW, settings=settings.console)
+    session.commit()
+    login(console, "王芳")
+    assert console.get("/console/users").status_code == 403
+    login(console, "管理员")
+    page = console.get("/console/users").get_data(as_text=True)
+    assert "王芳" in page
+    assert "机构处理人员" in page  # roles in Chinese
+    assert "110100" in page
+    assert "argon2" not in page  # no password hash ever reaches a page
