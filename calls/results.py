@@ -17,6 +17,7 @@ from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
 from flows.model import EndReason
 from flows.vocab import CaseType, ReasonCode, ResultClass
+from flows.words_zh import REASON_ZH, RESULT_ZH, TOPIC_ZH
 from kit.settings import Settings
 from kit.vocab import RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
@@ -28,8 +29,7 @@ def _second(case_type: CaseType) -> CaseType:
     return CaseType.SECOND_EXPLANATION_CASE if case_type is CaseType.FIRST_EXPLANATION_CASE else case_type
 
 
-DETAIL = "机器人回访（通话 {sid}）：{result}；原因：{reasons}{topic}"
-RESULT_ZH = {"standard": "标准件", "sub_standard": "次标准件", "problem": "问题件", "verification": "核实件"}
+DETAIL = "机器人回访：{result}；原因：{reasons}{topic}"  # the call itself is listed on the case
 
 
 def apply_result(session: Session, call: Call, task: CallbackTask, policy: Policy, result: Classification, *,
@@ -59,11 +59,11 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
     have = {(c.type, c.reason) for c in call_repo.open_cases_of_task(session, task.id)}
     close_case_ids(session, [c.id for c in open_now if (c.type, c.reason) not in wanted],
                    now=now, action="reclassified", note=note)
-    reasons = "、".join(call.reason_codes)
+    reasons = "、".join(REASON_ZH.get(code, code) for code in call.reason_codes)
     new = [
         NewCase(policy_id=policy.id, task_id=task.id, branch_id=policy.branch_id, type=c.type, reason=str(c.reason),
-                detail=DETAIL.format(sid=call.call_sid, result=RESULT_ZH[str(result.result_class)], reasons=reasons,
-                                     topic=f"；问题项：{c.topic}" if c.topic else ""),
+                detail=DETAIL.format(result=RESULT_ZH[str(result.result_class)], reasons=reasons,
+                                     topic=f"；问题项：{TOPIC_ZH.get(str(c.topic), c.topic)}" if c.topic else ""),
                 call_id=call.id)
         for key, c in wanted.items() if key not in have
     ]

@@ -25,6 +25,7 @@ from kit.clock import BUSINESS_TZ
 from kit.settings import DatabaseSettings, Settings
 from storage.db import units_of_work
 
+DEMO_AGENT_LINE = "client:huifang-demo-agent"  # a Twilio Client identity: the demo's agent desk
 DEFAULT_START = datetime(2026, 11, 25, 9, 0, tzinfo=BUSINESS_TZ)  # a day the bundled holiday calendar covers
 
 # Callees, as shares of the policies: every result class, every case type the robot can raise.
@@ -69,6 +70,8 @@ def run_demo(settings: Settings, workdir: Path, *, start: datetime, policies: in
     from storage import migrate
     from storage.models import Policy
 
+    if not settings.ivr.agent_target:  # hand-offs ring the demo's agent (the harness answers for them)
+        settings = dataclasses.replace(settings, ivr=dataclasses.replace(settings.ivr, agent_target=DEMO_AGENT_LINE))
     demo = App(settings=settings, clock=FrozenClock(start))
     migrate.upgrade(demo.engine)
     csv_path = workdir / "policies.csv"

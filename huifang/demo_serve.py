@@ -31,12 +31,15 @@ class DemoUser:
 
 def demo_users(demo: App, now: datetime) -> list[DemoUser]:
     """One user per role with a password made for this run (the demo's database is new on every run). The
-    branch handler gets the branch with the most open cases, so their queue has work in it."""
+    branch handler gets the branch with the most open cases raised by the robot's calls, so their queue has
+    work in it with calls to listen to."""
     from storage.models import Branch, Case
 
     with demo.unit_of_work() as session:
+        # the robot's cases first: they have calls and recordings to listen to
         open_by_branch = Counter(str(code) for code in session.scalars(
-            select(Branch.code).join(Case, Case.branch_id == Branch.id).where(Case.status == "open")))
+            select(Branch.code).join(Case, Case.branch_id == Branch.id)
+            .where(Case.status == "open", Case.call_id.is_not(None))))
         every = [str(code) for code in session.scalars(select(Branch.code).order_by(Branch.code))]
         busiest = open_by_branch.most_common(1)[0][0] if open_by_branch else every[0]
         users = [DemoUser("branch", Role.BRANCH, (busiest,), secrets.token_urlsafe(9)),
@@ -45,7 +48,8 @@ def demo_users(demo: App, now: datetime) -> list[DemoUser]:
         root = operator_actor("demo")
         for user in users:
             add_user(session, root, user.name, user.password, [user.role.value], list(user.branches), now=now,
-                     settings=demo.settings.console)
+                     settings=demo.settings.console,
+                     agent_line=demo.settings.ivr.agent_target or None if user.role is Role.AGENT else None)
         session.commit()
     return users
 

@@ -46,6 +46,10 @@ class Desk:
     line: str | None  # the agent's line; None: the account is not linked to one (nothing can be handed to it)
     in_progress: list[HandoffRow]
     earlier: list[HandoffRow]
+    pending: list[HandoffRow]  # before today, ended, the outcome form never filled in (oldest first)
+
+
+PENDING_LIMIT = 100  # the oldest outcome forms still owed, shown below today's
 
 
 def agent_line(db: Session, actor: Actor) -> str | None:
@@ -71,12 +75,17 @@ def desk(db: Session, actor: Actor, now: datetime) -> Desk:
     actor.require({Role.AGENT}, "use the agent desk")
     line = agent_line(db, actor)
     if line is None:
-        return Desk(None, [], [])
+        return Desk(None, [], [], [])
     today = business_start_of(now.astimezone(BUSINESS_TZ).date())
     stmt = _mine(actor, line).where(or_(Call.created_at >= today,
                                         and_(Call.created_at >= now - STILL_OPEN, Call.ended_at.is_(None))))
     rows = [_row(c, p) for c, p in db.execute(stmt.order_by(Call.created_at.desc(), Call.id.desc()))]
-    return Desk(line, [r for r in rows if r.ended_at is None], [r for r in rows if r.ended_at is not None])
+    seen = {r.call_sid for r in rows}
+    pending = _mine(actor, line).where(Call.created_at < today, Call.ended_at.is_not(None),
+                                       Call.agent_outcome.is_(None))
+    owed = [_row(c, p) for c, p in db.execute(pending.order_by(Call.created_at, Call.id).limit(PENDING_LIMIT))]
+    return Desk(line, [r for r in rows if r.ended_at is None], [r for r in rows if r.ended_at is not None],
+                [r for r in owed if r.call_sid not in seen])
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,17 @@ def test_the_agent_sees_the_call_handed_to_their_line_while_it_is_on(served: Ivr
     on_now, earlier = desk.get("/console/agent").get_data(as_text=True).split("今天早些时候")
     assert "CA1" not in on_now
     assert 'href="/console/agent/calls/CA1"' in earlier
-    with served.session() as s, s.begin():  # the same call, yesterday: not on today's desk
+    with served.session() as s, s.begin():  # the same call, yesterday: not today's, but its outcome is owed
         s.scalars(select(Call).where(Call.call_sid == "CA1")).one().created_at = NOW - timedelta(days=1)
-    assert "CA1" not in desk.get("/console/agent").get_data(as_text=True)
+    page = desk.get("/console/agent").get_data(as_text=True)
+    today, owed = page.split("以前的转接，尚未填写处理结果（1）")
+    assert "CA1" not in today
+    assert 'href="/console/agent/calls/CA1"' in owed
+    with served.session() as s, s.begin():  # once the outcome is given, yesterday's call leaves the desk
+        s.scalars(select(Call).where(Call.call_sid == "CA1")).one().agent_outcome = AgentOutcome.CLARIFIED
+    page = desk.get("/console/agent").get_data(as_text=True)
+    assert "CA1" not in page
+    assert "尚未填写处理结果" not in page
 
 
 def test_the_context_page_shows_the_policy_the_answers_and_the_topic(served: Ivr) -> None:

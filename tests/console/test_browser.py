@@ -14,9 +14,12 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from flows.vocab import CaseType
+from huifang.demo_cmd import DemoRun
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
-from storage.models import CallbackTask, Policy
+from kit.vocab import RecordingStatus
+from storage.models import AuditEvent, Branch, Call, CallbackTask, Case, Policy, Recording
 from tasks.holds import hold_wrong_number
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, DemoConsole, case_of
@@ -39,9 +42,11 @@ def wrong_number(session: Session, tmp_path: Path, settings: Settings, calendar:
     return "BJ2"
 
 
-def _shot(page: Page, tmp_path: Path, name: str) -> None:
+def _shot(page: Page, tmp_path: Path, name: str, *, publish: bool = False) -> None:
+    """A full-page screenshot under the test's tmp dir; with `publish`, the first screen (1366×768) also to
+    docs/screenshots/ when HUIFANG_UPDATE_SCREENSHOTS=1 (the README shows them)."""
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-    if os.environ.get("HUIFANG_UPDATE_SCREENSHOTS") == "1":
+    if publish and os.environ.get("HUIFANG_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
@@ -112,3 +117,83 @@ def test_every_demo_user_signs_in_to_the_desk_of_their_role(page: Page, demo_con
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/console/cases$"))
     expect(page.locator("table.list tbody tr").first).to_contain_text(user.branches[0])
+
+
+def _recorded_verification_case(run: DemoRun, branch: str) -> tuple[int, str]:
+    """A verification case the demo's robot raised in `branch`, whose call's recording is stored."""
+    with run.app.unit_of_work() as s:
+        row = s.execute(
+            select(Case.id, Policy.policy_no).join(Policy, Policy.id == Case.policy_id)
+            .join(Branch, Branch.id == Case.branch_id).join(Call, Call.id == Case.call_id)
+            .join(Recording, Recording.call_id == Call.id)
+            .where(Branch.code == branch, Case.type == CaseType.VERIFICATION_CASE, Case.status == "open",
+                   Recording.status == RecordingStatus.STORED)
+            .order_by(Case.id)).first()
+    assert row is not None, "the demo raised no recorded verification case in the branch user's branch"
+    return int(row[0]), str(row[1])
+
+
+def test_the_handlers_whole_journey_on_the_demo_with_a_recording(page: Page, demo_console: DemoConsole,
+                                                                   tmp_path: Path) -> None:
+    """The issue's journey over real calls: sign in, filter the queue by SLA, open a case, play its recording
+    (the <audio> element reaches readyState ≥ 2), correct the phone, the case leaves the queue and the
+    callback is queued again, sign out."""
+    user = demo_console.users["branch"]
+    case_id, policy_no = _recorded_verification_case(demo_console.run, user.branches[0])
+    with demo_console.run.app.unit_of_work() as s:
+        sla = s.scalars(select(Case.sla_status).where(Case.id == case_id)).one()
+    page.goto(f"{demo_console.url}/console/login")
+    page.get_by_label("用户名").fill(user.name)
+    page.get_by_label("密码").fill(user.password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("时效状态").select_option(sla.value)
+    page.get_by_role("button", name="查询").click()
+    expect(page).to_have_url(re.compile(rf"sla_status={sla.value}"))
+    _shot(page, tmp_path, "queue", publish=True)
+    page.get_by_role("link", name=str(case_id), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"工单 {case_id}")
+
+    player = page.locator("audio").first
+    player.evaluate("a => a.play()")
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 2")
+    _shot(page, tmp_path, "case", publish=True)
+
+    page.get_by_label("处理方式").select_option("phone_corrected")
+    page.get_by_label("新号码").fill("139 1234 5678")
+    page.get_by_label("备注").fill("保全变更已完成，已更正手机号")
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已处理")).to_be_visible()
+    page.get_by_role("link", name="问题件工单").click()
+    expect(page.locator("table.list")).not_to_contain_text(policy_no)
+    with demo_console.run.app.unit_of_work() as s:
+        policy = s.scalars(select(Policy).where(Policy.policy_no == policy_no)).one()
+        task = s.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
+        assert (policy.applicant_phone, task.status.value) == ("+8613912345678", "queued")
+        plays = s.scalars(select(AuditEvent).where(AuditEvent.action == "playback",
+                                                   AuditEvent.operator == user.name)).all()
+        assert len(plays) == 1  # the playback is on the audit trail
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(re.compile(r"/console/login"))
+
+
+def test_the_demo_agent_finds_the_hand_offs_and_records_an_outcome(page: Page, demo_console: DemoConsole,
+                                                                    tmp_path: Path) -> None:
+    """The demo's callers who asked for a person were handed to the demo agent's line: the agent lands on the
+    hand-off desk, opens one, and finishes its classification with the outcome form."""
+    user = demo_console.users["agent"]
+    with demo_console.run.app.unit_of_work() as s:
+        handed = s.scalars(select(Call.call_sid).where(Call.handoff_target.is_not(None))).all()
+    assert handed, "the demo handed no call to its agent"
+    page.goto(f"{demo_console.url}/console/login")
+    page.get_by_label("用户名").fill(user.name)
+    page.get_by_label("密码").fill(user.password)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/console/agent$"))
+    _shot(page, tmp_path, "agent-desk", publish=True)
+    page.goto(f"{demo_console.url}/console/agent/calls/{handed[0]}")
+    page.get_by_label("已解释清楚").check()
+    page.get_by_role("button", name="提交").click()
+    with demo_console.run.app.unit_of_work() as s:
+        outcome = s.scalars(select(Call.agent_outcome).where(Call.call_sid == handed[0])).one()
+    assert outcome is not None
+    assert outcome.value == "clarified"

@@ -198,7 +198,7 @@ def test_the_timeline_tells_the_story_oldest_first(console: FlaskClient, engine:
                                                              "note": "客户犹豫期内退保", "version": "1"})
     page = _page(console, "/console/policies/BJ1")
     # the call: number, times in Beijing time, result and reasons in words, the transcript turn by turn
-    assert "拨打号码 +8613700000001" in page
+    assert "拨打号码 137 0000 0001" in page
     assert "开始 2026-11-25 09:00" in page
     assert "结束 2026-11-25 09:03" in page
     assert "问题件" in page
