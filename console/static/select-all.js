@@ -1,8 +1,7 @@
-// 全选本页: the queue's header checkbox ticks every row's checkbox (a file, not inline: the CSP allows no inline script).
-document.addEventListener("DOMContentLoaded", function () {
-  var all = document.getElementById("select-all");
-  if (!all) { return; }
-  all.addEventListener("change", function () {
-    document.querySelectorAll('input[type=checkbox][name=case]').forEach(function (box) { box.checked = all.checked; });
-  });
+// 全选本页: the queue's header checkbox ticks every row's checkbox (a file, not inline: the CSP allows no inline
+// script). Delegated from the document, so it keeps working after htmx swaps the list in.
+document.addEventListener("change", function (event) {
+  var all = event.target;
+  if (!all || all.id !== "select-all") { return; }
+  document.querySelectorAll('input[type=checkbox][name=case]').forEach(function (box) { box.checked = all.checked; });
 });

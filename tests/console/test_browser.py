@@ -60,11 +60,15 @@ def _sign_in(page: Page, base: str, name: str) -> None:
 
 def test_a_handler_finds_the_overdue_case_resolves_it_and_signs_out(
         page: Page, live_console: str, wrong_number: str, engine: Engine, tmp_path: Path) -> None:
+    blocked: list[str] = []  # what the Content-Security-Policy refused (htmx must not need inline styles)
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     _sign_in(page, live_console, "王芳")
     expect(page).to_have_url(re.compile(r"/console/cases$"))
+    page.evaluate("() => { window.notReloaded = true; }")
     page.get_by_label("时效状态").select_option(label="超时")
     page.get_by_role("button", name="查询").click()
-    expect(page).to_have_url(re.compile(r"sla_status=overdue"))
+    expect(page).to_have_url(re.compile(r"sla_status=overdue"))  # the filters in the URL, bookmarkable
+    assert page.evaluate("() => window.notReloaded === true")  # htmx swapped the list in: no full reload
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("孙丽")
@@ -95,6 +99,7 @@ def test_a_handler_finds_the_overdue_case_resolves_it_and_signs_out(
     expect(page).to_have_url(re.compile(r"/console/login"))
     page.goto(f"{live_console}/console/cases")
     expect(page).to_have_url(re.compile(r"/console/login"))
+    assert blocked == []
 
 
 def test_a_branch_user_cannot_open_another_branchs_case_in_the_browser(
