@@ -51,11 +51,20 @@ def _shot(page: Page, tmp_path: Path, name: str, *, publish: bool = False) -> No
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def _sign_in(page: Page, base: str, name: str) -> None:
+def _sign_in(page: Page, base: str, name: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/console/login")
     page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def _correct_the_phone(page: Page, note: str) -> None:
+    """The resolution form: the number was corrected through a policy service change."""
+    page.get_by_label("处理方式").select_option("phone_corrected")
+    page.get_by_label("新号码").fill("139 1234 5678")
+    page.get_by_label("备注").fill(note)
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已处理")).to_be_visible()
 
 
 def test_a_handler_finds_the_overdue_case_resolves_it_and_signs_out(
@@ -81,11 +90,7 @@ def test_a_handler_finds_the_overdue_case_resolves_it_and_signs_out(
     expect(page.get_by_text("孙丽").first).to_be_visible()
     _shot(page, tmp_path, "case")
 
-    page.get_by_label("处理方式").select_option("phone_corrected")
-    page.get_by_label("新号码").fill("139 1234 5678")
-    page.get_by_label("备注").fill("保全变更已完成")
-    page.get_by_role("button", name="提交").click()
-    expect(page.get_by_text("已处理")).to_be_visible()
+    _correct_the_phone(page, "保全变更已完成")
 
     page.get_by_role("link", name="问题件工单").click()
     expect(page.locator("table.list")).not_to_contain_text("孙丽")  # it left the queue
@@ -116,10 +121,7 @@ def test_every_demo_user_signs_in_to_the_desk_of_their_role(page: Page, demo_con
     """`huifang demo --serve`: the printed users and passwords work, and the branch user's queue has work."""
     assert sorted(demo_console.users) == ["admin", "agent", "branch", "compliance", "qa", "supervisor"]
     user = demo_console.users["branch"]
-    page.goto(f"{demo_console.url}/console/login")
-    page.get_by_label("用户名").fill(user.name)
-    page.get_by_label("密码").fill(user.password)
-    page.get_by_role("button", name="登录").click()
+    _sign_in(page, demo_console.url, user.name, user.password)
     expect(page).to_have_url(re.compile(r"/console/cases$"))
     expect(page.locator("table.list tbody tr").first).to_contain_text(user.branches[0])
 
@@ -147,10 +149,7 @@ def test_the_handlers_whole_journey_on_the_demo_with_a_recording(page: Page, dem
     case_id, policy_no = _recorded_verification_case(demo_console.run, user.branches[0])
     with demo_console.run.app.unit_of_work() as s:
         sla = s.scalars(select(Case.sla_status).where(Case.id == case_id)).one()
-    page.goto(f"{demo_console.url}/console/login")
-    page.get_by_label("用户名").fill(user.name)
-    page.get_by_label("密码").fill(user.password)
-    page.get_by_role("button", name="登录").click()
+    _sign_in(page, demo_console.url, user.name, user.password)
     page.get_by_label("时效状态").select_option(sla.value)
     page.get_by_role("button", name="查询").click()
     expect(page).to_have_url(re.compile(rf"sla_status={sla.value}"))
@@ -163,11 +162,7 @@ def test_the_handlers_whole_journey_on_the_demo_with_a_recording(page: Page, dem
     page.wait_for_function("() => document.querySelector('audio').readyState >= 2")
     _shot(page, tmp_path, "case", publish=True)
 
-    page.get_by_label("处理方式").select_option("phone_corrected")
-    page.get_by_label("新号码").fill("139 1234 5678")
-    page.get_by_label("备注").fill("保全变更已完成，已更正手机号")
-    page.get_by_role("button", name="提交").click()
-    expect(page.get_by_text("已处理")).to_be_visible()
+    _correct_the_phone(page, "保全变更已完成，已更正手机号")
     page.get_by_role("link", name="问题件工单").click()
     expect(page.locator("table.list")).not_to_contain_text(policy_no)
     with demo_console.run.app.unit_of_work() as s:
@@ -189,10 +184,7 @@ def test_the_demo_agent_finds_the_hand_offs_and_records_an_outcome(page: Page, d
     with demo_console.run.app.unit_of_work() as s:
         handed = s.scalars(select(Call.call_sid).where(Call.handoff_target.is_not(None))).all()
     assert handed, "the demo handed no call to its agent"
-    page.goto(f"{demo_console.url}/console/login")
-    page.get_by_label("用户名").fill(user.name)
-    page.get_by_label("密码").fill(user.password)
-    page.get_by_role("button", name="登录").click()
+    _sign_in(page, demo_console.url, user.name, user.password)
     expect(page).to_have_url(re.compile(r"/console/agent$"))
     _shot(page, tmp_path, "agent-desk", publish=True)
     page.goto(f"{demo_console.url}/console/agent/calls/{handed[0]}")
