@@ -8,7 +8,7 @@ its key, a job is `SYSTEM`. Branch scope is decided here once (`branch_codes`) a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -23,7 +23,9 @@ class Role(StrEnum):
     SYSTEM = "system"  # jobs: the dialer, the SLA sweep, webhooks acting for the robot
 
 
-ALL_BRANCH_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN, Role.QA, Role.OPERATOR, Role.SYSTEM})
+# the roles whose data is every branch's (an administrator's is the accounts: no branch's data, so not here —
+# else an administrator who is also a branch user would see every branch; docs/console.md)
+ALL_BRANCH_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.QA, Role.OPERATOR, Role.SYSTEM})
 CASE_HANDLERS = frozenset({Role.BRANCH, Role.SUPERVISOR, Role.OPERATOR, Role.SYSTEM})
 CASE_READERS = CASE_HANDLERS | {Role.COMPLIANCE, Role.QA}
 CASE_DISPATCHERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})  # assign many cases at once, in any branch
@@ -79,6 +81,13 @@ class Actor:
         wanted = frozenset(roles)
         if not self.roles & wanted:
             raise NotAllowed(f"{self.user} may not {doing} (needs one of: {', '.join(sorted(wanted))})", wanted)
+
+    def acting_as(self, roles: Iterable[Role], doing: str) -> Actor:
+        """This actor with only those of its roles that may do this (NotAllowed when none may): its scope is
+        then the scope of those roles. A user's roles each grant their rights over their own scope, and no
+        more: a branch user who is also compliance reads every branch's cases but works only their own."""
+        self.require(roles, doing)
+        return replace(self, roles=self.roles & frozenset(roles))
 
 
 SYSTEM = Actor("system", frozenset({Role.SYSTEM}))

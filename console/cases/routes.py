@@ -89,11 +89,14 @@ def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, st
         page = case_page(db, actor, case_id, context().clock.now(), recording_store())
     except CaseNotFound:
         abort(404)
+    # the forms only where the actor's handling roles reach (a reader of every branch may handle only its own)
+    handler = actor.acting_as(CASE_HANDLERS, "handle cases") if actor.has(CASE_HANDLERS) else None
+    can_handle = handler is not None and handler.sees_branch(page.case.branch_code)
     html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
                            action_zh=ACTION_ZH, history_zh=HISTORY_ZH, task_status_zh=TASK_STATUS_ZH,
                            local_time=local_time, messages=get_flashed_messages(with_categories=True),
                            resolve_form=resolve_form or {}, assign_form=assign_form or {}, errors=errors or {},
-                           can_handle=actor.has(CASE_HANDLERS), assignees=assignees(db, actor, page.case.branch_code))
+                           can_handle=can_handle, assignees=assignees(db, handler or actor, page.case.branch_code))
     return html, status
 
 

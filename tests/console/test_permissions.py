@@ -1,0 +1,402 @@
+"""The console's permission matrix (docs/console.md, "Roles and scoping"): every console route × every role ×
+the user's own branch and another branch → the answer the documented rules give. Scoping is enforced in the
+queries, so a branch-bound user asking for another branch's case, policy, recording or hand-off gets 404 in
+pages, exports and audio alike; a desk outside the user's roles is 403 (console.context.page_actor); not signed
+in is the sign-in page. A refused request changes nothing, and a console route the table does not cover fails
+the run.
+
+The world: branches 110100 (policy BJ1 of 赵敏) and 120100 (policy TJ1 of 钱进), each with a case, a stored
+recording of an answered call, and a call the robot handed off to the agent line; one account per role, and two
+accounts with two roles each. "own" is 110100 (the branch of the branch-bound accounts), "other" is 120100.
+Roles that see every branch (supervisor, compliance, qa) see both sides alike."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+import accounts.service
+from accounts.service import add_user
+from calls import service as calls
+from calls.context import CallContext
+from calls.inputs import Answered, Heard
+from console.context import ConsoleContext
+from flows.engine import CallerInput, InputKind, Turn
+from flows.library import load_library
+from kit.actor import operator_actor
+from kit.calendar import BusinessCalendar
+from kit.clock import FrozenClock
+from kit.settings import Settings
+from recordings.store import FileStore
+from storage.db import unit_of_work
+from storage.models import AuditEvent, Call, CallbackTask, Case, CaseEvent, Policy, User
+from tests.conftest import NOW
+from tests.console.conftest import PASSWORD, case_of, csrf, login
+from tests.console.test_recordings_audio import AUDIO, add_call
+from tests.ivr.conftest import BIRTHDAY
+
+LINE = "+861088880000"  # the agent line the robot hands off to, and the agent account's line
+
+ROLES = ("anonymous", "branch", "agent", "supervisor", "compliance", "qa", "admin", "branch+compliance",
+         "branch+admin")
+ACCOUNTS = {  # role → (user, roles, branches, agent line); 王芳 and 张总 come with the console fixture
+    "branch": ("王芳", ["branch"], ["110100"], None),
+    "supervisor": ("张总", ["supervisor"], [], None),
+    "agent": ("坐席陈", ["agent"], ["110100"], LINE),
+    "compliance": ("合规李", ["compliance"], [], None),
+    "qa": ("质检周", ["qa"], [], None),
+    "admin": ("管理员", ["admin"], [], None),
+    # a user has one or more roles: each role grants its own rights over its own scope, and no more
+    "branch+compliance": ("周立", ["branch", "compliance"], ["110100"], None),
+    "branch+admin": ("吴刚", ["branch", "admin"], ["110100"], None),
+}
+BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: nothing of 120100 may ever reach them
+
+# -- the matrix -------------------------------------------------------------------------------------------
+#
+# A cell is the answer for that role; "OWN|OTHER" when the row names a branch's data and the answers differ
+# (one value: the same on both sides). Rows run top to bottom with one signed-in client per role (sign-out last).
+#   200      the page; on a branch's row it shows that branch's policy (its applicant's name is in it;
+#            the XLSX export is read as a workbook)
+#   empty    200, but nothing of that branch is in it (a list or export filtered to a branch out of scope)
+#   206      the audio (asked with a Range header)
+#   login    302 to the sign-in page
+#   →PATH    302 to PATH (a form that succeeded, a desk's landing page, a search's exact hit, signed in)
+#   403      the desk is not the role's (console.context.page_actor)
+#   404      out of the role's scope: the same answer as a thing that does not exist
+# Path placeholders take the side's values: {code} branch, {policy} policy number, {case} case id,
+# {recording} RecordingSid of the stored recording, {call} CallSid of the handed-off call, {opposite_case}
+# the other side's case.
+#
+# Signing in: each role with its own password (→ its landing page); anonymous with a name no one has (200: the
+# form again, refused). Signing out answers everyone with the sign-in page.
+#
+# Decisions where docs/console.md leaves room (the safer answer, refusing, where it is ambiguous):
+# * agent: "sees calls handed off to it, and their policies" is read as on the hand-off desk (the call page
+#   shows the policy); the policy search and policy pages are not the agent's desk (403), nor is audio
+#   (recordings are not in the agent's row of the roles table).
+# * supervisor: "sees everything" does not make the agent desk theirs: it is the signed-in agent's own line's
+#   work (403). Bulk assignment is the supervisor's alone; a branch user assigns one case at a time.
+# * qa reads the case queue, cases, policies and recordings of every branch (sampling is not built yet) and,
+#   like compliance (read-only on cases), does not resolve or assign (403).
+# * exports are the queue's filtered rows: whoever reads the queue may export what it shows (and is audited).
+# * admin: users only; every other desk is 403, recordings included ("not compliance exports").
+# * several roles: each role's rights over that role's scope. branch+compliance reads every branch but works
+#   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
+#   find it; 403 would do too, 404 needs no new answer). admin sees no branch's data, so branch+admin is
+#   scoped like branch.
+HOME = "→/console/"
+CASE_PAGE = "→/console/cases/{case}"
+QUEUE = "→/console/cases"
+POLICY_PAGE = "→/console/policies/{policy}"
+CALL_PAGE = "→/console/agent/calls/{call}"
+MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
+    # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
+    ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
+    ("POST /console/login",                                                "200",    HOME,                   HOME,               HOME,        HOME,        HOME,        HOME,              HOME,               HOME),
+    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  QUEUE,       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
+    ("GET /console/cases?branch={code}",                                   "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases?branch={code}&format=csv",                        "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases?branch={code}&format=xlsx",                       "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases/{case}",                                          "login",  "200|404",              "403",              "200",       "200",       "200",       "403",             "200",              "200|404"),
+    ("POST /console/cases/{case}/resolve",                                 "login",  f"{CASE_PAGE}|404",     "403",              CASE_PAGE,   "403",       "403",       "403",             f"{CASE_PAGE}|404", f"{CASE_PAGE}|404"),
+    ("POST /console/cases/{case}/assign",                                  "login",  f"{CASE_PAGE}|404",     "403",              CASE_PAGE,   "403",       "403",       "403",             f"{CASE_PAGE}|404", f"{CASE_PAGE}|404"),
+    ("POST /console/cases/assign",                                         "login",  "403",                  "403",              QUEUE,       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/policies?q={policy}",                                   "login",  f"{POLICY_PAGE}|empty", "403",              POLICY_PAGE, POLICY_PAGE, POLICY_PAGE, "403",             POLICY_PAGE,        f"{POLICY_PAGE}|empty"),
+    ("GET /console/policies/{policy}",                                     "login",  "200|404",              "403",              "200",       "200",       "200",       "403",             "200",              "200|404"),
+    ("GET /console/agent",                                                 "login",  "403",                  "200",              "403",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/agent/calls/{call}",                                    "login",  "403",                  "200|404",          "403",       "403",       "403",       "403",             "403",              "403"),
+    ("POST /console/agent/calls/{call}/outcome",                           "login",  "403",                  f"{CALL_PAGE}|404", "403",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/recordings/{recording}/audio?for=case:{case}",          "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
+    ("GET /console/recordings/{recording}/audio?for=policy:{policy}",      "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
+    # a recording asked for from a page it is not on (the other side's case): not found, for everyone
+    ("GET /console/recordings/{recording}/audio?for=case:{opposite_case}", "login",  "404",                  "403",              "404",       "404",       "404",       "403",             "404",              "404"),
+    ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
+)
+
+# What each form sends (besides its CSRF token): valid, so that only the permission decides. {version} is the
+# case's version as the page would show it now; {user} the role's account (anonymous: a name no one has).
+FORMS: dict[str, dict[str, str]] = {
+    "/console/login": {"username": "{user}", "password": PASSWORD},
+    "/console/logout": {},
+    "/console/cases/{case}/resolve": {"action": "overdue_explanation", "note": "客户出差，下周一回访",
+                                      "version": "{version}"},
+    "/console/cases/{case}/assign": {"to": "王芳", "version": "{version}"},
+    "/console/cases/assign": {"case": "{case}:{version}", "to": "王芳", "back": ""},
+    "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
+}
+CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
+AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/")  # each one given: one audit line
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -- the world --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its smallest cost: every test here builds eight accounts (at the real cost, ~0.65 s each,
+    the file would take most of a minute per backend); signing in still verifies a real argon2id hash, and the
+    real cost is accounts.service's own (tests/accounts)."""
+    monkeypatch.setattr(accounts.service, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The console fixture's settings with the recordings store in the test's directory and an agent line."""
+    base = Settings()
+    return replace(base, recordings=replace(base.recordings, root=str(tmp_path / "recordings")),
+                   ivr=replace(base.ivr, agent_target=LINE))
+
+
+class _Quiet:
+    """The call's channel: renders nothing (the calls service driven directly, as a WebSocket worker would)."""
+
+    def turn(self, turn: Turn, language: str, seq: int) -> str:
+        return f"turn {seq}"
+
+    def hangup(self) -> str:
+        return "hangup"
+
+    def prepare(self, texts: Iterable[str], language: str) -> int:
+        return 0
+
+
+def _hand_off(ctx: CallContext, console: ConsoleContext, policy_no: str) -> str:
+    """The robot calls the policy's applicant, who confirms who they are, answers one question and keys 0 for a
+    person: the call is handed to the agent line (calls.handoff_target), its flow still running."""
+    sid = f"CA{policy_no}{2:030d}"
+    with unit_of_work(console.sessions) as s:
+        policy = s.scalars(select(Policy).where(Policy.policy_no == policy_no)).one()
+        task = s.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
+        calls.start(s, ctx, Answered(sid, task.id, "human", policy.applicant_phone))
+        s.commit()
+    for digits in ("1", BIRTHDAY, "1", "0"):
+        with unit_of_work(console.sessions) as s:
+            seq = s.scalars(select(Call.turn_seq).where(Call.call_sid == sid)).one()
+            calls.advance(s, ctx, sid, seq, Heard(CallerInput(InputKind.DIGITS, digits=digits), {"source": "test"}))
+            s.commit()
+    with unit_of_work(console.sessions) as s:
+        call = s.scalars(select(Call).where(Call.call_sid == sid)).one()
+        assert (call.handoff_target, call.agent_outcome) == (LINE, None)
+        assert call.handoff_topic is not None
+    return sid
+
+
+@dataclass(frozen=True)
+class Side:
+    code: str
+    policy: str
+    applicant: str
+    case: int
+    recording: str
+    call: str
+
+
+@dataclass(frozen=True)
+class World:
+    app: Flask
+    engine: Engine
+    own: Side
+    other: Side
+
+    def side(self, name: str | None) -> Side | None:
+        return {"own": self.own, "other": self.other, None: None}[name]
+
+    def opposite(self, side: Side) -> Side:
+        return self.other if side is self.own else self.own
+
+
+@pytest.fixture
+def world(console_app: Flask, engine: Engine, session: Session, settings: Settings, clock: FrozenClock,
+          calendar: BusinessCalendar) -> World:
+    """The console fixture (BJ1 and its case in 110100, TJ1 and its case in 120100, 王芳 and 张总) with, per
+    branch, a stored recording and a call handed off to LINE; and the other accounts of ACCOUNTS."""
+    files = FileStore(Path(settings.recordings.root))
+    recordings = {no: add_call(session, no, 1, stored=AUDIO, settings=settings, files=files) for no in ("BJ1", "TJ1")}
+    root = operator_actor("root")
+    for name, roles, branches, line in ACCOUNTS.values():
+        if name not in ("王芳", "张总"):
+            add_user(session, root, name, PASSWORD, roles, branches, now=NOW, settings=settings.console,
+                     agent_line=line)
+    session.commit()
+    console: ConsoleContext = console_app.extensions["huifang.console"]
+    rules = CallContext(settings=settings, clock=clock, calendar=calendar, library=load_library(),
+                        responder=_Quiet(), prompts=_Quiet())
+    console_app.extensions["huifang.console"] = replace(console, calls=rules)  # the agent desk's outcome form
+    handed = {no: _hand_off(rules, console, no) for no in ("BJ1", "TJ1")}
+    own, other = (Side(code, no, who, case_of(no, engine), recordings[no], handed[no])
+                  for code, no, who in (("110100", "BJ1", "赵敏"), ("120100", "TJ1", "钱进")))
+    return World(console_app, engine, own, other)
+
+
+# -- asking and checking ----------------------------------------------------------------------------------
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    """What a refused request must leave as it was: the cases, their history, the calls' hand-off outcomes, the
+    tasks, the accounts and the audit trail (playbacks and exports are written there)."""
+    with Session(engine) as s:
+        return {
+            "cases": s.execute(select(Case.id, Case.status, Case.version_id, Case.assigned_to,
+                                      Case.overdue_explanation, Case.resolution_action).order_by(Case.id)).all(),
+            "case_events": s.scalar(select(func.count()).select_from(CaseEvent)),
+            "calls": s.execute(select(Call.call_sid, Call.agent_outcome, Call.result_class, Call.event_count)
+                               .order_by(Call.id)).all(),
+            "tasks": s.execute(select(CallbackTask.id, CallbackTask.status).order_by(CallbackTask.id)).all(),
+            "users": s.execute(select(User.name, User.failed_logins, User.locked_until).order_by(User.name)).all(),
+            "audit": s.scalar(select(func.count()).select_from(AuditEvent)),
+        }
+
+
+def version_of(engine: Engine, case_id: int) -> int:
+    with Session(engine) as s:
+        return s.scalars(select(Case.version_id).where(Case.id == case_id)).one()
+
+
+def values(world: World, side: Side | None, role: str) -> dict[str, str]:
+    found = {"user": ACCOUNTS[role][0] if role in ACCOUNTS else "无此人"}
+    if side is not None:
+        found.update(code=side.code, policy=side.policy, case=str(side.case), recording=side.recording,
+                     call=side.call, opposite_case=str(world.opposite(side).case),
+                     version=str(version_of(world.engine, side.case)))
+    return found
+
+
+def answer(reply: TestResponse) -> str:
+    """The reply in the table's words."""
+    if reply.status_code == 302:
+        target = reply.headers["Location"]
+        return "login" if target.startswith("/console/login") else f"→{target}"
+    return str(reply.status_code)
+
+
+def body_text(reply: TestResponse) -> str:
+    """What the answer says, for the checks of who is named in it (nothing in audio; an XLSX's cells)."""
+    kind = reply.mimetype or ""
+    if kind.startswith("audio/"):
+        return ""
+    if kind == XLSX:
+        book = load_workbook(io.BytesIO(reply.data), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    return reply.get_data(as_text=True)
+
+
+def cell_for(cell: str, side: str | None) -> str:
+    own, _, other = cell.partition("|")
+    return other if side == "other" and other else own
+
+
+def sides_of(template: str) -> tuple[str | None, ...]:
+    """Both sides when the request names a branch's data (in its path, or in its form: the bulk assignment)."""
+    asked = template + "".join(FORMS.get(template, {}).values()).replace("{user}", "")
+    return ("own", "other") if "{" in asked else (None,)
+
+
+def ask(client: FlaskClient, world: World, role: str, method: str, template: str,
+        side: Side | None) -> tuple[TestResponse, dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Send one request of the table as a browser would (a POST with its page's CSRF token); the database before
+    and after it."""
+    given = values(world, side, role)
+    path = template.format(**given)
+    if method == "GET":
+        headers = {"Range": "bytes=0-99"} if "/audio" in path else {}
+        before = snapshot(world.engine)
+        reply = client.get(path, headers=headers)
+    else:
+        form = {name: value.format(**given) for name, value in FORMS[template].items()}
+        form["csrf_token"] = csrf(client, "/console/login")
+        before = snapshot(world.engine)
+        reply = client.post(path, data=form)
+    return reply, before, snapshot(world.engine), given
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_permission_matrix(world: World, role: str) -> None:
+    """One client per role, signed in once; every row of the matrix on both sides. All the cells that differ
+    are reported together."""
+    client = world.app.test_client()
+    if role in ACCOUNTS:
+        assert login(client, ACCOUNTS[role][0]) == "/console/"
+    column = 1 + ROLES.index(role)
+    problems: list[str] = []
+    for row in MATRIX:
+        method, template = row[0].split(" ", 1)
+        for side_name in sides_of(template):
+            side = world.side(side_name)
+            reply, before, after, given = ask(client, world, role, method, template, side)
+            wanted = cell_for(row[column], side_name).format(**given)
+            where = f"{role} {method} {template.format(**given)}" + (f" [{side_name}]" if side_name else "")
+            got = answer(reply)
+            if got != ("200" if wanted == "empty" else wanted):
+                problems.append(f"{where}: expected {wanted}, got {got}")
+                continue
+            text = body_text(reply)
+            if side is not None and wanted in ("200", "empty") and (side.applicant in text) != (wanted == "200"):
+                problems.append(f"{where}: expected {wanted}, but {side.applicant} is "
+                                f"{'missing from' if wanted == '200' else 'in'} the answer")
+            if role in BRANCH_BOUND and world.other.applicant in text:
+                problems.append(f"{where}: {world.other.applicant} (branch {world.other.code}) is in the answer")
+            if wanted in ("login", "403", "404") and after != before:
+                changed = sorted(k for k in before if before[k] != after[k])
+                problems.append(f"{where}: refused ({wanted}) but changed {', '.join(changed)}")
+            if method == "POST" and template.endswith(CHANGES) and wanted.startswith("→") and after == before:
+                problems.append(f"{where}: {wanted} but nothing changed")
+            audited = after["audit"] - before["audit"]
+            if template.startswith(AUDITED) and wanted in ("200", "empty", "206") and audited != 1:
+                problems.append(f"{where}: an export or a playback, but {audited} audit lines")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_matrix_covers_every_console_route(console_app: Flask) -> None:
+    """Each route of the console (every method but HEAD and OPTIONS; not the static files) has a row, every
+    row is a route, every row has a cell per role in the table's vocabulary, and signing out comes last."""
+    adapter = console_app.url_map.bind("localhost")
+    sample = {"user": "王芳", "code": "110100", "policy": "BJ1", "case": "1", "recording": "RE1", "call": "CA1",
+              "opposite_case": "2", "version": "1"}
+    covered = set()
+    for row in MATRIX:
+        assert len(row) == 1 + len(ROLES), row[0]
+        method, template = row[0].split(" ", 1)
+        endpoint, _ = adapter.match(template.format(**sample).split("?")[0], method=method)
+        covered.add((endpoint, method))
+        if method == "POST":
+            assert template in FORMS, row[0]
+        for cell in row[1:]:
+            for side in sides_of(template):
+                wanted = cell_for(cell, side)
+                assert wanted in ("200", "empty", "206", "login", "403", "404") or wanted.startswith("→/console/"), \
+                    f"{row[0]}: {wanted!r}"
+    routes = {(rule.endpoint, method) for rule in console_app.url_map.iter_rules()
+              if not rule.endpoint.endswith("static") for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
+    assert sorted(routes - covered) == [], "console routes the permission matrix does not cover"
+    assert covered <= routes
+    assert MATRIX[-1][0] == "POST /console/logout"
+
+
+def test_the_case_forms_are_offered_only_where_the_user_handles_cases(world: World) -> None:
+    """周立 reads every branch's cases (compliance) and handles 110100's (branch): the resolve and assign forms
+    are on the own branch's case page only (the service refuses the other branch's case: the matrix)."""
+    client = world.app.test_client()
+    login(client, ACCOUNTS["branch+compliance"][0])
+    own = client.get(f"/console/cases/{world.own.case}").get_data(as_text=True)
+    other = client.get(f"/console/cases/{world.other.case}").get_data(as_text=True)
+    assert f'action="/console/cases/{world.own.case}/resolve"' in own
+    assert f'action="/console/cases/{world.own.case}/assign"' in own
+    assert world.other.applicant in other
+    assert f"/console/cases/{world.other.case}/resolve" not in other
+    assert f"/console/cases/{world.other.case}/assign" not in other
