@@ -22,7 +22,7 @@ from kit.settings import Settings
 from kit.vocab import RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
-from tasks.lifecycle import TaskEvent, apply
+from tasks.lifecycle import TaskEvent, allowed, apply
 
 
 def _second(case_type: CaseType) -> CaseType:
@@ -42,7 +42,9 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
     if task.status is TaskStatus.CANCELLED:  # surrendered while the call ran: the call keeps its result alone
         session.flush()
         return
-    if result.retry:  # not reached yet: the dialer's rules say when to call again
+    if (result.retry or end_reason is EndReason.NOT_RECEIVED) and not allowed(task.status, TaskEvent.RETRY):
+        pass  # a test call on a finished task (`huifang simulate call`) asks for another: the task stays as it is
+    elif result.retry:  # not reached yet: the dialer's rules say when to call again
         reason = RetryReason.APPLICANT_ABSENT if end_reason is EndReason.APPLICANT_ABSENT else RetryReason.HANGUP
         schedule_retry(session, task, reason, ended, now=now, settings=settings, rules=rules)
     elif end_reason is EndReason.NOT_RECEIVED:  # the branch checks the delivery; the robot calls again later

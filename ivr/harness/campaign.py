@@ -3,7 +3,6 @@ harness plays each call against the real webhooks, and time jumps over the idle 
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from dialer.pacing import Pacer
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import Persona, PersonaError, persona_from
+from ivr.harness.sids import CALL, mint
 from kit.clock import BUSINESS_TZ, business_start_of
 from kit.vocab import TaskStatus
 from storage.db import unit_of_work
@@ -66,7 +66,6 @@ class SimulatedProvider:
     policy_of: Mapping[int, str]
     pending: list[tuple[CallRequest, str, Persona, int]] = field(default_factory=list)
     attempts: Counter[int] = field(default_factory=Counter)
-    _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def place(self, request: CallRequest) -> str:
         persona = self.cast.persona_for(self.policy_of[request.task_id])
@@ -74,7 +73,7 @@ class SimulatedProvider:
         attempt = self.attempts[request.task_id]
         if persona.pickup_on(attempt) == "invalid-number":
             raise PlacementError(PlacementProblem.INVALID_NUMBER, "Twilio 21211: Invalid 'To' Phone Number", 21211)
-        sid = f"CS{next(self._sids):032d}"
+        sid = mint(CALL)  # Twilio's answer to POST /Calls: the new call's SID
         self.pending.append((request, sid, persona, attempt))
         return sid
 

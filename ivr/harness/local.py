@@ -4,7 +4,6 @@ summary in the shape of `huifang simulate call` (docs/interfaces.md)."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,10 +13,12 @@ from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from calls.service import prepare
 from flows.engine import CallState
 from flows.library import FlowLibrary
 from ivr.harness.media import InjectedRecognizer, MediaHost
 from ivr.harness.persona import Persona
+from ivr.harness.sids import CALL, mint
 from ivr.harness.simulator import CallLog, Simulator
 from ivr.services import IvrServices
 from kit.clock import FrozenClock, isoformat_local
@@ -123,8 +124,6 @@ class LocalHarness:
         simulator.birthday = harness.birthday
         return harness
 
-    _sids = itertools.count(1)
-
     def birthday(self, task_id: int) -> str:
         with self.services.sessions() as session:
             task = session.get(CallbackTask, task_id)
@@ -132,15 +131,17 @@ class LocalHarness:
             return f"{policy.applicant_birth_date:%m%d}" if policy else "0101"
 
     def call(self, policy_no: str, persona: Persona, attempt: int = 1) -> dict[str, Any]:
-        """One simulated call of the policy's task, as `huifang simulate call` prints it."""
+        """One simulated call of the policy's task, as `huifang simulate call` prints it. The harness plays the
+        dialer's part first: the call's prompts are rendered before it is placed (calls.service.prepare), so no
+        webhook renders one; then Twilio's, with a new call SID."""
         with self.services.sessions() as session:
             row = session.execute(select(CallbackTask.id, Policy.applicant_phone).join(Policy)
                                   .where(Policy.policy_no == policy_no)).one_or_none()
         if row is None:
             raise LookupError(f"no callback task for policy {policy_no}")
         task_id, phone = row
-        call_sid = f"CA{next(self._sids):032d}"
-        log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
+        prepare(self.services.sessions, self.services.calls, task_id)
+        log = self.simulator.run(task_id, mint(CALL), phone, persona, attempt)
         return self.summary(policy_no, log)
 
     def summary(self, policy_no: str, log: CallLog) -> dict[str, Any]:

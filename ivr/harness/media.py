@@ -16,6 +16,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ivr.harness.sids import RECORDING, mint
 from speech.asr import Recognition
 from speech.audio import Audio
 from speech.lexicon import Intent
@@ -35,17 +36,16 @@ class MediaHost(BaseAdapter):
         self.account_sid = account_sid
         self._media: dict[str, Stored] = {}
         self._lock = threading.Lock()
-        self._count = 0
         self.fetches = 0
         self.unauthorised = 0
 
     def add(self, body: bytes, not_ready: int = 0) -> tuple[str, str]:
-        """Store a recording; returns its (RecordingSid, RecordingUrl) as Twilio would name them."""
-        with self._lock:
-            self._count += 1
-            sid = f"RE{self._count:032d}"
+        """Store a recording; returns its (RecordingSid, RecordingUrl) as Twilio would name them (a new SID,
+        never one another process or run minted: ivr.harness.sids)."""
+        sid = mint(RECORDING)
         url = f"{MEDIA_BASE}/{self.account_sid}/Recordings/{sid}"
-        self._media[url + ".wav"] = Stored(body, not_ready)
+        with self._lock:
+            self._media[url + ".wav"] = Stored(body, not_ready)
         return sid, url
 
     def send(self, request: requests.PreparedRequest, stream: bool = False,  # noqa: ARG002 - requests' signature

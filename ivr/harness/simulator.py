@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ivr.harness.media import InjectedRecognizer, MediaHost
 from ivr.harness.persona import Persona
+from ivr.harness.sids import CALL, mint
 from ivr.harness.twiml import TwimlError, Verb, parse
 from kit.clock import FrozenClock
 from speech.lexicon import Intent
@@ -298,12 +299,11 @@ class _Caller:
         return self.post(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
 
     def dial(self, verb: Verb) -> str:
+        agent_leg = mint(CALL)  # <Dial> places a second call, with a SID of its own
         if self.sim.agent_answers:
             self.sim.clock.advance(timedelta(seconds=120))
-            form: dict[str, Any] = {"DialCallStatus": "completed", "DialCallSid": "CA-agent-" + self.log.call_sid,
-                                    "DialCallDuration": "110"}
+            form: dict[str, Any] = {"DialCallStatus": "completed", "DialCallSid": agent_leg, "DialCallDuration": "110"}
         else:
             self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "30"))))
-            form = {"DialCallStatus": "no-answer", "DialCallSid": "CA-agent-" + self.log.call_sid,
-                    "DialCallDuration": "0"}
+            form = {"DialCallStatus": "no-answer", "DialCallSid": agent_leg, "DialCallDuration": "0"}
         return self.post(verb.attr("action"), self.params(**form))

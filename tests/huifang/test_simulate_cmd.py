@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from huifang.cli import cli
+from storage.models import Call, Recording
 from tests.factories import policy_row, write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+TWILIO_SID = re.compile(r"^(CA|RE)[0-9a-f]{32}$")  # Twilio's shape: two letters naming the resource, 32 hex digits
+LATE_PROMPT = "prompt rendered inside a webhook"
 
 FIELDS = {"policy_no", "call_sid", "flow", "transcript", "answers", "result_class", "reason_codes", "handoff", "cases"}
 
@@ -38,6 +47,52 @@ def test_a_persona_call_prints_the_interface_fields(engine: Engine, db_url: str,
                                      "--mode", "text"], env=env)
     assert table.exit_code == 0, table.stderr
     assert "result sub_standard" in table.stdout
+
+
+def test_simulate_calls_in_separate_processes_are_separate_calls(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Reported: a second `huifang simulate call` on the same database got call SID CA…0001 again and printed
+    the first call's transcript and result (a correct-identity persona came back verification /
+    identity_failed). Each command is its own process, as a user runs them; each call reports its own SID,
+    transcript and result, and none renders a prompt inside a webhook (they are prepared before the call)."""
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T10:00:00+08:00",
+           "HUIFANG__SPEECH__PROMPT_CACHE_DIR": json.dumps(str(tmp_path / "prompts")),
+           "HUIFANG__RECORDINGS__ROOT": json.dumps(str(tmp_path / "recordings"))}
+    first, second = policy_row(), policy_row()
+    imported = CliRunner().invoke(cli, ["import", str(write_csv(tmp_path / "p.csv", [first, second]))], env=env)
+    assert imported.exit_code == 0, imported.stderr
+    personas = {"impostor": "identity: wrong\n", "applicant": "identity: correct\n",
+                "doubter": "mode: dtmf\nanswers:\n  default: yes\n  understand_coverage: no-then-yes\n"}
+    for name, text in personas.items():
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    runs = [(first["policy_no"], "impostor"), (first["policy_no"], "applicant"), (second["policy_no"], "doubter")]
+    results, errors = [], []
+    for policy_no, persona in runs:
+        done = subprocess.run(
+            [sys.executable, "-m", "huifang.cli", "simulate", "call", "--policy", policy_no,
+             "--persona", str(tmp_path / f"{persona}.yaml"), "--json"],
+            cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300,
+            check=False)
+        assert done.returncode == 0, done.stderr
+        results.append(json.loads(done.stdout))
+        errors.append(done.stderr)
+    sids = [r["call_sid"] for r in results]
+    assert all(TWILIO_SID.match(sid) for sid in sids), sids
+    assert len(set(sids)) == len(sids)
+    assert [(r["policy_no"], r["result_class"], r["reason_codes"]) for r in results] == [
+        (first["policy_no"], "verification", ["identity_failed"]),
+        (first["policy_no"], "standard", []),
+        (second["policy_no"], "sub_standard", ["unclear_coverage"])]
+    birthdays = [[t["digits"] for t in r["transcript"] if t["who"] == "caller" and len(t["digits"]) == 4]
+                 for r in results]
+    assert birthdays == [["0229", "0229"], ["0517"], ["0517"]]  # the impostor's wrong one, twice; the applicant's
+    assert results[2]["answers"]["understand_coverage"] == "clarified"
+    with engine.connect() as conn:
+        calls = dict(conn.execute(select(Call.call_sid, Call.id)).all())
+        recordings = conn.execute(select(Recording.recording_sid, Recording.call_id)).all()
+    assert sorted(calls) == sorted(sids)
+    assert sorted(call_id for _, call_id in recordings) == sorted(calls.values())  # each call its own recording
+    assert all(TWILIO_SID.match(sid) for sid, _ in recordings)
+    assert [e for e in errors if LATE_PROMPT in e] == []
 
 
 def test_a_bad_persona_or_policy_is_one_line(engine: Engine, db_url: str, tmp_path: Path) -> None:

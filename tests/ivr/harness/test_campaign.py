@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
+from flows.vocab import ResultClass
 from intake.reader import open_table
 from intake.service import PolicyIntake
 from ivr.harness.campaign import Cast, load_cast, run_campaign
@@ -15,7 +17,7 @@ from ivr.harness.persona import PersonaError, persona_from
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from storage.db import units_of_work
-from storage.models import CallbackTask, Policy, Recording
+from storage.models import Call, CallbackTask, Policy, Recording
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
 from tests.ivr.conftest import build_ivr, text_mode_harness
@@ -92,3 +94,33 @@ def test_queued_calls_start_at_the_accounts_calls_per_second(harness: LocalHarne
     assert cps > 0
     gaps = {(later - earlier).total_seconds() for earlier, later in zip(first_tick, first_tick[1:], strict=False)}
     assert gaps == {1 / cps}
+
+
+def test_campaigns_run_one_after_another_on_one_database_never_reuse_a_sid(engine: Engine, tmp_path: Path,
+                                                                             prompt_cache: PromptCache) -> None:
+    """Each run builds its harness afresh, as each `huifang simulate campaign` process does. Its calls and
+    recordings get SIDs no earlier run used (they restarted at CS…0001 and RE…0001: the second run's calls
+    were taken for the first run's, delivered again)."""
+    ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(policy_no="C0"))
+
+    def load(policy_no: str) -> None:
+        path = write_csv(tmp_path / f"{policy_no}.csv", [policy_row(policy_no=policy_no)])
+        PolicyIntake(units_of_work(ivr.svc.sessions), settings=ivr.svc.settings, calendar=ivr.svc.calendar,
+                     clock=ivr.svc.clock).run(open_table(path))
+
+    load("C2")
+    first = run_campaign(text_mode_harness(ivr), CAST, local("2026-11-25T09:00:00"), days=1)
+    load("C1")  # answered in the second run only: its recording is that run's first
+    later = text_mode_harness(ivr)
+    second = run_campaign(later, CAST, local("2026-11-26T09:00:00"), days=14)
+    with ivr.svc.sessions() as session:
+        calls = session.execute(select(Call.call_sid, Call.id, Call.answered_at)).all()
+        recordings = session.execute(select(Recording.recording_sid, Recording.call_id)).all()
+    assert len({sid for sid, _, _ in calls}) == len(calls) == first["calls"] + second["calls"]
+    assert all(re.fullmatch(r"CA[0-9a-f]{32}", sid) for sid, _, _ in calls)
+    assert sorted(call_id for _, call_id in recordings) == sorted(i for _, i, answered in calls if answered)
+    assert all(re.fullmatch(r"RE[0-9a-f]{32}", sid) for sid, _ in recordings)
+    tasks = _tasks(later)
+    assert [(tasks[no].result_class, tasks[no].reason_codes, tasks[no].attempts) for no in ("C0", "C1", "C2")] == [
+        (ResultClass.STANDARD, [], 1), (ResultClass.SUB_STANDARD, ["unclear_coverage"], 1),
+        (ResultClass.VERIFICATION, ["unreachable"], 3)]

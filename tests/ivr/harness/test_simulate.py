@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from ivr.capture import RecordCapture
 from ivr.harness.local import LocalHarness
-from ivr.harness.media import InjectedRecognizer
+from ivr.harness.media import InjectedRecognizer, SilentRenderer
 from ivr.harness.persona import persona_from
+from ivr.harness.sids import CALL, mint
 from speech.cache import PromptCache
+from storage.models import CallbackTask, Policy
 from tests.ivr.conftest import build_ivr, text_mode_harness
 
 
@@ -148,3 +151,59 @@ def test_a_confirming_callback_that_is_still_unclear_opens_a_second_explanation(
     assert [c["type"] for c in result["cases"]] == ["second_explanation_case"]
     with local.services.sessions() as session:
         assert session.query(CallbackTask).one().confirming_case_id is None
+
+
+LATE_PROMPT = "prompt rendered inside a webhook (not prepared before dialing)"
+PERSONAS = [{}, {"mode": "dtmf", "answers": {"default": "yes", "understand_coverage": "no-then-yes"}},
+            {"answers": {"default": "silence", "identity": "yes"}}, {"identity": "wrong"}, {"identity": "absent"},
+            {"answers": {"default": "yes", "knows_is_insurance": "human"}}]
+
+
+@pytest.fixture
+def unrendered(engine: Engine, tmp_path: Path) -> tuple[LocalHarness, str]:
+    """A harness whose prompt cache is empty: nothing rendered by an earlier test or call."""
+    ivr = build_ivr(engine, tmp_path, PromptCache(tmp_path / "prompts", SilentRenderer()))
+    return text_mode_harness(ivr), ivr.policy_no
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=["yes", "doubter", "silent", "stranger", "absent", "agent"])
+def test_a_simulated_call_prepares_its_prompts_as_the_dialer_does(unrendered: tuple[LocalHarness, str],
+                                                                  persona: dict[str, Any],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Reported: `simulate call` warned of a prompt rendered inside a webhook for every prompt it played."""
+    local, policy_no = unrendered
+    with caplog.at_level(logging.WARNING):
+        result = local.call(policy_no, persona_from(persona, "p"))
+    assert [t for t in result["transcript"] if t["who"] == "robot"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert local.services.prompts.late_renders == 0
+
+
+def test_a_call_whose_prompts_were_not_prepared_still_warns(unrendered: tuple[LocalHarness, str],
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """The warning keeps its meaning: a call placed without its prompts prepared (here Twilio's part played
+    without the dialer's) renders them inside the webhooks, and says so, once per prompt."""
+    local, policy_no = unrendered
+    with local.services.sessions() as session:
+        task_id, phone = session.execute(select(CallbackTask.id, Policy.applicant_phone).join(Policy)
+                                         .where(Policy.policy_no == policy_no)).one()
+    with caplog.at_level(logging.WARNING, logger="ivr.prompts"):
+        log = local.simulator.run(task_id, mint(CALL), phone, persona_from({}, "p"))
+    late = [r.getMessage() for r in caplog.records if r.getMessage().startswith(LATE_PROMPT)]
+    assert late
+    assert len(late) == len(set(late)) == local.services.prompts.late_renders
+    assert len(late) == len(set(log.played))  # every prompt played was rendered late, each once
+
+
+def test_a_test_call_on_a_finished_task_that_asks_for_another_leaves_the_task_as_it_is(
+        harness: tuple[LocalHarness, str]) -> None:
+    """Simulated calls one after another on one policy: once its task is finished, a call that would ask for
+    another attempt (someone else answers) keeps its own result and leaves the task alone (it answered 500:
+    a retry is not a transition a completed task can take)."""
+    local, _ = harness
+    assert call(harness)["result_class"] == "standard"
+    absent = call(harness, identity="absent")
+    assert (absent["result_class"], absent["reason_codes"]) == ("verification", ["applicant_absent"])
+    with local.services.sessions() as session:
+        task = session.scalars(select(CallbackTask)).one()
+        assert (task.status.value, task.result_class, task.next_attempt_at) == ("completed", "standard", None)

@@ -3,6 +3,7 @@ signatures, and the faults it injects."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from ivr.harness.local import FlaskTransport, LocalHarness
 from ivr.harness.media import MediaHost
 from ivr.harness.persona import Persona, persona_from
+from ivr.harness.sids import mint
 from ivr.harness.simulator import SimulationError, Simulator
 from ivr.harness.twiml import TwimlError, parse
 from kit.clock import FrozenClock
@@ -81,6 +83,27 @@ def test_the_parameters_and_the_order_of_callbacks() -> None:
         "completed", "2", "OutboundAPI")
     assert recording["RecordingUrl"].startswith("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE")
     assert log.ended == "completed"
+
+
+def test_the_sids_the_harness_mints_are_twilio_shaped_and_never_repeat() -> None:
+    """Recordings (the answer and the whole call) and the agent leg of a <Dial>: 34 characters, two letters and
+    32 hex digits, and new in every simulator, as in every process (a counter per process repeated them)."""
+    documents = {
+        "voice/answer": '<Response><Record action="https://ivr.example.com/twilio/r" timeout="2"/></Response>',
+        "r": '<Response><Dial action="https://ivr.example.com/twilio/d">+861088880000</Dial></Response>',
+        "d": "<Response><Hangup/></Response>",
+    }
+    minted: list[str] = []
+    for _ in range(2):  # two simulators, each with its own media host: as two `huifang simulate call` processes
+        app = ScriptedApp(documents)
+        _sim(app).run(7, "CA" + "1" * 32, "+86137", Persona())
+        forms = {url.split("/twilio/")[1]: form for url, form in app.requests}
+        minted += [forms["r"]["RecordingSid"], forms["d"]["DialCallSid"], forms["recording"]["RecordingSid"]]
+    assert [sid[:2] for sid in minted] == ["RE", "CA", "RE"] * 2
+    assert all(re.fullmatch(r"(CA|RE)[0-9a-f]{32}", sid) for sid in minted), minted
+    assert len(set(minted)) == len(minted)
+    with pytest.raises(ValueError, match="two capital letters"):
+        mint("C")
 
 
 def test_a_gather_without_input_falls_through_to_the_next_verb() -> None:
