@@ -8,6 +8,10 @@ policy of the same product, and compares the two."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,22 +19,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from werkzeug.serving import make_server
 
 from calls import service as calls_service
 from intake.reader import open_table
 from intake.service import PolicyIntake
 from ivr.harness.campaign import Cast, run_campaign
 from ivr.harness.faults import FailingRequests, Fault
-from ivr.harness.local import LocalHarness
+from ivr.harness.local import HttpTransport, LocalHarness
+from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import Persona, persona_from
-from ivr.harness.simulator import APPLICATION_ERROR, CallLog, SimulationError
+from ivr.harness.simulator import APPLICATION_ERROR, NO_RESPONSE, CallLog, SimulationError
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from storage.db import units_of_work
-from storage.models import Call, CallbackTask, CallEvent, Policy
+from storage.models import Call, CallbackTask, CallEvent, Policy, Recording
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
-from tests.ivr.conftest import Ivr, build_ivr, text_mode_harness
+from tests.ivr.conftest import BASE, TOKEN, Ivr, build_ivr, text_mode_harness
 
 
 @dataclass
@@ -65,16 +71,21 @@ class Bench:
             return session.scalars(select(CallbackTask).join(Policy).where(Policy.policy_no == policy_no)).one()
 
 
-@pytest.fixture
-def bench(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Bench:
-    ivr = build_ivr(engine, tmp_path, prompt_cache)
+def two_policies(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, **options: Any) -> Bench:
+    ivr = build_ivr(engine, tmp_path, prompt_cache, **options)
     svc = ivr.svc
     row = policy_row()
     PolicyIntake(units_of_work(svc.sessions), settings=svc.settings, calendar=svc.calendar, clock=ivr.clock).run(
         open_table(write_csv(tmp_path / "another.csv", [row])))
-    harness = text_mode_harness(ivr)
+    harness = (LocalHarness.build(svc, ivr.app, InjectedRecognizer()) if options.get("keypad")
+               else text_mode_harness(ivr))
     harness.simulator.strict = False  # the faults are made outside the simulator: play Twilio's behaviour
     return Bench(ivr, harness, ivr.policy_no, row["policy_no"])
+
+
+@pytest.fixture
+def bench(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Bench:
+    return two_policies(engine, tmp_path, prompt_cache)
 
 
 def shape(summary: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +101,6 @@ def shape(summary: dict[str, Any]) -> dict[str, Any]:
 
 YES = Persona()
 HANDED_OFF = persona_from({"answers": {"default": "yes", "knows_is_insurance": "human"}}, "p")
-INVALID_TWIML = {"status": 200, "body": "<Response><Play>", "content_type": "application/xml"}
 ONE_FAILURE = {
     # the app never saw the request: a proxy's 502, a worker gone before it read it
     "a turn refused before the app": (YES, Fault("/twilio/voice/turn", nth=3, status=502), "turn?seq=3"),
@@ -99,7 +109,8 @@ ONE_FAILURE = {
     "the answered-call webhook refused": (YES, Fault("/twilio/voice/answer", status=503), "answer?task="),
     "the answered-call webhook taken, its answer lost": (YES, Fault("/twilio/voice/answer", when="after"),
                                                           "answer?task="),
-    "a turn answered with invalid TwiML": (YES, Fault("/twilio/voice/turn", nth=2, **INVALID_TWIML), "turn?seq=2"),
+    "a turn answered with invalid TwiML": (YES, Fault("/twilio/voice/turn", nth=2, status=200, body="<Response><Play>",
+                                                      content_type="application/xml"), "turn?seq=2"),
     "the agent's dial action taken, its answer lost": (HANDED_OFF, Fault("/twilio/voice/dial", when="after"),
                                                         "dial?seq="),
 }
@@ -230,3 +241,91 @@ def test_a_campaign_uses_the_fallback_url_the_dialer_placed_each_call_with(
         assert [e.detail["ErrorUrl"] for e in fallbacks] == ["https://ivr.example.com/twilio/voice/turn?seq=4"]
         assert session.scalars(select(CallbackTask)).one().attempts == 1
 
+
+
+# -- a web host killed with SIGKILL mid-call: real processes, real HTTP --------------------------------------
+
+FALLBACK_HOST = "https://fallback.example.com"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Primary:
+    """The primary web host: a process of its own (tests/ivr/harness/run_web.py), started again when it dies,
+    as a supervisor (systemd, gunicorn's master) would."""
+
+    def __init__(self, *args: str, die_on: str) -> None:
+        self.args = args
+        self.exits: list[int] = []
+        self.start("--die-on", die_on)
+
+    def start(self, *extra: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.ivr.harness.run_web", *self.args, *extra],
+                                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening "):
+            self.process.kill()
+            raise AssertionError(f"the web host did not start: {self.process.communicate()[1][-2000:]}")
+        self.http = HttpTransport(f"http://127.0.0.1:{line.split()[1]}", TOKEN, BASE)
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        status, body = self.http.post(url, form)
+        if status == NO_RESPONSE:  # it died: Twilio sees a connection failure; the host comes back for the next
+            self.exits.append(self.process.wait(timeout=60))
+            self.start()
+        return status, body
+
+    def get(self, url: str) -> tuple[int, bytes]:
+        return self.http.get(url)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.communicate(timeout=60)
+
+
+@dataclass
+class Hosts:
+    """Twilio's view: the primary host for the call's URLs, the second host for its FallbackUrl."""
+
+    primary: Primary
+    fallback: HttpTransport
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        return (self.fallback if url.startswith(FALLBACK_HOST) else self.primary).post(url, form)
+
+    def get(self, url: str) -> tuple[int, bytes]:
+        return self.primary.get(url)
+
+
+def test_a_web_host_killed_mid_call_after_taking_a_turn(engine: Engine, db_url: str, tmp_path: Path,
+                                                         prompt_cache: PromptCache) -> None:
+    """The primary host takes turn 3 (committed) and is SIGKILLed before answering: Twilio gets no answer
+    (11205) and asks the fallback host, which replays turn 3's TwiML from the database; the primary comes back
+    and serves the rest. The call ends as the same call without the fault: nothing lost, nothing doubled."""
+    bench = two_policies(engine, tmp_path, prompt_cache, keypad=True, fallback_base_url=FALLBACK_HOST)
+    second = make_server("127.0.0.1", 0, bench.ivr.app, threaded=True)
+    threading.Thread(target=second.serve_forever, daemon=True).start()
+    doomed = f"CA{'f' * 30}02"  # the second call bench.play makes
+    primary = Primary(db_url, str(prompt_cache.root), str(tmp_path / "recordings"), FALLBACK_HOST,
+                      die_on=f"{doomed}:3")
+    try:
+        bench.harness.simulator.transport = Hosts(
+            primary, HttpTransport(f"http://127.0.0.1:{second.server_port}", TOKEN, FALLBACK_HOST))
+        _, clean = bench.play(bench.clean, YES)
+        log, result = bench.play(bench.faulty, YES)
+    finally:
+        second.shutdown()
+        primary.stop()
+
+    assert result["call_sid"] == doomed
+    assert primary.exits == [-signal.SIGKILL]
+    assert [(e.code, e.url.rsplit("/", 1)[1]) for e in log.errors] == [("11205", "turn?seq=3")]
+    assert shape(result) == shape(clean)
+    assert len(bench.events(doomed, "answer")) == len(bench.events(clean["call_sid"], "answer"))
+    assert [(e.text, e.detail["ErrorCode"]) for e in bench.events(doomed, "fallback")] == [("answered", "11205")]
+    for policy_no in (bench.clean, bench.faulty):
+        task = bench.task(policy_no)
+        assert (task.status, task.attempts, task.result_class is not None) == (TaskStatus.COMPLETED, 1, True)
+    with bench.harness.services.sessions() as session:
+        stored = session.scalars(select(Recording.status).join(Call).where(Call.call_sid == doomed)).all()
+        assert [s.value for s in stored] == ["stored"]
