@@ -29,6 +29,7 @@ from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
 from tasks.lifecycle import TaskEvent, allowed, apply, call_lease
 
+FALLBACK_ANSWERED, FALLBACK_FAILED = "answered", "failed"  # the text of a call's `fallback` events
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
@@ -196,6 +197,18 @@ def message(session: Session, ctx: CallContext, call_sid: str, seq: int, detail:
         call.last_twiml = ctx.responder.hangup()
         call_repo.add_events(session, call, now, [{"who": "caller", "kind": "message", "text": "", "detail": detail}])
     return ctx.responder.hangup()
+
+
+def fell_back(session: Session, ctx: CallContext, call_sid: str, error_code: str, error_url: str, *,
+              answered: bool) -> None:
+    """Twilio requested the call's fallback URL because a webhook failed; kept with the call's record, with
+    whether the fallback answered. A fallback that failed (5xx) ends the call with Twilio's application error
+    (docs/twilio-facts.md §2.10): its end is then not taken for the caller's hang-up (calls.status)."""
+    call = call_repo.by_sid(session, call_sid, lock=True)
+    if call is not None:
+        call_repo.add_events(session, call, ctx.clock.now(), [{
+            "who": "twilio", "kind": "fallback", "text": FALLBACK_ANSWERED if answered else FALLBACK_FAILED,
+            "detail": {"ErrorCode": error_code, "ErrorUrl": error_url}}])
 
 
 def agent_outcome(session: Session, ctx: CallContext, call_sid: str, outcome: AgentOutcome, note: str) -> Loaded:

@@ -1,7 +1,8 @@
 """Call-progress reports: the attempt's progress and outcome. Older or repeated reports change nothing.
 
 Attempts are counted when the provider reports the call initiated or ringing, not when the dialer asked for
-it (Surveda #1619/#1589); a completed call whose flow had not ended is a hang-up.
+it (Surveda #1619/#1589); a completed call whose flow had not ended is a hang-up, unless a webhook and its
+fallback failed (Twilio then ends the call with its application error): that attempt failed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from calls.context import CallContext
 from calls.errors import BadCallInput
 from calls.inputs import StatusReport
-from calls.service import Loaded, hung_up_during, register
+from calls.service import FALLBACK_FAILED, Loaded, hung_up_during, register
 from dialer.retry import schedule_retry
 from kit.vocab import CallOutcome, RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
@@ -96,6 +97,12 @@ def _ended(session: Session, ctx: CallContext, call: Call, task: CallbackTask, r
         call.outcome, call.finished_at = CallOutcome.NO_ANSWER, now
         if _is_current(session, call, task):
             schedule_retry(session, task, RetryReason.NO_ANSWER, at, now=now, settings=settings, rules=ctx.rules)
+        return
+    if call_repo.has_event(session, call.id, "fallback", FALLBACK_FAILED):
+        # Twilio played its application error and hung up: not the caller's refusal or hang-up; called again
+        call.outcome, call.finished_at = CallOutcome.FAILED, now
+        if _is_current(session, call, task):
+            schedule_retry(session, task, RetryReason.FAILED, at, now=now, settings=settings, rules=ctx.rules)
         return
     policy = session.get(Policy, call.policy_id)
     assert policy is not None

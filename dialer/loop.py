@@ -178,6 +178,7 @@ class Dialer:
         return CallRequest(
             task_id=item.task_id, to=item.to, caller_id=self.settings.dialer.caller_id,
             answer_url=f"{base}/twilio/voice/answer?task={item.task_id}",
+            fallback_url=f"{self.settings.ivr.fallback_base}/twilio/voice/fallback",
             status_url=f"{base}/twilio/voice/status?task={item.task_id}",
             recording_status_url=f"{base}/twilio/recording",
             ring_timeout_s=self.settings.dialer.ring_timeout_s,

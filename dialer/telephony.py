@@ -39,6 +39,7 @@ class CallRequest:
     to: str  # E.164
     caller_id: str
     answer_url: str
+    fallback_url: str  # Twilio's FallbackUrl: requested when a voice webhook fails (twilio-facts §2.10)
     status_url: str
     recording_status_url: str
     ring_timeout_s: int
@@ -64,6 +65,8 @@ class TwilioProvider:
                 from_=request.caller_id,
                 url=request.answer_url,
                 method="POST",
+                fallback_url=request.fallback_url,
+                fallback_method="POST",
                 status_callback=request.status_url,
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
                 status_callback_method="POST",

@@ -283,6 +283,10 @@ def _validate_ivr(settings: Settings) -> None:
     if not ivr.public_base_url.startswith(("http://", "https://")) or ivr.public_base_url.endswith("/"):
         raise ConfigError(f"ivr.public_base_url: must be an http(s) URL without a trailing slash, got "
                           f"{ivr.public_base_url!r}")
+    if ivr.fallback_base_url and (not ivr.fallback_base_url.startswith(("http://", "https://"))
+                                  or ivr.fallback_base_url.endswith("/")):
+        raise ConfigError(f"ivr.fallback_base_url: must be empty (public_base_url) or an http(s) URL without a "
+                          f"trailing slash, got {ivr.fallback_base_url!r}")
     if ivr.human_first_min_age < 0:
         raise ConfigError("ivr.human_first_min_age: must be 0 (off) or an age")
     if ivr.agent_kind not in ("number", "sip", "client"):

@@ -22,16 +22,17 @@ class SignatureCheck:
             log.warning("TWILIO SIGNATURE VALIDATION IS OFF: anyone who can reach this app can drive its calls "
                         "(twilio.validate_signatures = false)")
 
-    def public_url(self, request: Request) -> str:
-        """The URL as Twilio requested it: the configured public base + path + query, never the proxied URL."""
+    def public_url(self, request: Request, base_url: str | None = None) -> str:
+        """The URL as Twilio requested it: the configured public base (or `base_url`, e.g. the fallback host's)
+        + path + query, never the proxied URL."""
         query = request.query_string.decode("latin-1")
-        return f"{self.base_url}{request.path}" + (f"?{query}" if query else "")
+        return f"{base_url or self.base_url}{request.path}" + (f"?{query}" if query else "")
 
-    def valid(self, request: Request) -> bool:
+    def valid(self, request: Request, base_url: str | None = None) -> bool:
         if not self.enabled:
             return True
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             return False
         params = request.form if request.method == "POST" else {}
-        return bool(self._validator.validate(self.public_url(request), params, signature))
+        return bool(self._validator.validate(self.public_url(request, base_url), params, signature))

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, request, send_file
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from calls import service as calls
 from calls import status
+from calls.errors import CallError
 from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
-from ivr import recording
+from ivr import fallback, recording
 from ivr.app import services, signatures, unit_of_work
 from ivr.forms import int_arg, require, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
 
+log = logging.getLogger(__name__)
 twilio = Blueprint("twilio", __name__, url_prefix="/twilio")
 media = Blueprint("media", __name__)
 
@@ -22,7 +29,9 @@ TWIML = "application/xml"
 
 @twilio.before_request
 def _signed() -> None:
-    if not signatures().valid(request):
+    """Every request signed for the URL Twilio requested: the fallback route on the fallback host."""
+    base = services().settings.ivr.fallback_base if request.endpoint == "twilio.voice_fallback" else None
+    if not signatures().valid(request, base):
         abort(403, "invalid or missing X-Twilio-Signature")
 
 
@@ -30,60 +39,112 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype=TWIML)
 
 
-@twilio.post("/voice/answer")
-def voice_answer() -> Response:
-    answered = Answered(require(request.form, "CallSid"), int_arg(request.args, "task", required=False),
-                        request.form.get("AnsweredBy") or None, request.form.get("To", ""), request.form.get("From", ""))
+# Each voice webhook is a function of the query and the form, so the fallback route can answer for it.
+Params = MultiDict[str, str]
+
+
+def answer(args: Params, form: Params) -> str:
+    answered = Answered(require(form, "CallSid"), int_arg(args, "task", required=False),
+                        form.get("AnsweredBy") or None, form.get("To", ""), form.get("From", ""))
     with unit_of_work() as session:
         body = calls.start(session, services().calls, answered)
         session.commit()
-    return _twiml(body)
+    return body
 
 
-@twilio.post("/voice/turn")
-def voice_turn() -> Response:
+def turn(args: Params, form: Params) -> str:
     svc = services()
-    seq = int_arg(request.args, "seq")
+    seq = int_arg(args, "seq")
     assert seq is not None
-    call_sid = require(request.form, "CallSid")
-    no_input = request.args.get("no_input") == "1"
-    if request.form.get("RecordingUrl") and not request.form.get("Digits") and not no_input:
+    call_sid = require(form, "CallSid")
+    no_input = args.get("no_input") == "1"
+    if form.get("RecordingUrl") and not form.get("Digits") and not no_input:
         # Fetching and recognising audio happens outside the transaction, and only for the current turn.
         with svc.sessions() as session:
             current = calls.is_current(session, call_sid, seq)
-        heard = svc.capture.read(request.form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
+        heard = svc.capture.read(form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
     else:
-        heard = svc.capture.read(request.form, no_input)
+        heard = svc.capture.read(form, no_input)
     with unit_of_work() as session:
         body = calls.advance(session, svc.calls, call_sid, seq, heard)
         session.commit()
-    return _twiml(body)
+    return body
 
 
-@twilio.post("/voice/dial")
-def voice_dial() -> Response:
-    seq = int_arg(request.args, "seq")
+def dial(args: Params, form: Params) -> str:
+    seq = int_arg(args, "seq")
     assert seq is not None
-    form = request.form
     result = DialResult(require(form, "CallSid"), require(form, "DialCallStatus"),
                         {k: form.get(k, "") for k in ("DialCallStatus", "DialCallSid", "DialCallDuration")})
     with unit_of_work() as session:
         body = calls.dial_ended(session, services().calls, seq, result)
         session.commit()
-    return _twiml(body)
+    return body
 
 
-@twilio.post("/voice/message")
-def voice_message() -> Response:
-    seq = int_arg(request.args, "seq")
+def message(args: Params, form: Params) -> str:
+    seq = int_arg(args, "seq")
     assert seq is not None
-    form = request.form
     call_sid = require(form, "CallSid")
     detail = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
     with unit_of_work() as session:
         body = calls.message(session, services().calls, call_sid, seq, detail)
         session.commit()
+    return body
+
+
+VOICE: dict[str, Callable[[Params, Params], str]] = {"answer": answer, "turn": turn, "dial": dial,
+                                                       "message": message}  # fallback.ROUTES
+
+
+@twilio.post("/voice/answer")
+def voice_answer() -> Response:
+    return _twiml(answer(request.args, request.form))
+
+
+@twilio.post("/voice/turn")
+def voice_turn() -> Response:
+    return _twiml(turn(request.args, request.form))
+
+
+@twilio.post("/voice/dial")
+def voice_dial() -> Response:
+    return _twiml(dial(request.args, request.form))
+
+
+@twilio.post("/voice/message")
+def voice_message() -> Response:
+    return _twiml(message(request.args, request.form))
+
+
+@twilio.post("/voice/fallback")
+def voice_fallback() -> Response:
+    """Twilio's FallbackUrl (twilio-facts §2.10): a voice webhook failed (5xx, no answer in 15 s, invalid TwiML);
+    answer as it would have, from the stored state. A turn it had already taken is replayed, not taken again."""
+    failed = fallback.failed_request(request.form, services().settings.ivr.public_base_url)
+    call_sid = require(failed.form, "CallSid")
+    log.warning("Twilio fell back for call %s: error %s at %s", call_sid, failed.error_code, failed.error_url)
+    try:
+        body = VOICE[failed.route](failed.args, failed.form)
+    except (IvrError, CallError, HTTPException):
+        raise  # a refusal (4xx) changes nothing
+    except Exception:
+        _note_fallback(call_sid, failed, answered=False)  # Twilio ends the call: not the caller's doing
+        raise
+    _note_fallback(call_sid, failed, answered=True)
     return _twiml(body)
+
+
+def _note_fallback(call_sid: str, failed: fallback.FailedRequest, *, answered: bool) -> None:
+    """Keep the fallback with the call's record, in a transaction of its own and at best effort: the answer to
+    Twilio does not depend on it."""
+    try:
+        with unit_of_work() as session:
+            calls.fell_back(session, services().calls, call_sid, failed.error_code, failed.error_url,
+                            answered=answered)
+            session.commit()
+    except Exception:
+        log.exception("could not note the fallback of call %s in its record", call_sid)
 
 
 @twilio.post("/voice/status")

@@ -135,6 +135,12 @@ class IvrSettings:
     dial_timeout_s: int = 30
     human_first_min_age: int = 0  # applicants this old go to a person right after identity; 0: off
     agent_page_secret: str = ""  # secret for the agent context links; empty: derived from the auth token
+    fallback_base_url: str = ""  # where Twilio's FallbackUrl points (a second host); empty: public_base_url
+
+    @property
+    def fallback_base(self) -> str:
+        """The base URL of the fallback route every placed call names (twilio-facts §2.10)."""
+        return self.fallback_base_url or self.public_base_url
 
 
 @dataclass(frozen=True)

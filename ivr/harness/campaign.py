@@ -88,7 +88,7 @@ class SimulatedProvider:
         while self.pending:
             request, sid, persona, attempt = self.pending.pop(0)
             clock.set(start + ran * gap)
-            self.harness.simulator.run(request.task_id, sid, request.to, persona, attempt)
+            self.harness.simulator.run(request.task_id, sid, request.to, persona, attempt, request.fallback_url)
             ran += 1
         clock.set(start)
         return ran

@@ -19,7 +19,7 @@ from flows.library import FlowLibrary
 from ivr.harness.media import InjectedRecognizer, MediaHost
 from ivr.harness.persona import Persona
 from ivr.harness.sids import CALL, mint
-from ivr.harness.simulator import CallLog, Simulator
+from ivr.harness.simulator import NO_RESPONSE, CallLog, Simulator
 from ivr.services import IvrServices
 from kit.clock import FrozenClock, isoformat_local
 from storage.models import CallbackTask, Case, Policy
@@ -27,13 +27,14 @@ from storage.repositories import calls as call_repo
 
 
 class FlaskTransport:
-    def __init__(self, app: Flask, auth_token: str, base_url: str) -> None:
+    def __init__(self, app: Flask, auth_token: str, base_url: str, fallback_base_url: str = "") -> None:
         self.client = app.test_client()
         self.validator = RequestValidator(auth_token)
         self.base_url = base_url
+        self.fallback_base_url = fallback_base_url or base_url  # the fallback host: the same app here
 
     def _path(self, url: str) -> str:
-        if not url.startswith(self.base_url):
+        if not url.startswith((self.base_url, self.fallback_base_url)):
             raise ValueError(f"{url} is not under the app's public URL {self.base_url}")
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
@@ -52,22 +53,30 @@ class HttpTransport:
     """Twilio's requests over real HTTP to the app served by a WSGI server (e.g. on loopback). Requests are
     signed for the public URL Twilio would use and sent to the address the server listens on."""
 
-    def __init__(self, server_url: str, auth_token: str, public_base_url: str, timeout_s: float = 15.0) -> None:
+    def __init__(self, server_url: str, auth_token: str, public_base_url: str, timeout_s: float = 15.0,
+                 fallback_base_url: str = "") -> None:
         self.server_url = server_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.public_base_url = public_base_url
+        self.fallback_base_url = fallback_base_url or public_base_url  # served by the same server
         self.timeout_s = timeout_s
         self.http = requests.Session()
 
     def _address(self, url: str) -> str:
-        if not url.startswith(self.public_base_url):
-            raise ValueError(f"{url} is not under the app's public URL {self.public_base_url}")
-        return self.server_url + url[len(self.public_base_url):]
+        for base in (self.public_base_url, self.fallback_base_url):
+            if url.startswith(base):
+                return self.server_url + url[len(base):]
+        raise ValueError(f"{url} is not under the app's public URL {self.public_base_url}")
 
     def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        """The status and body; status 0 (simulator.NO_RESPONSE) when no HTTP answer came (refused, reset,
+        timed out), which Twilio meets as error 11205."""
         signature = self.validator.compute_signature(url, form)
-        reply = self.http.post(self._address(url), data=form, headers={"X-Twilio-Signature": signature},
-                               timeout=self.timeout_s)
+        try:
+            reply = self.http.post(self._address(url), data=form, headers={"X-Twilio-Signature": signature},
+                                   timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            return NO_RESPONSE, str(exc)
         return reply.status_code, reply.text
 
     def get(self, url: str) -> tuple[int, bytes]:
@@ -112,13 +121,16 @@ class LocalHarness:
         settings = services.settings
         media = MediaHost(settings.twilio.account_sid)
         services.media.http.mount("https://api.twilio.com/", media)
+        ivr = settings.ivr
         transport: FlaskTransport | HttpTransport = (
-            HttpTransport(server_url, settings.twilio.auth_token, settings.ivr.public_base_url) if server_url
-            else FlaskTransport(app, settings.twilio.auth_token, settings.ivr.public_base_url))
+            HttpTransport(server_url, settings.twilio.auth_token, ivr.public_base_url,
+                          fallback_base_url=ivr.fallback_base) if server_url
+            else FlaskTransport(app, settings.twilio.auth_token, ivr.public_base_url, ivr.fallback_base))
         simulator = Simulator(
             transport=transport,
             media=media, oracle=DatabaseOracle(services), clock=clock, account_sid=settings.twilio.account_sid,
-            base_url=settings.ivr.public_base_url, recognizer=recognizer,
+            base_url=ivr.public_base_url, recognizer=recognizer,
+            fallback_url=f"{ivr.fallback_base}/twilio/voice/fallback",  # as the dialer places calls
         )
         harness = cls(services, app, simulator)
         simulator.birthday = harness.birthday

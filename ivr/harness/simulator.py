@@ -6,6 +6,12 @@ parameters (and AnsweredBy, AMD being on), TwiML interpreted verb by verb — a 
 input falls through to the next verb, an action replaces the document, the end of a document hangs up —
 and every request signed with X-Twilio-Signature. Time runs on the shared virtual clock: prompts take as
 long as their audio, waits take their timeout.
+
+A voice webhook that fails (no HTTP answer or none within 15 s: 11205; non-2xx or invalid TwiML: 11200) is
+requested again at the call's FallbackUrl with the same parameters plus ErrorCode and ErrorUrl; when there
+is no fallback or it fails too, the caller hears Twilio's application error and the call ends (completed).
+Status and recording callbacks return no TwiML and have no fallback: a failure is only logged
+(twilio-facts §2.10). Every failure is kept in the call's log, as Twilio's debugger keeps it.
 """
 
 from __future__ import annotations
@@ -57,11 +63,25 @@ class SimulationError(RuntimeError):
 
 
 class _ApplicationError(Exception):
-    """Twilio gave up on a webhook (11205, no answer within 15 s): the caller hears the application error."""
+    """Twilio gave up on a voice webhook (and its fallback): the caller hears the application error."""
 
 
 WEBHOOK_TIMEOUT = timedelta(seconds=15)
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
+NO_RESPONSE = 0  # a transport's status when no HTTP answer came at all (connection refused or reset)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A webhook failure as Twilio's debugger logs it: 11200 (HTTP retrieval failure: non-2xx, invalid TwiML)
+    or 11205 (HTTP connection failure: no answer, or none within 15 s)."""
+
+    code: str
+    url: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.url}: {self.reason}"
 
 
 @dataclass
@@ -70,6 +90,7 @@ class CallLog:
     requests: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
     played: list[str] = field(default_factory=list)
     ended: str = ""  # completed | busy | no-answer | failed
+    errors: list[Notification] = field(default_factory=list)  # webhook failures, in order
 
 
 @dataclass
@@ -87,19 +108,26 @@ class Simulator:
     late_ringing: bool = False  # fault: the ringing callback arrives again after the call ended (out of order)
     recordings_absent: int = 0  # fault: Twilio has no audio for the whole-call recording of the next N calls
     slow_webhook: int | None = None  # fault: the Nth webhook of a call takes longer than Twilio's 15 s
+    fallback_url: str | None = None  # the call's FallbackUrl (when `run` is given none); None: no fallback
+    strict: bool = True  # a failure the simulator did not inject fails the simulation loudly (an app bug);
+    # False: Twilio's behaviour for every failure (fallback, application error), for faults made outside
     media_seconds: dict[str, float] = field(default_factory=dict)  # <Play> media fetched, and how long it plays
     speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
-    def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1) -> CallLog:
-        caller = _Caller(self, task_id, call_sid, to, persona, attempt)
+    def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1,
+            fallback_url: str | None = None) -> CallLog:
+        """One call; `fallback_url`: the FallbackUrl it was placed with (default: the simulator's)."""
+        caller = _Caller(self, task_id, call_sid, to, persona, attempt, fallback_url or self.fallback_url)
         caller.run()
         return caller.log
 
 
 class _Caller:
-    def __init__(self, sim: Simulator, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int) -> None:
+    def __init__(self, sim: Simulator, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int,
+                 fallback_url: str | None) -> None:
         self.sim, self.task_id, self.persona = sim, task_id, persona
+        self.fallback_url = fallback_url
         self.log = CallLog(call_sid)
         self.to = to
         self.pickup = persona.pickup_on(attempt)
@@ -116,29 +144,77 @@ class _Caller:
                 "To": self.to, "Caller": "+861085550000", "Called": self.to, "CallStatus": "in-progress",
                 "ApiVersion": "2010-04-01", "Direction": "outbound-api", **extra}
 
-    def post(self, url: str, form: dict[str, str]) -> str:
+    def send(self, url: str, form: dict[str, str]) -> tuple[int, str]:
         if len(self.log.requests) >= MAX_REQUESTS:
             raise SimulationError(f"call {self.log.call_sid}: more than {MAX_REQUESTS} webhooks: a loop")
         status, body = self.sim.transport.post(url, form)
         self.log.requests.append((url, status))
-        if self.sim.slow_webhook == len(self.log.requests) and "/twilio/voice/status" not in url:
-            self.sim.clock.advance(WEBHOOK_TIMEOUT)  # the answer came too late: Twilio stopped waiting
-            raise _ApplicationError(url)
+        return status, body
+
+    def failed(self, notification: Notification, injected: bool = False) -> None:
+        if self.sim.strict and not injected:
+            raise SimulationError(str(notification))
+        self.log.errors.append(notification)
+
+    def repeat(self, url: str, form: dict[str, str], body: str, compare: bool) -> None:
+        """Fault: Twilio delivers the request again; it must get the same answer and change nothing."""
+        again_status, again = self.send(url, form)
+        if again_status != 200 or (compare and again != body):
+            raise SimulationError(f"{url}: a repeated delivery was answered differently "
+                                  f"(HTTP {again_status}): {again.strip()[:200]}")
+
+    def callback(self, url: str, form: dict[str, str]) -> None:
+        """A status or recording callback (or an action after the caller hung up): no TwiML is run, so there
+        is no fallback; a failure is only logged."""
+        status, body = self.send(url, form)
         if status != 200:
-            raise SimulationError(f"11200: {url} answered HTTP {status}: {body.strip()[:200]}")
-        if self.sim.duplicate_deliveries:  # a retried delivery must get the same answer and change nothing
-            again_status, again = self.sim.transport.post(url, form)
-            self.log.requests.append((url, again_status))
-            if again_status != 200 or (again != body and "/twilio/voice/status" not in url):
-                raise SimulationError(f"{url}: a repeated delivery was answered differently "
-                                      f"(HTTP {again_status}): {again.strip()[:200]}")
-        return body
+            self.failed(Notification("11205" if status == NO_RESPONSE else "11200", url,
+                                     f"HTTP {status}: {body.strip()[:200]}"))
+        elif self.sim.duplicate_deliveries:
+            self.repeat(url, form, body, compare=False)
+
+    def webhook(self, url: str, form: dict[str, str]) -> list[Verb]:
+        """A voice webhook (the call's Url, an action, a <Redirect>): the document to run next. If it fails,
+        Twilio requests the call's FallbackUrl with the same parameters plus ErrorCode and ErrorUrl; if that
+        fails too (or there is none), the caller hears the application error (_ApplicationError)."""
+        verbs, failure = self.fetch(url, form)
+        if failure is None:
+            return verbs
+        if self.fallback_url is None:
+            raise _ApplicationError(url)
+        verbs, fallback_failure = self.fetch(self.fallback_url, {**form, "ErrorCode": failure.code, "ErrorUrl": url})
+        if fallback_failure is not None:
+            raise _ApplicationError(url)
+        return verbs
+
+    def fetch(self, url: str, form: dict[str, str]) -> tuple[list[Verb], Notification | None]:
+        status, body = self.send(url, form)
+        if self.sim.slow_webhook == len(self.log.requests):  # the answer came too late: Twilio stopped waiting
+            self.sim.clock.advance(WEBHOOK_TIMEOUT)
+            failure = Notification("11205", url, f"no answer within {WEBHOOK_TIMEOUT.seconds} s")
+            self.failed(failure, injected=True)
+            return [], failure
+        if status == NO_RESPONSE:
+            failure = Notification("11205", url, f"no HTTP answer ({body.strip()[:200]})")
+        elif not 200 <= status < 300:
+            failure = Notification("11200", url, f"HTTP {status}: {body.strip()[:200]}")
+        else:
+            try:
+                verbs = parse(body)
+            except TwimlError as exc:
+                failure = Notification("11200", url, f"invalid TwiML ({exc})")
+            else:
+                if self.sim.duplicate_deliveries:
+                    self.repeat(url, form, body, compare=True)
+                return verbs, None
+        self.failed(failure)
+        return [], failure
 
     def status(self, status: str, **extra: str) -> None:
         form = self.params(CallStatus=status, SequenceNumber=str(self.sequence), CallbackSource="call-progress-events",
                            Timestamp=format_datetime(self.sim.clock.now(), usegmt=True), **extra)
         self.sequence += 1
-        self.post(f"{self.sim.base_url}/twilio/voice/status?task={self.task_id}", form)
+        self.callback(f"{self.sim.base_url}/twilio/voice/status?task={self.task_id}", form)
 
     # -- the call -----------------------------------------------------------------------------
 
@@ -157,12 +233,17 @@ class _Caller:
         self.sim.clock.advance(timedelta(seconds=5))
         self.answered_at = self.sim.clock.now()
         answered_by = "machine_start" if self.pickup == "machine" else "human"
-        body = self.post(f"{self.sim.base_url}/twilio/voice/answer?task={self.task_id}",
-                         self.params(AnsweredBy=answered_by))
+        try:
+            verbs: list[Verb] | None = self.webhook(f"{self.sim.base_url}/twilio/voice/answer?task={self.task_id}",
+                                                    self.params(AnsweredBy=answered_by))
+        except _ApplicationError:
+            verbs = None
         self.status("in-progress", AnsweredBy=answered_by)
         try:
-            self.execute(body)
-        except _ApplicationError:
+            if verbs is None:
+                raise _ApplicationError("answer")
+            self.execute(verbs)
+        except _ApplicationError:  # Twilio's own message, then it hangs up
             self.log.played.append(f"say:{APPLICATION_ERROR}")
             self.sim.clock.advance(timedelta(seconds=4))
         self.finish("completed")
@@ -185,23 +266,20 @@ class _Caller:
         self.sim.clock.advance(timedelta(seconds=2))
         absent = self.sim.recordings_absent > 0
         self.sim.recordings_absent -= absent
-        self.post(f"{self.sim.base_url}/twilio/recording", {
+        self.callback(f"{self.sim.base_url}/twilio/recording", {
             "AccountSid": self.sim.account_sid, "CallSid": self.log.call_sid, "RecordingSid": sid,
             "RecordingUrl": "" if absent else url, "RecordingStatus": "absent" if absent else "completed",
             "RecordingDuration": "0" if absent else str(seconds),
             "RecordingChannels": "2", "RecordingSource": "OutboundAPI",
             "RecordingStartTime": format_datetime(self.answered_at, usegmt=True)})
 
-    def execute(self, body: str) -> None:
+    def execute(self, verbs: list[Verb]) -> None:
         """Run TwiML documents until one hangs up or ends."""
-        while body and not self.done:
-            try:
-                verbs = parse(body)
-            except TwimlError as exc:
-                raise SimulationError(str(exc)) from None
-            body = self.run_document(verbs)
+        document: list[Verb] | None = verbs
+        while document is not None and not self.done:
+            document = self.run_document(document)
 
-    def run_document(self, verbs: list[Verb]) -> str:
+    def run_document(self, verbs: list[Verb]) -> list[Verb] | None:
         """Each verb in turn; returns the next document when an action or redirect replaces this one."""
         for verb in verbs:
             if verb.name == "Play":
@@ -212,21 +290,21 @@ class _Caller:
                 self.sim.clock.advance(timedelta(seconds=int(verb.attr("length", "1"))))
             elif verb.name == "Hangup":
                 self.done = True
-                return ""
+                return None
             elif verb.name == "Redirect":
-                return self.post(verb.text, self.params())
+                return self.webhook(verb.text, self.params())
             elif verb.name == "Gather":
-                body = self.gather(verb)
-                if body is not None:
-                    return body
+                document = self.gather(verb)
+                if document is not None or self.done:
+                    return document
             elif verb.name == "Record":
-                body = self.record(verb)
-                if body is not None:
-                    return body
+                document = self.record(verb)
+                if document is not None or self.done:
+                    return document
             elif verb.name == "Dial":
                 return self.dial(verb)
         self.done = True  # the end of a document: Twilio hangs up
-        return ""
+        return None
 
     def play(self, url: str) -> None:
         seconds = self.sim.media_seconds.get(url)
@@ -257,7 +335,8 @@ class _Caller:
             self.hang_up_next = True
         return answer
 
-    def gather(self, verb: Verb) -> str | None:
+    def gather(self, verb: Verb) -> list[Verb] | None:
+        """The next document, or None: no input (Twilio goes on with the next verb) or the caller hung up."""
         for child in verb.children:
             if child.name == "Play":
                 self.play(child.text)
@@ -269,25 +348,26 @@ class _Caller:
             answer = self.choose()
             if answer == "hangup":
                 self.done = True
-                return ""
+                return None
             keys = KEY_OF.get(answer, "")
         if not keys:  # no input: Twilio goes on to the next verb
             self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "5"))))
             return None
-        return self.post(verb.attr("action"), self.params(Digits=keys, FinishedOnKey=""))
+        return self.webhook(verb.attr("action"), self.params(Digits=keys, FinishedOnKey=""))
 
-    def record(self, verb: Verb) -> str | None:
+    def record(self, verb: Verb) -> list[Verb] | None:
+        """The next document, or None: nothing recorded (the next verb runs) or the caller hung up."""
         answer = self.choose()
         action = verb.attr("action")
         if answer == "hangup":
             self.done = True
-            self.post(action, self.params(Digits="hangup"))
-            return ""
+            self.callback(action, self.params(Digits="hangup"))  # the caller is gone: nothing more is run
+            return None
         if answer == "silence":  # nothing recorded: Twilio goes on to the next verb
             self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "5"))))
             return None
         if self.persona.mode == "dtmf":
-            return self.post(action, self.params(Digits=KEY_OF[answer]))
+            return self.webhook(action, self.params(Digits=KEY_OF[answer]))
         if self.persona.mode == "audio":
             if self.sim.speaker is None:
                 raise SimulationError("audio mode needs a speaker (espeak-ng voice and lexicon of the flow's language)")
@@ -296,9 +376,9 @@ class _Caller:
             recording = self.sim.recognizer.clip(INTENT_OF[answer])
         sid, url = self.sim.media.add(recording, self.sim.recording_not_ready)
         self.sim.clock.advance(timedelta(seconds=1 + int(verb.attr("timeout", "5"))))
-        return self.post(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
+        return self.webhook(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
 
-    def dial(self, verb: Verb) -> str:
+    def dial(self, verb: Verb) -> list[Verb]:
         agent_leg = mint(CALL)  # <Dial> places a second call, with a SID of its own
         if self.sim.agent_answers:
             self.sim.clock.advance(timedelta(seconds=120))
@@ -306,4 +386,4 @@ class _Caller:
         else:
             self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "30"))))
             form = {"DialCallStatus": "no-answer", "DialCallSid": agent_leg, "DialCallDuration": "0"}
-        return self.post(verb.attr("action"), self.params(**form))
+        return self.webhook(verb.attr("action"), self.params(**form))

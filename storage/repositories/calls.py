@@ -42,6 +42,12 @@ def state_of(session: Session, call_sid: str) -> dict[str, Any] | None:
     return state
 
 
+def has_event(session: Session, call_id: int, kind: str, text: str) -> bool:
+    """Whether the call's record holds an event of this kind and text."""
+    stmt = select(CallEvent.id).where(CallEvent.call_id == call_id, CallEvent.kind == kind, CallEvent.text == text)
+    return session.scalar(stmt.limit(1)) is not None
+
+
 def for_policy(session: Session, policy_id: int) -> list[Call]:
     return list(session.scalars(select(Call).where(Call.policy_id == policy_id).order_by(Call.id)))
 

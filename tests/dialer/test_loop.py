@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ def test_a_tick_claims_and_places_due_tasks_earliest_deadline_first(bench: Bench
     request = bench.provider.placed[0]
     assert request.answer_url == f"http://127.0.0.1:8080/twilio/voice/answer?task={request.task_id}"
     assert request.status_url == f"http://127.0.0.1:8080/twilio/voice/status?task={request.task_id}"
+    assert request.fallback_url == "http://127.0.0.1:8080/twilio/voice/fallback"  # no fallback host: this one
     assert request.caller_id == "+861085550000"
     assert request.to.startswith("+86137")
     task = bench.task("P1")
@@ -37,6 +39,15 @@ def test_a_tick_claims_and_places_due_tasks_earliest_deadline_first(bench: Bench
     with bench.session() as s:
         assert s.query(Call).filter_by(task_id=task.id).one().call_sid == "CA" + "1".rjust(32, "0")
     assert bench.dialer().tick().claimed == 0  # nothing twice
+
+
+def test_every_call_names_the_fallback_host_when_one_is_configured(bench: Bench) -> None:
+    bench.load(_rows("2026-11-20", "2026-11-16"))
+    bench.settings = dataclasses.replace(bench.settings, ivr=dataclasses.replace(
+        bench.settings.ivr, public_base_url="https://ivr.example.com", fallback_base_url="https://ivr2.example.com"))
+    assert bench.dialer().tick().placed == 2
+    assert {r.fallback_url for r in bench.provider.placed} == {"https://ivr2.example.com/twilio/voice/fallback"}
+    assert {r.answer_url.split("/twilio/")[0] for r in bench.provider.placed} == {"https://ivr.example.com"}
 
 
 def test_appointments_due_come_first_then_fewest_attempts(bench: Bench) -> None:

@@ -14,6 +14,7 @@ ACCOUNT = "AC" + "1" * 32
 CALLS = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
 REQUEST = CallRequest(task_id=7, to="+8613700000001", caller_id="+861085550000",
                       answer_url="https://ivr.example.com/twilio/voice/answer?task=7",
+                      fallback_url="https://ivr2.example.com/twilio/voice/fallback",
                       status_url="https://ivr.example.com/twilio/voice/status?task=7",
                       recording_status_url="https://ivr.example.com/twilio/recording",
                       ring_timeout_s=30, time_limit_s=960, machine_detection=True)
@@ -32,6 +33,7 @@ def test_the_call_is_created_with_every_parameter_the_ivr_relies_on() -> None:
     assert sent == {
         "To": ["+8613700000001"], "From": ["+861085550000"],
         "Url": ["https://ivr.example.com/twilio/voice/answer?task=7"], "Method": ["POST"],
+        "FallbackUrl": ["https://ivr2.example.com/twilio/voice/fallback"], "FallbackMethod": ["POST"],
         "StatusCallback": ["https://ivr.example.com/twilio/voice/status?task=7"],
         "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"], "StatusCallbackMethod": ["POST"],
         "Record": ["true"], "RecordingChannels": ["dual"],

@@ -69,6 +69,7 @@ def test_calendar_years_are_read(tmp_path: Path) -> None:
         ("[cases]\nwarning_elapsed_fraction = 1.5\n", r"cases\.warning_elapsed_fraction: must be in"),
         ("[calendar.years.2027]\nholidays = [\"2028-01-01\"]\n", r"calendar\.years\.2027\.holidays\[0\]: 2028-01-01 is not in 2027"),
         ("[calendar.years.next]\n", r"calendar\.years\.next: the key must be a year"),
+        ("[ivr]\nfallback_base_url = \"ivr2.example.com\"\n", r"ivr\.fallback_base_url: must be empty .* http\(s\)"),
         ("[database\n", r"not valid TOML"),
     ],
 )

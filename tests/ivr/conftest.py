@@ -92,10 +92,12 @@ class Ivr:
 
     # -- requests as Twilio sends them --------------------------------------------------------------
 
-    def post(self, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN) -> TestResponse:
+    def post(self, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN,
+             base: str = BASE) -> TestResponse:
+        """POST as Twilio, signed for `base` + path (the host Twilio requested: the fallback's may differ)."""
         headers = {}
         if sign:
-            headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(BASE + path, form)
+            headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(base + path, form)
         return self.client.post(path, data=form, headers=headers)
 
     def params(self, call_sid: str, **extra: str) -> dict[str, str]:

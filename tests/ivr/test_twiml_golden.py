@@ -31,7 +31,7 @@ from intake.identity import make_resident_id
 from speech.cache import PromptCache
 from speech.lexicon import Intent
 from tests.factories import policy_row
-from tests.ivr.conftest import ACCOUNT, BIRTHDAY, TOKEN, Ivr, answer_wav, build_ivr
+from tests.ivr.conftest import ACCOUNT, BASE, BIRTHDAY, TOKEN, Ivr, answer_wav, build_ivr
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("HUIFANG_UPDATE_GOLDEN") == "1"
@@ -46,8 +46,9 @@ class Script:
     steps: list[dict[str, Any]] = field(default_factory=list)
     last: tuple[str, dict[str, str]] = ("", {})
 
-    def post(self, name: str, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN) -> str:
-        response = self.ivr.post(path, form, sign=sign, token=token)
+    def post(self, name: str, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN,
+             base: str = BASE) -> str:
+        response = self.ivr.post(path, form, sign=sign, token=token, base=base)
         body = response.get_data().decode("utf-8")  # strict: a body that is not UTF-8 fails here
         standard = self.ivr.params(form.get("CallSid", ""))
         self.steps.append({  # the form without the fields every webhook carries alike (Ivr.params)
@@ -71,6 +72,18 @@ class Script:
             self.ivr.recognizer.say(speech)
             form.update(self.ivr.serve_answer_recording())
         return self.post(name, f"/twilio/voice/turn?seq={seq}" + ("&no_input=1" if no_input else ""), form)
+
+    def fallback(self, name: str, path: str, form: dict[str, str], code: str = "11200", *,
+                 base: str | None = None) -> str:
+        """Twilio's fallback for a failed voice webhook (twilio-facts §2.10): the same parameters plus ErrorCode
+        and ErrorUrl, to the call's FallbackUrl, signed for the fallback host."""
+        host = self.ivr.svc.settings.ivr.fallback_base if base is None else base
+        return self.post(name, "/twilio/voice/fallback", {**form, "ErrorCode": code, "ErrorUrl": BASE + path},
+                         base=host)
+
+    def fallback_of_last(self, name: str, code: str = "11205") -> str:
+        """The last request's answer was lost (taken, then the worker died or 15 s passed): its fallback."""
+        return self.fallback(name, *self.last, code=code)
 
     def again(self, name: str) -> str:
         """Twilio delivers the last request once more (a retry): the very same URL and form."""
@@ -228,6 +241,69 @@ def errors(s: Script) -> None:
            ivr.params("CA-new", CallStatus="ringing"))
 
 
+def fallback_turns(s: Script) -> None:
+    """Twilio's fallback on a second host standing in for each voice webhook that failed."""
+    ivr = s.ivr
+    answer = f"/twilio/voice/answer?task={ivr.task_id}"
+    first = s.fallback("answered-call webhook failed (no answer in 15 s) → the fallback starts the flow", answer,
+                       ivr.params("CA1", AnsweredBy="human"), code="11205")
+    assert s.post("the answered-call webhook's late answer → the same TwiML", answer,
+                  ivr.params("CA1", AnsweredBy="human")) == first
+    s.turn("key 1: it is me → birthday", digits="1")
+    form = ivr.params("CA1", Digits=BIRTHDAY)
+    s.fallback("birthday: its turn failed before it was taken (HTTP 500) → the fallback takes it, first question",
+               "/twilio/voice/turn?seq=2", form)
+    taken = s.turn("spoken yes → next question", speech=Intent.YES)
+    assert s.fallback_of_last("the same turn's answer lost after it was taken → the same TwiML, nothing taken "
+                              "twice") == taken
+    answers = [e.detail.get("digits") or e.detail.get("intent") for e in ivr.events() if e.kind == "answer"]
+    assert answers == ["1", BIRTHDAY, "yes"]
+    assert [(e.text, e.detail["ErrorCode"], e.detail["ErrorUrl"].split("/voice/")[1])
+            for e in ivr.events() if e.kind == "fallback"] == [
+        ("answered", "11205", f"answer?task={ivr.task_id}"), ("answered", "11200", "turn?seq=2"),
+        ("answered", "11205", "turn?seq=3")]
+    s.fallback("no input: the <Redirect> failed → the fallback reprompts",
+               f"/twilio/voice/turn?seq={ivr.call().turn_seq}&no_input=1", ivr.params("CA1"))
+    s.fallback("a fallback signed for the primary host → 403", f"/twilio/voice/turn?seq={ivr.call().turn_seq}",
+               ivr.params("CA1", Digits="1"), base=BASE)
+    s.fallback("a fallback for a stale turn → 409", "/twilio/voice/turn?seq=1", ivr.params("CA1", Digits="1"))
+    s.turn("key 0 → hand-off prompt + <Dial>", digits="0")
+    dial = ivr.params("CA1", DialCallStatus="no-answer", DialCallSid="CA-agent", DialCallDuration="0")
+    s.fallback("the <Dial> action failed → the fallback goes on: agent unavailable, next question",
+               f"/twilio/voice/dial?seq={ivr.call().turn_seq}", dial)
+    s.status("status completed → taken (status callbacks have no fallback)", "completed", CallDuration="200")
+
+
+def fallback_message(s: Script) -> None:
+    s.answer("answered")
+    s.turn("spoken no: not the applicant → ask when to call, record a message", speech=Intent.NO)
+    form = s.ivr.params("CA1", RecordingUrl=RECORDING, RecordingSid="RE" + "c" * 32, RecordingDuration="6")
+    s.fallback("the message's action failed → hang up, the message kept", f"/twilio/voice/message?seq={s.ivr.call().turn_seq}", form)
+    s.again("its fallback delivered again → hang up, kept once")
+    assert [e.kind for e in s.ivr.events() if e.kind in ("message", "fallback")] == ["message", "fallback", "fallback"]
+
+
+def fallback_errors(s: Script) -> None:
+    ivr = s.ivr
+    s.answer("answered")
+    turn = ivr.params("CA1", Digits="1")
+    s.post("fallback without ErrorUrl → 400", "/twilio/voice/fallback", {**turn, "ErrorCode": "11200"})
+    s.post("fallback without ErrorCode → 400", "/twilio/voice/fallback",
+           {**turn, "ErrorUrl": BASE + "/twilio/voice/turn?seq=1"})
+    s.fallback("ErrorCode not a number → 400", "/twilio/voice/turn?seq=1", turn, code="11200x")
+    s.post("ErrorUrl on another host → 400", "/twilio/voice/fallback",
+           {**turn, "ErrorCode": "11200", "ErrorUrl": "https://evil.example.com/twilio/voice/turn?seq=1"})
+    s.fallback("ErrorUrl a status callback (no TwiML, no fallback) → 400", f"/twilio/voice/status?task={ivr.task_id}",
+               ivr.params("CA1", CallStatus="completed"))
+    s.fallback("ErrorUrl the fallback itself → 400", "/twilio/voice/fallback", turn)
+    s.fallback("ErrorUrl a turn without seq → 400", "/twilio/voice/turn", turn)
+    s.fallback("fallback for an unknown CallSid → 404", "/twilio/voice/turn?seq=1", ivr.params("CA-nobody", Digits="1"))
+    s.post("fallback unsigned → 403", "/twilio/voice/fallback",
+           {**turn, "ErrorCode": "11200", "ErrorUrl": BASE + "/twilio/voice/turn?seq=1"}, sign=False)
+    assert ivr.call().turn_seq == 1  # none of them took anything
+    s.fallback("a well-formed fallback → the answer is taken", "/twilio/voice/turn?seq=1", turn)
+
+
 def _state(ivr: Ivr) -> dict[str, Any]:
     state = ivr.call().state
     assert state is not None
@@ -252,6 +328,9 @@ SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
     "no_agent_line": (no_agent_line, {"agent_target": ""}),
     "keypad_capture": (keypad, {"keypad": True}),
     "errors": (errors, {}),
+    "fallback_turns": (fallback_turns, {"fallback_base_url": "https://fallback.example.com"}),
+    "fallback_message": (fallback_message, {}),
+    "fallback_errors": (fallback_errors, {}),
 }
 
 

@@ -204,9 +204,10 @@ def test_fault_an_absent_recording_means_another_callback(harness: tuple[LocalHa
         assert session.query(CallbackTask).one().status.value == "queued"  # rule 19: called again
 
 
-def test_fault_a_webhook_slower_than_15_s_ends_the_call_with_the_application_error(
+def test_fault_a_webhook_slower_than_15_s_ends_a_call_without_fallback_with_the_application_error(
         harness: tuple[LocalHarness, str]) -> None:
     local, policy_no = harness
+    local.simulator.fallback_url = None  # with one, the fallback goes on (test_fallback.py)
     local.simulator.slow_webhook = 6  # initiated, ringing, answer, in-progress, greeting turn, then the birthday
     result = local.call(policy_no, Persona())
     assert result["outcome"] == "hangup"  # Twilio gave up: for the app the caller left mid-flow
