@@ -61,20 +61,29 @@ class ProcessMetrics:
 
 
 @functools.cache
+def own_registry() -> CollectorRegistry:
+    """Our metrics only (not the client's default process and GC metrics): every name starts with huifang_."""
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()
+
+
+@functools.cache
 def process_metrics() -> ProcessMetrics:
     from prometheus_client import Counter, Gauge, Histogram
 
+    ours = own_registry()
     return ProcessMetrics(
         requests=Counter("huifang_http_requests", "HTTP requests answered, by route template and status",
-                         ["route", "method", "status"]),
+                         ["route", "method", "status"], registry=ours),
         latency=Histogram("huifang_http_request_duration_seconds",
                           "Time to answer a request (webhooks: Twilio waits for it), by route template",
-                          ["route", "method"], buckets=LATENCY_BUCKETS),
+                          ["route", "method"], buckets=LATENCY_BUCKETS, registry=ours),
         in_flight=Gauge("huifang_http_requests_in_flight", "Requests being answered now, by route template",
-                        ["route"], multiprocess_mode="livesum"),
+                        ["route"], multiprocess_mode="livesum", registry=ours),
         asr_seconds=Histogram("huifang_asr_decode_seconds", "Time to recognise one recorded answer",
-                              buckets=ASR_BUCKETS),
-        asr_intents=Counter("huifang_asr_intents", "Recognised answers by intent", ["intent"]),
+                              buckets=ASR_BUCKETS, registry=ours),
+        asr_intents=Counter("huifang_asr_intents", "Recognised answers by intent", ["intent"], registry=ours),
     )
 
 
@@ -89,12 +98,14 @@ class DialerMetrics:
 def dialer_metrics() -> DialerMetrics:
     from prometheus_client import Counter, Histogram
 
+    ours = own_registry()
     return DialerMetrics(
         tasks=Counter("huifang_dialer_tasks", "Tasks this dialer claimed, placed, released (backing off), adopted "
-                      "(a dead dialer's placement) or requeued (a call whose end was never reported)", ["event"]),
-        ticks=Counter("huifang_dialer_ticks", "Dialer ticks run"),
+                      "(a dead dialer's placement) or requeued (a call whose end was never reported)", ["event"],
+                      registry=ours),
+        ticks=Counter("huifang_dialer_ticks", "Dialer ticks run", registry=ours),
         tick_seconds=Histogram("huifang_dialer_tick_seconds", "Time one tick took (claiming and placing)",
-                               buckets=LATENCY_BUCKETS),
+                               buckets=LATENCY_BUCKETS, registry=ours),
     )
 
 
@@ -105,22 +116,21 @@ def multiprocess() -> bool:
 def scrape_registry(extra: Iterable[Collector] = ()) -> CollectorRegistry:
     """A registry for one scrape: every worker's files under gunicorn, else this process's metrics; plus
     `extra` collectors (the database gauges)."""
-    from prometheus_client import REGISTRY, CollectorRegistry
+    from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    registry = CollectorRegistry()
     if multiprocess():
-        registry = CollectorRegistry()
         MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry()
-        registry.register(_Forward(REGISTRY))
+        registry.register(_Forward(own_registry()))
     for collector in extra:
         registry.register(collector)
     return registry
 
 
 class _Forward:
-    """The process's default registry as one collector of a per-scrape registry."""
+    """This process's own metrics as one collector of a per-scrape registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
