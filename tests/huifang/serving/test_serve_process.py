@@ -4,6 +4,7 @@ database (SQLite and PostgreSQL). Marked slow (a server start each, about 2 s)."
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -107,7 +108,7 @@ def test_sigterm_lets_an_in_flight_webhook_finish_then_exits_cleanly(
                 break
         else:
             raise AssertionError("the webhook never showed as in flight")
-        server.process.send_signal(__import__("signal").SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
     finally:
         _release(backend, held)
     in_flight.join(timeout=60)
