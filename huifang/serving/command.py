@@ -74,11 +74,15 @@ def serve(app: App, opts: ServeOptions) -> None:
     what = "webhooks" if secret is None else "webhooks and console"
     metrics = "behind its token" if token else "off (no HUIFANG_METRICS_TOKEN)"
     if opts.dev:
-        from werkzeug.serving import run_simple
+        from werkzeug.serving import WSGIRequestHandler, run_simple
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                """No access line with the query string: the app logs each request itself."""
 
         click.echo(f"huifang: serving {what} on http://{format_bind(host, port)} with the development server "
                    f"(public URL {settings.ivr.public_base_url}; /metrics {metrics})", err=True)
-        run_simple(host, port, web, threaded=True)
+        run_simple(host, port, web, threaded=True, request_handler=QuietHandler)
         return
     from huifang.serving import gunicorn_app
 
