@@ -271,32 +271,26 @@ def tasks_appoint(app: App, policy_no: str, at_text: str, as_json: bool) -> None
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default=None, help="Listen on this address (default: web.bind, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Listen on this port (default: web.bind, 8080).")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn (local work).")
+@click.option("--insecure", is_flag=True,
+              help="Allow twilio.validate_signatures = false, on a loopback address only.")
 @click.option("--webhooks-only", is_flag=True, help="Serve Twilio's webhooks without the console (no secret key).")
 @click.pass_obj
 @handled
-def serve(app: App, host: str, port: int, webhooks_only: bool) -> None:
-    """Run the web app (Twilio webhooks, prompt audio, agent pages, the console) with a threaded WSGI server.
-    The console's secret key comes from HUIFANG_SECRET_KEY or HUIFANG_SECRET_KEY_FILE."""
-    import os
-
-    from werkzeug.serving import run_simple
-
-    from huifang.web import SECRET_KEY_MISSING, build_services, compose, secret_key
-    from speech.asr import ModelError
-    from speech.lexicon import LexiconError
-    from speech.tts import TtsUnavailable
+def serve(app: App, host: str | None, port: int | None, dev: bool, insecure: bool, webhooks_only: bool) -> None:
+    """Run the web app (Twilio webhooks, prompt audio, agent pages, the console, /healthz, /readyz, /metrics)
+    on gunicorn with the [web] settings; SIGTERM lets in-flight requests finish. The console's secret key
+    comes from HUIFANG_SECRET_KEY or HUIFANG_SECRET_KEY_FILE, the metrics token from HUIFANG_METRICS_TOKEN or
+    HUIFANG_METRICS_TOKEN_FILE."""
+    from huifang.serving.command import ServeOptions, ServeRefused
+    from huifang.serving.command import serve as run_server
 
     try:
-        secret = None if webhooks_only else secret_key(os.environ)
-        if secret is None and not webhooks_only:
-            raise ValueError(SECRET_KEY_MISSING)
-        web = compose(app, build_services(app), secret)
-    except (ValueError, ModelError, LexiconError, TtsUnavailable) as exc:
-        raise UserError(f"cannot start the web app: {exc}") from None
-    click.echo(f"huifang: serving on http://{host}:{port} (public URL {app.settings.ivr.public_base_url})", err=True)
-    run_simple(host, port, web, threaded=True)
+        run_server(app, ServeOptions(host=host, port=port, dev=dev, insecure=insecure, webhooks_only=webhooks_only))
+    except ServeRefused as exc:
+        raise UserError(str(exc)) from None
 
 
 cli.add_command(cases_group)

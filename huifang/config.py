@@ -21,6 +21,8 @@ from kit.vocab import ProductType
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_PREFIX = "HUIFANG__"  # HUIFANG__SECTION__KEY=value (value parsed as TOML when it can be)
 ENV_SHORTCUTS = {"HUIFANG_DATABASE_URL": ("database", "url")}
+# Secrets read from a file the environment names (a systemd credential, a mounted secret); never printed.
+SECRET_FILES = {"HUIFANG_TWILIO_AUTH_TOKEN_FILE": ("twilio", "auth_token")}
 
 
 class ConfigError(ValueError):
@@ -63,13 +65,27 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
             overrides.append((ENV_SHORTCUTS[name], raw))
         elif name.startswith(ENV_PREFIX):
             overrides.append((tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__")), raw))
-    for keys, raw in overrides:
+    secrets = [(keys, read_secret_file(name, environ[name])) for name, keys in SECRET_FILES.items()
+               if environ.get(name, "").strip()]
+    for keys, value in [*((k, _parse_env_value(raw)) for k, raw in overrides), *secrets]:
         node = data
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a table")
-        node[keys[-1]] = _parse_env_value(raw)
+        node[keys[-1]] = value
+
+
+def read_secret_file(variable: str, path: str) -> str:
+    """The secret in the file `variable` names, stripped; the error names the variable and the file, never
+    what is in it."""
+    try:
+        value = Path(path.strip()).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{variable}: cannot read {path.strip()}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not value:
+        raise ConfigError(f"{variable}: {path.strip()} is empty")
+    return value
 
 
 def _parse_env_value(raw: str) -> Any:
@@ -227,6 +243,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
     _validate_ivr(settings)
     _validate_dialer(settings)
+    _validate_web(settings)
     c = settings.console
     for key in ("max_failed_logins", "lockout_minutes", "min_password_length"):
         if getattr(c, key) < 1:
@@ -300,6 +317,30 @@ def _validate_ivr(settings: Settings) -> None:
                 "retention_years_short_term", "retention_years_long_term"):
         if getattr(rec, key) < 1:
             raise ConfigError(f"recordings.{key}: must be at least 1, got {getattr(rec, key)}")
+
+
+def _validate_web(settings: Settings) -> None:
+    from huifang.serving.binding import parse_bind
+
+    web = settings.web
+    for key in ("workers", "threads", "timeout"):
+        if getattr(web, key) < 1:
+            raise ConfigError(f"web.{key}: must be at least 1, got {getattr(web, key)}")
+    for key in ("graceful_timeout", "keepalive"):
+        if getattr(web, key) < 0:
+            raise ConfigError(f"web.{key}: must not be negative, got {getattr(web, key)}")
+    if web.log_format not in ("text", "json"):
+        raise ConfigError(f"web.log_format: {web.log_format!r} is not one of text, json")
+    if web.max_content_length < 1024:
+        raise ConfigError(f"web.max_content_length: must be at least 1024 bytes, got {web.max_content_length}")
+    try:
+        parse_bind(web.bind)
+        if settings.metrics.dialer_bind:
+            parse_bind(settings.metrics.dialer_bind, "metrics.dialer_bind")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if settings.metrics.db_timeout_s <= 0:
+        raise ConfigError("metrics.db_timeout_s: must be more than 0")
 
 
 def _join(path: str, key: Any) -> str:

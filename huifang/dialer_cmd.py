@@ -108,10 +108,17 @@ def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
         return
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from huifang.serving.dialer_metrics import metered, start_metrics_server
+    from huifang.serving.logs import configure
+
+    configure(app.settings.web.log_format)  # masked like the web app's, text or JSON
+    try:
+        start_metrics_server(app)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot start the dialer's metrics: {exc}") from None
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     d = app.settings.dialer
-    scheduler.add_job(dialer.tick, "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
+    scheduler.add_job(metered(dialer.tick), "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
     for job in JOBS.values():
         scheduler.add_job(run_job, "interval", args=[app, job.name], seconds=job.every(app).total_seconds(),
                           max_instances=1, coalesce=True, id=job.name)

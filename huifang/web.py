@@ -15,6 +15,7 @@ from console.context import ConsoleContext
 from flows.library import load_library
 from huifang.app import App, build_app
 from huifang.flows_cmd import flows_path
+from huifang.serving.asr import MeteredRecognizer
 from huifang.speech_wiring import build_prompt_cache, build_recognizer
 from ivr.app import create_app as create_ivr_app
 from ivr.capture import AnswerCapture, KeypadCapture, Recognizer, RecordCapture
@@ -41,7 +42,7 @@ def build_services(app: App, recognizer: Recognizer | None = None,
     ivr = settings.ivr
     capture: AnswerCapture
     if recognizer is None and settings.speech.vosk_model_path and with_asr:
-        recognizer = build_recognizer(settings.speech)
+        recognizer = MeteredRecognizer(build_recognizer(settings.speech))
     if recognizer is not None:
         capture = RecordCapture(recognizer, media, timeout_s=ivr.record_timeout_s, max_length_s=ivr.record_max_length_s,
                                 fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s)
@@ -84,12 +85,25 @@ def secret_key(environ: Mapping[str, str]) -> str | None:
     return key or None
 
 
-def compose(app: App, services: IvrServices, secret: str | None) -> Flask:
-    """The web app: Twilio's webhooks, and the console beside them when there is a secret key."""
+def compose(app: App, services: IvrServices, secret: str | None, metrics_token: str | None = None) -> Flask:
+    """The web app: Twilio's webhooks, and the console beside them when there is a secret key; /healthz,
+    /readyz, /metrics (behind `metrics_token`), request logs, metrics and security headers on every route."""
+    from huifang.serving.checks import Readiness
+    from huifang.serving.db_metrics import DatabaseCollector
+    from huifang.serving.http import install
+
     web = create_ivr_app(services)
     if secret is not None:
         ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls)
         mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
+    recognizer = getattr(services.capture, "recognizer", None)
+    readiness = Readiness(app.engine, Path(app.settings.speech.prompt_cache_dir),
+                          asr_configured=bool(app.settings.speech.vosk_model_path),
+                          asr_loaded=lambda: bool(getattr(recognizer, "model_loaded", False)),
+                          timeout_s=app.settings.metrics.db_timeout_s)
+    install(web, readiness=readiness, metrics_token=metrics_token,
+            collectors=[DatabaseCollector(services.sessions, app.clock, app.settings.metrics.db_timeout_s)],
+            max_content_length=app.settings.web.max_content_length)
     return web
 
 
@@ -97,8 +111,10 @@ def create_app(config_path: str | None = None) -> Flask:
     """For WSGI servers: `gunicorn 'huifang.web:create_app()'` (config from ./config.toml and the environment).
     The console needs a secret key (HUIFANG_SECRET_KEY or HUIFANG_SECRET_KEY_FILE); without one the app does
     not start, unless HUIFANG_WEBHOOKS_ONLY=1 asks for the webhooks alone."""
+    from huifang.serving.metrics import metrics_token
+
     app = build_app(Path(config_path) if config_path else None)
     secret = secret_key(os.environ)
     if secret is None and os.environ.get("HUIFANG_WEBHOOKS_ONLY") != "1":
         raise ValueError(SECRET_KEY_MISSING)
-    return compose(app, build_services(app), secret)
+    return compose(app, build_services(app), secret, metrics_token(os.environ))

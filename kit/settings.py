@@ -205,6 +205,25 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    bind: str = "127.0.0.1:8080"  # HOST:PORT `huifang serve` listens on (--host/--port override it)
+    workers: int = 2  # gunicorn worker processes (each answers `threads` requests at once)
+    threads: int = 8
+    timeout: int = 30  # seconds a worker may be silent before it is killed and replaced
+    graceful_timeout: int = 30  # seconds in-flight requests get to finish after SIGTERM
+    keepalive: int = 5
+    log_format: str = "text"  # text | json (one JSON object a line)
+    max_content_length: int = 1_048_576  # bytes; a larger request body is refused with 413 before it is read
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    multiproc_dir: str = ""  # gunicorn's workers share metrics here; empty: a private folder for each run
+    dialer_bind: str = ""  # HOST:PORT for `huifang dialer`'s /metrics; empty: off
+    db_timeout_s: float = 2.0  # the gauges read from the database at scrape time give up after this
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -220,4 +239,6 @@ class Settings:
     dialer: DialerSettings = field(default_factory=DialerSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

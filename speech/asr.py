@@ -114,6 +114,10 @@ class VoskModel:
                     self._model = model
         return self._model
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
     @functools.cached_property
     def sample_rate(self) -> int:
         """From the model's conf/mfcc.conf (read once: it is asked on every recognition)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kit.vocab import TaskStatus
@@ -22,6 +22,21 @@ def in_flight(session: Session, now: datetime) -> int:
     ) or 0
 
 
+def _queued_due(now: datetime, today: date) -> ColumnElement[bool]:
+    """Queued, open, its next attempt and its appointment (if any) due."""
+    return and_(
+        CallbackTask.status == TaskStatus.QUEUED,
+        CallbackTask.opens_on <= today,
+        or_(CallbackTask.next_attempt_at.is_(None), CallbackTask.next_attempt_at <= now),
+        or_(CallbackTask.appointment_at.is_(None), CallbackTask.appointment_at <= now),
+    )
+
+
+def due_backlog(session: Session, now: datetime, today: date) -> int:
+    """Queued tasks due now that no dialer has claimed yet (the dialers' backlog, calling hours aside)."""
+    return session.scalar(select(func.count()).select_from(CallbackTask).where(_queued_due(now, today))) or 0
+
+
 def claimable(session: Session, *, now: datetime, today: date, limit: int, window_open: bool,
               lock: bool) -> list[CallbackTask]:
     """Due tasks in priority order: appointments due now, then the earliest deadline, then the fewest attempts.
@@ -30,12 +45,7 @@ def claimable(session: Session, *, now: datetime, today: date, limit: int, windo
     died holding them, or a call's end was never reported).
     """
     appointment_due = and_(CallbackTask.appointment_at.is_not(None), CallbackTask.appointment_at <= now)
-    queued_due = and_(
-        CallbackTask.status == TaskStatus.QUEUED,
-        CallbackTask.opens_on <= today,
-        or_(CallbackTask.next_attempt_at.is_(None), CallbackTask.next_attempt_at <= now),
-        or_(CallbackTask.appointment_at.is_(None), CallbackTask.appointment_at <= now),
-    )
+    queued_due = _queued_due(now, today)
     expired = and_(CallbackTask.status.in_(ACTIVE), CallbackTask.lease_expires_at < now)
     due = and_(queued_due, appointment_due) if not window_open else queued_due
     stmt = (
