@@ -14,9 +14,10 @@ from __future__ import annotations
 import functools
 import hmac
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from huifang.config import ConfigError, read_secret_file
 
@@ -60,7 +61,25 @@ class ProcessMetrics:
     asr_intents: Counter
 
 
-@functools.cache
+T = TypeVar("T")
+_MAKING = threading.RLock()
+
+
+def once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make` run once per process, under a lock: gunicorn's gthread workers answer their first requests on
+    several threads at once, and registering a metric twice raises (bench/load.py caught it as a 500)."""
+    cached = functools.cache(make)
+
+    @functools.wraps(make)
+    def made() -> T:
+        with _MAKING:
+            return cached()
+
+    made.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return made
+
+
+@once
 def own_registry() -> CollectorRegistry:
     """Our metrics only (not the client's default process and GC metrics): every name starts with huifang_."""
     from prometheus_client import CollectorRegistry
@@ -68,7 +87,7 @@ def own_registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
-@functools.cache
+@once
 def process_metrics() -> ProcessMetrics:
     from prometheus_client import Counter, Gauge, Histogram
 
@@ -94,7 +113,7 @@ class DialerMetrics:
     tick_seconds: Histogram
 
 
-@functools.cache
+@once
 def dialer_metrics() -> DialerMetrics:
     from prometheus_client import Counter, Histogram
 

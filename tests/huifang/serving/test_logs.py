@@ -81,3 +81,35 @@ def test_json_lines_carry_the_fields_masked(captured: io.StringIO) -> None:
     assert line["to"] == "+86138****5678"
     assert line["level"] == "info"
     assert line["logger"] == "huifang.web"
+
+
+def test_metrics_are_made_once_when_a_workers_threads_race() -> None:
+    """gthread workers answer their first requests on several threads at once: registering the process's
+    metrics twice raised DuplicateTimeseries and answered 500 (found by bench/load.py)."""
+    import threading
+
+    from huifang.serving.metrics import once
+
+    ran: list[int] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def make() -> object:
+        ran.append(1)
+        inside.set()
+        release.wait(5)
+        return object()
+
+    made = once(make)
+    first = threading.Thread(target=made)
+    first.start()
+    assert inside.wait(5)
+    got: list[object] = []
+    second = threading.Thread(target=lambda: got.append(made()))
+    second.start()
+    second.join(timeout=0.2)  # without the lock the second thread would be making them again by now
+    assert ran == [1]
+    release.set()
+    first.join()
+    second.join()
+    assert ran == [1]
+    assert got == [made()]
