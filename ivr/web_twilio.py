@@ -10,7 +10,7 @@ from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
 from ivr import recording
 from ivr.app import services, signatures, unit_of_work
-from ivr.forms import int_arg, require, status_report
+from ivr.forms import call_sid, check_all, int_arg, require, short, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
 
@@ -24,6 +24,8 @@ TWIML = "application/xml"
 def _signed() -> None:
     if not signatures().valid(request):
         abort(403, "invalid or missing X-Twilio-Signature")
+    check_all(request.args.items(multi=True), "query parameter")
+    check_all(request.form.items(multi=True))
 
 
 def _twiml(body: str) -> Response:
@@ -32,8 +34,9 @@ def _twiml(body: str) -> Response:
 
 @twilio.post("/voice/answer")
 def voice_answer() -> Response:
-    answered = Answered(require(request.form, "CallSid"), int_arg(request.args, "task", required=False),
-                        request.form.get("AnsweredBy") or None, request.form.get("To", ""), request.form.get("From", ""))
+    form = request.form
+    answered = Answered(call_sid(form), int_arg(request.args, "task", required=False),
+                        short(form, "AnsweredBy") or None, short(form, "To"), short(form, "From"))
     with unit_of_work() as session:
         body = calls.start(session, services().calls, answered)
         session.commit()
@@ -45,17 +48,17 @@ def voice_turn() -> Response:
     svc = services()
     seq = int_arg(request.args, "seq")
     assert seq is not None
-    call_sid = require(request.form, "CallSid")
+    sid = call_sid(request.form)
     no_input = request.args.get("no_input") == "1"
     if request.form.get("RecordingUrl") and not request.form.get("Digits") and not no_input:
         # Fetching and recognising audio happens outside the transaction, and only for the current turn.
         with svc.sessions() as session:
-            current = calls.is_current(session, call_sid, seq)
+            current = calls.is_current(session, sid, seq)
         heard = svc.capture.read(request.form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
     else:
         heard = svc.capture.read(request.form, no_input)
     with unit_of_work() as session:
-        body = calls.advance(session, svc.calls, call_sid, seq, heard)
+        body = calls.advance(session, svc.calls, sid, seq, heard)
         session.commit()
     return _twiml(body)
 
@@ -65,7 +68,7 @@ def voice_dial() -> Response:
     seq = int_arg(request.args, "seq")
     assert seq is not None
     form = request.form
-    result = DialResult(require(form, "CallSid"), require(form, "DialCallStatus"),
+    result = DialResult(call_sid(form), short(form, "DialCallStatus") or require(form, "DialCallStatus"),
                         {k: form.get(k, "") for k in ("DialCallStatus", "DialCallSid", "DialCallDuration")})
     with unit_of_work() as session:
         body = calls.dial_ended(session, services().calls, seq, result)
@@ -78,10 +81,10 @@ def voice_message() -> Response:
     seq = int_arg(request.args, "seq")
     assert seq is not None
     form = request.form
-    call_sid = require(form, "CallSid")
+    sid = call_sid(form)
     detail = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
     with unit_of_work() as session:
-        body = calls.message(session, services().calls, call_sid, seq, detail)
+        body = calls.message(session, services().calls, sid, seq, detail)
         session.commit()
     return _twiml(body)
 
@@ -102,6 +105,9 @@ def recording_callback() -> Response:
         callback = recording_service.RecordingCallback.parse(request.form)
     except recording_service.BadCallback as exc:
         raise IvrError(str(exc)) from exc
+    problem = svc.media.refusal(callback.url) if callback.url else None
+    if problem is not None:  # the account's credentials are never sent off Twilio's hosts
+        raise IvrError(f"parameter RecordingUrl refused: {problem}")
     with unit_of_work() as session:
         pending = recording.announce(session, svc, callback)
         session.commit()
@@ -112,8 +118,23 @@ def recording_callback() -> Response:
 
 @media.get("/prompts/<key>.wav")
 def prompt_audio(key: str) -> Response:
+    """A prompt that says nothing of anyone: Twilio and proxies may cache it."""
+    return _prompt(key, public=True)
+
+
+@media.get("/prompts/private/<key>.wav")
+def private_prompt_audio(key: str) -> Response:
+    """A prompt with a customer's details in it: fetched by Twilio for the call, never kept by a cache."""
+    return _prompt(key, public=False)
+
+
+def _prompt(key: str, *, public: bool) -> Response:
     path = services().prompts.file(key)
     if path is None:
-        abort(404, f"no prompt {key}")
-    response = send_file(path, mimetype="audio/wav", max_age=86400)
+        abort(404, "no such prompt")
+    response = send_file(path, mimetype="audio/wav", max_age=86400 if public else None, conditional=public)
+    if public:
+        response.cache_control.public = True
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -74,7 +74,7 @@ class SimulatedProvider:
         attempt = self.attempts[request.task_id]
         if persona.pickup_on(attempt) == "invalid-number":
             raise PlacementError(PlacementProblem.INVALID_NUMBER, "Twilio 21211: Invalid 'To' Phone Number", 21211)
-        sid = f"CS{next(self._sids):032d}"
+        sid = f"CA{next(self._sids) + 10**31:032d}"  # Twilio's shape; apart from LocalHarness.call's CA000…
         self.pending.append((request, sid, persona, attempt))
         return sid
 
