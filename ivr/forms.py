@@ -39,7 +39,7 @@ def require(form: Mapping[str, str], name: str) -> str:
     return value
 
 
-def call_sid(form: Mapping[str, str]) -> str:
+def call_sid_of(form: Mapping[str, str]) -> str:
     """The CallSid, of Twilio's shape (CA + 32 hex digits)."""
     value = require(form, "CallSid")
     if not is_call_sid(value):
@@ -89,6 +89,6 @@ def _duration(form: Mapping[str, str]) -> int | None:
 
 def status_report(form: Mapping[str, str], task_id: int | None) -> StatusReport:
     return StatusReport(
-        call_sid=call_sid(form), status=require(form, "CallStatus"), at=timestamp(form), task_id=task_id,
+        call_sid=call_sid_of(form), status=require(form, "CallStatus"), at=timestamp(form), task_id=task_id,
         duration_s=_duration(form), sip_response_code=short(form, "SipResponseCode"), to=short(form, "To"),
         from_=short(form, "From"), detail={k: form[k] for k in STATUS_DETAIL if k in form})

@@ -10,7 +10,7 @@ from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
 from ivr import recording
 from ivr.app import services, signatures, unit_of_work
-from ivr.forms import call_sid, check_all, int_arg, require, short, status_report
+from ivr.forms import call_sid_of, check_all, int_arg, require, short, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
 
@@ -35,7 +35,7 @@ def _twiml(body: str) -> Response:
 @twilio.post("/voice/answer")
 def voice_answer() -> Response:
     form = request.form
-    answered = Answered(call_sid(form), int_arg(request.args, "task", required=False),
+    answered = Answered(call_sid_of(form), int_arg(request.args, "task", required=False),
                         short(form, "AnsweredBy") or None, short(form, "To"), short(form, "From"))
     with unit_of_work() as session:
         body = calls.start(session, services().calls, answered)
@@ -48,17 +48,17 @@ def voice_turn() -> Response:
     svc = services()
     seq = int_arg(request.args, "seq")
     assert seq is not None
-    sid = call_sid(request.form)
+    call_sid = call_sid_of(request.form)
     no_input = request.args.get("no_input") == "1"
     if request.form.get("RecordingUrl") and not request.form.get("Digits") and not no_input:
         # Fetching and recognising audio happens outside the transaction, and only for the current turn.
         with svc.sessions() as session:
-            current = calls.is_current(session, sid, seq)
+            current = calls.is_current(session, call_sid, seq)
         heard = svc.capture.read(request.form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
     else:
         heard = svc.capture.read(request.form, no_input)
     with unit_of_work() as session:
-        body = calls.advance(session, svc.calls, sid, seq, heard)
+        body = calls.advance(session, svc.calls, call_sid, seq, heard)
         session.commit()
     return _twiml(body)
 
@@ -68,7 +68,7 @@ def voice_dial() -> Response:
     seq = int_arg(request.args, "seq")
     assert seq is not None
     form = request.form
-    result = DialResult(call_sid(form), short(form, "DialCallStatus") or require(form, "DialCallStatus"),
+    result = DialResult(call_sid_of(form), require(form, "DialCallStatus"),
                         {k: form.get(k, "") for k in ("DialCallStatus", "DialCallSid", "DialCallDuration")})
     with unit_of_work() as session:
         body = calls.dial_ended(session, services().calls, seq, result)
@@ -81,10 +81,10 @@ def voice_message() -> Response:
     seq = int_arg(request.args, "seq")
     assert seq is not None
     form = request.form
-    sid = call_sid(form)
+    call_sid = call_sid_of(form)
     detail = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
     with unit_of_work() as session:
-        body = calls.message(session, services().calls, sid, seq, detail)
+        body = calls.message(session, services().calls, call_sid, seq, detail)
         session.commit()
     return _twiml(body)
 
@@ -133,8 +133,6 @@ def _prompt(key: str, *, public: bool) -> Response:
     if path is None:
         abort(404, "no such prompt")
     response = send_file(path, mimetype="audio/wav", max_age=86400 if public else None, conditional=public)
-    if public:
-        response.cache_control.public = True
-    else:
+    if not public:
         response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -11,7 +11,7 @@ before anything reaches a rule or the database. Pure functions, no imports of ou
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit
 
 MAX_ID = 2**31 - 1  # PostgreSQL `integer`: every id column
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
@@ -62,15 +62,18 @@ def origin(url: str) -> str | None:
 
 
 def redact_query(url: str, names: frozenset[str] = SECRET_PARAMETERS) -> str:
-    """`url` with the values of secret query parameters (token, code, key …) replaced by `…`: for log lines.
+    """`url` with the values of secret query parameters (token, code, key …) replaced by REDACTED, the rest
+    as it was: for log lines.
 
-    Request logging (the access log, our own per-webhook line) should pass every URL through this: an
-    agent's link carries a token in its query until it is exchanged for a cookie (ivr.web_agent)."""
-    parts = urlsplit(url)
-    if not parts.query:
+    Request logging (the access log, a per-webhook line) should pass every URL through this: an agent's link
+    carries a token in its query until it is exchanged for a cookie (ivr.web_agent)."""
+    path, mark, query = url.partition("?")
+    if not mark:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(name.lower() in names for name, _ in pairs):
-        return url
-    query = urlencode([(name, "…" if name.lower() in names else value) for name, value in pairs], safe="…")
-    return urlunsplit(parts._replace(query=query))
+    query, hash_mark, fragment = query.partition("#")
+    pieces = []
+    for piece in query.split("&"):
+        raw_name, equals, _value = piece.partition("=")
+        secret = equals and unquote_plus(raw_name).lower() in names
+        pieces.append(f"{raw_name}=REDACTED" if secret else piece)
+    return f"{path}?{'&'.join(pieces)}" + (f"#{fragment}" if hash_mark else "")
