@@ -115,6 +115,7 @@ def test_the_old_links_hmac_of_the_call_sid_opens_nothing(ivr: Ivr) -> None:
 def test_the_outcome_is_taken_only_from_the_pages_own_origin(ivr: Ivr, headers: dict[str, str | None]) -> None:
     hand_off(ivr)
     client = signed_in(ivr)
+    headers = dict(headers)
     origin = headers.pop("origin")
     refused = post_outcome(client, "clarified", origin=origin, **{k: v for k, v in headers.items() if v})
     assert refused.status_code == 403
