@@ -226,6 +226,9 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_days_before_due: must not be negative")
     if not 0 < settings.cases.warning_elapsed_fraction <= 1:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
+    if settings.speech.prompt_url_secret and len(settings.speech.prompt_url_secret) < 32:
+        raise ConfigError("speech.prompt_url_secret: must be at least 32 characters (or empty: a random key kept in "
+                          "the prompt cache)")
     _validate_ivr(settings)
     _validate_dialer(settings)
     c = settings.console

@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from huifang.speech_wiring import build_prompt_cache
 from ivr.harness.media import SilentRenderer
 from kit.settings import SpeechSettings
@@ -77,3 +79,10 @@ def test_every_process_on_one_prompt_cache_keys_prompts_alike(tmp_path: Path) ->
     assert (build_prompt_cache(configured, SilentRenderer()).key(text, "zh-CN")
             == build_prompt_cache(elsewhere, SilentRenderer()).key(text, "zh-CN")
             != web.key(text, "zh-CN"))
+
+
+def test_a_configured_secret_must_be_long_enough() -> None:
+    from huifang.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="speech.prompt_url_secret: must be at least 32 characters"):
+        load_settings(environ={"HUIFANG__SPEECH__PROMPT_URL_SECRET": "short"})
