@@ -58,8 +58,14 @@ from speech.lexicon import load_lexicon  # noqa: E402
 from speech.samples import speak  # noqa: E402
 from speech.tts import EspeakTts  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory, units_of_work  # noqa: E402
+from storage.db import (  # noqa: E402
+    make_engine,
+    make_session_factory,
+    unit_of_work,  # noqa: E402
+    units_of_work,
+)
 from storage.models import CallbackTask, Policy  # noqa: E402
+from storage.repositories import calls as call_repo  # noqa: E402
 
 TOKEN = "bench-token"
 ACCOUNT = "AC" + "b" * 32
@@ -157,7 +163,9 @@ def main() -> None:
     probe.server_close()
     base = public.format(port=port)
     settings = dataclasses.replace(settings, ivr=IvrSettings(public_base_url=base))
-    media_client = MediaClient(ACCOUNT, TOKEN)
+    # the media host is on loopback over http: configured as the harness's Twilio API (twilio.api_base_url)
+    media_client = MediaClient.from_settings(
+        TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN, api_base_url=media_url), settings.recordings)
     svc = IvrServices(settings=settings, clock=clock, calendar=calendar, sessions=sessions, library=load_library(),
                       prompts=PromptIndex(PromptCache(workdir / "prompts", tts), base),
                       capture=RecordCapture(recognizer, media_client), media=media_client,
@@ -181,8 +189,17 @@ def main() -> None:
     low, _, high = args.think.partition("-")
     think = (float(low), float(high or low))
 
+    def place(task_id: int, sid: str) -> None:
+        """What the dialer does once Twilio took the call: register it (a call its task did not place is refused)."""
+        with unit_of_work(sessions) as session:
+            task = session.get(CallbackTask, task_id)
+            assert task is not None
+            call_repo.create(session, call_sid=sid, task_id=task_id, policy_id=task.policy_id, now=clock.now())
+            session.commit()
+
     def one_call(index: int, task_id: int, birthday: date, spoken: bool, errors: list[str]) -> None:
-        sid = f"CA{'asr' if spoken else 'key'}{index:029d}"
+        sid = f"CA{'a5' if spoken else 'ce'}{index:030d}"  # Twilio's shape: CA and 32 hex digits
+        place(task_id, sid)
         http = requests.Session()
         pace = random.Random(index)
 
@@ -198,7 +215,7 @@ def main() -> None:
             for seq in range(3, 3 + args.turns):
                 if "<Hangup" in twiml:
                     break
-                answer_form = ({"RecordingUrl": f"{media_url}/{sid}/{seq}", "RecordingSid": f"RE{seq}"}
+                answer_form = ({"RecordingUrl": f"{media_url}/{sid}/{seq}", "RecordingSid": f"RE{seq:032d}"}
                                if spoken and "<Record" in twiml else {"Digits": "1"})
                 twiml = paced(f"/twilio/voice/turn?seq={seq}", {**form, **answer_form})
         except (RuntimeError, requests.RequestException) as exc:

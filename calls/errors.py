@@ -15,5 +15,9 @@ class CallConflict(CallError):
     """The call is not in a state for this: a stale turn, not handed off, no flow started."""
 
 
+class OutcomeFinal(CallConflict):
+    """The agent's outcome of a call whose classification is final: a change goes through the call's case."""
+
+
 class BadCallInput(CallError):
     """A value the provider sent that cannot be read (a status, a timestamp)."""

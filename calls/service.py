@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls.context import CallContext
-from calls.errors import CallConflict, UnknownCall
+from calls.errors import CallConflict, OutcomeFinal, UnknownCall
 from calls.inputs import Answered, DialResult, Heard
 from calls.results import apply_result
 from flows.classify import classify
 from flows.engine import CallerInput, CallState, FlowEngine, InputKind, Phase, Turn
 from flows.library import FlowNotFound
 from flows.model import EndReason
-from kit.vocab import AgentOutcome, CallOutcome, HandoffReason
+from kit.vocab import AgentOutcome, CallOutcome, HandoffReason, TaskStatus
 from storage.db import unit_of_work
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
@@ -50,14 +50,32 @@ class Loaded:
 
 def register(session: Session, call_sid: str, task_id: int | None, now: datetime, *, to: str = "",
              from_: str = "") -> Call:
-    """A call the dialer placed for a task (also used when a report names a call not stored yet)."""
+    """A call first named by a webhook, before the dialer's own registration has committed (Twilio may be
+    quicker than the dialer's commit after placing it). Only a task whose placement is under way (dialing,
+    no call registered since its claim) may take a call this way: a CallSid the task did not place is refused
+    and changes nothing."""
     if task_id is None:
         raise UnknownCall(f"unknown CallSid {call_sid!r} and no task parameter to attach it to")
-    task = session.get(CallbackTask, task_id)
+    task = session.get(CallbackTask, task_id, with_for_update=True)
     if task is None:
         raise UnknownCall(f"unknown task {task_id}")
+    claimed_at = task.claimed_at if task.status is TaskStatus.DIALING else None
+    if claimed_at is None or call_repo.registered_since(session, task.id, claimed_at) is not None:
+        raise UnknownCall(f"CallSid {call_sid!r} was not placed for task {task_id}: refused")
     call = call_repo.create(session, call_sid=call_sid, task_id=task.id, policy_id=task.policy_id, now=now)
     call.dialled_number, call.caller_id = to or None, from_ or None
+    return call
+
+
+def attach(session: Session, call_sid: str, task_id: int | None, now: datetime, *, to: str = "",
+           from_: str = "") -> Call:
+    """The call a webhook names (its row locked): one the dialer registered, for the task the webhook names
+    when it names one; else `register` decides whether the task is placing it right now."""
+    call = call_repo.by_sid(session, call_sid, lock=True)
+    if call is None:
+        return register(session, call_sid, task_id, now, to=to, from_=from_)
+    if task_id is not None and call.task_id != task_id:
+        raise UnknownCall(f"CallSid {call_sid!r} was not placed for task {task_id}: refused")
     return call
 
 
@@ -95,8 +113,7 @@ def start(session: Session, ctx: CallContext, answered: Answered) -> str:
     """The call was answered: hang up on a machine, else start the policy's flow."""
     now = ctx.clock.now()
     call_sid = answered.call_sid
-    call = call_repo.by_sid(session, call_sid, lock=True) or register(
-        session, call_sid, answered.task_id, now, to=answered.to, from_=answered.from_)
+    call = attach(session, call_sid, answered.task_id, now, to=answered.to, from_=answered.from_)
     if call.turn_seq > 0:  # the answered-call report delivered again
         return call.last_twiml or ctx.responder.hangup()
     task = session.get(CallbackTask, call.task_id)
@@ -212,7 +229,12 @@ def fell_back(session: Session, ctx: CallContext, call_sid: str, error_code: str
 
 
 def agent_outcome(session: Session, ctx: CallContext, call_sid: str, outcome: AgentOutcome, note: str) -> Loaded:
-    """The agent's word on a handed-off call; the classification is finished (or redone) with it."""
+    """The agent's word on a handed-off call; the classification is finished (or redone) with it.
+
+    The one place for the rule, whoever reports it (the agent's link, the console's agent desk): the outcome
+    may be given, or corrected, while the call goes on; once the call has ended and been classified with an
+    outcome, that outcome is final. The same outcome again changes nothing; another is refused (OutcomeFinal):
+    a later change of mind goes through the call's case, where it is recorded as a handling action."""
     now = ctx.clock.now()
     loaded = load(session, ctx, call_sid)
     call = loaded.call
@@ -220,6 +242,9 @@ def agent_outcome(session: Session, ctx: CallContext, call_sid: str, outcome: Ag
         raise CallConflict(f"call {call_sid} was not handed to an agent")
     if call.agent_outcome is outcome:
         return loaded  # the same report again
+    if call.agent_outcome is not None and call.finished_at is not None:
+        raise OutcomeFinal(f"the agent's outcome of call {call_sid} is final ({call.agent_outcome}); a change goes "
+                           "through the call's case")
     call.agent_outcome = outcome
     call.updated_at = now
     call_repo.add_events(session, call, now, [{"who": "agent", "kind": "outcome", "topic": call.handoff_topic,

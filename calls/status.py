@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from calls.context import CallContext
 from calls.errors import BadCallInput
 from calls.inputs import StatusReport
-from calls.service import FALLBACK_FAILED, Loaded, hung_up_during, register
+from calls.service import FALLBACK_FAILED, Loaded, attach, hung_up_during
 from dialer.retry import schedule_retry
 from kit.vocab import CallOutcome, RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
@@ -36,8 +36,7 @@ def on_status(session: Session, ctx: CallContext, report: StatusReport) -> bool:
         raise BadCallInput(f"CallStatus {report.status!r} is not one of {', '.join(RANK)}")
     now = ctx.clock.now()
     at = report.at or now
-    call = call_repo.by_sid(session, report.call_sid, lock=True) or register(
-        session, report.call_sid, report.task_id, now, to=report.to, from_=report.from_)
+    call = attach(session, report.call_sid, report.task_id, now, to=report.to, from_=report.from_)
     rank = RANK[report.status]
     if rank < call.status_rank or (rank == call.status_rank and call.twilio_status != "queued"):
         return False

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from string import Formatter
 from typing import Any
 
-from flows.facts import PLACEHOLDERS, PolicyFacts, condition_values
+from flows.facts import IMPERSONAL_PLACEHOLDERS, PLACEHOLDERS, PolicyFacts, condition_values
 from flows.messages import Messages
 from flows.model import EndReason, Flow, OnNo, Step, StepKind, matches
 from flows.vocab import Topic
@@ -67,6 +68,7 @@ class Prompt:
     topic: str | None
     text: str
     role: str  # question | statement | explanation | system
+    personal: bool = False  # says something of this applicant or policy (a name, a date, a sum)
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,8 @@ class FlowEngine:
         while index < len(state.plan):
             step = self.flow.step(state.plan[index])
             if step.kind is StepKind.SAY:
-                prompts.append(Prompt(step.id, step.topic.value if step.topic else None, self._render(step.text),
-                                      "statement"))
+                prompts.append(self._prompt(step.id, step.topic.value if step.topic else None, step.text,
+                                            "statement"))
                 index += 1
                 continue
             state = replace(state, index=index, phase=Phase.ASK, reprompts=0)
@@ -221,9 +223,9 @@ class FlowEngine:
             return self._next(self._record(state, step, Answer.NO), [])
         if state.phase is Phase.EXPLAINED:
             return self._handoff(self._record(state, step, Answer.UNRESOLVED))
-        explanation = Prompt(step.id, _topic(step), self._render(step.explain or ""), "explanation")
+        explanation = self._prompt(step.id, _topic(step), step.explain or "", "explanation")
         state = replace(state, phase=Phase.EXPLAINED, reprompts=0)
-        reask = Prompt(step.id, _topic(step), self._render(self.messages.text("reask")), "question")
+        reask = self._prompt(step.id, _topic(step), self.messages.text("reask"), "question")
         return state, self._turn(state, [explanation, reask], Expect.YES_NO)
 
     def _identity(self, state: CallState, step: Step, given: CallerInput, kind: InputKind) -> tuple[CallState, Turn]:
@@ -289,7 +291,7 @@ class FlowEngine:
         return replace(state, answers={**state.answers, topic: answer.value})
 
     def _ask(self, state: CallState, step: Step, prompts: list[Prompt]) -> Turn:
-        question = Prompt(step.id, _topic(step), self._render(step.text), "question")
+        question = self._prompt(step.id, _topic(step), step.text, "question")
         if step.kind is StepKind.VERIFY_BIRTHDAY:
             return self._turn(state, [*prompts, question], Expect.DIGITS, digits=len(self.facts.birthday_digits))
         return self._turn(state, [*prompts, question], Expect.YES_NO)
@@ -300,10 +302,19 @@ class FlowEngine:
         return Turn(tuple(prompts), expect, digits=digits, keypad_only=state.keypad_only)
 
     def _system(self, name: str) -> Prompt:
-        return Prompt(f"system.{name}", None, self._render(self.messages.text(name)), "system")
+        return self._prompt(f"system.{name}", None, self.messages.text(name), "system")
+
+    def _prompt(self, step_id: str, topic: str | None, template: str, role: str) -> Prompt:
+        return Prompt(step_id, topic, self._render(template), role, personal=is_personal(template))
 
     def _render(self, text: str) -> str:
         return text.format_map(self._values)
+
+
+def is_personal(template: str) -> bool:
+    """Whether a text says anything about this applicant or policy (any placeholder but the company's)."""
+    return any(name is not None and name not in IMPERSONAL_PLACEHOLDERS
+               for _literal, name, _spec, _conversion in Formatter().parse(template))
 
 
 def _topic(step: Step) -> str | None:

@@ -77,6 +77,8 @@ PRIVATE_PLACEHOLDERS: dict[str, Callable[[PolicyFacts], str]] = {
 }
 
 PLACEHOLDERS: dict[str, Callable[[PolicyFacts], str]] = {**PUBLIC_PLACEHOLDERS, **PRIVATE_PLACEHOLDERS}
+# The only placeholders that say nothing of the applicant or the policy: a prompt with any other is personal.
+IMPERSONAL_PLACEHOLDERS = frozenset({"company_name", "hotline"})
 
 
 def condition_values(f: PolicyFacts) -> dict[str, object]:

@@ -58,8 +58,22 @@ class App:
             self._engine.dispose()
 
 
+UMASK = 0o027  # files 0640 and folders 0750 at most: nothing of ours is for other local users
+
+
 def build_app(config_path: Path | None = None, clock: Clock | None = None) -> App:
+    """Every entry point starts here (the CLI and so `huifang serve` and `huifang dialer`, the WSGI factory
+    huifang.web.create_app): it also gives the process a private umask before anything is written."""
+    private_umask()
     return App(settings=load_settings(config_path), clock=clock or SystemClock())
+
+
+def private_umask() -> None:
+    """Add UMASK to the process's umask (a stricter one set by the operator is kept)."""
+    import os
+
+    current = os.umask(UMASK)
+    os.umask(current | UMASK)
 
 
 def operator() -> str:

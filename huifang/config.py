@@ -12,6 +12,7 @@ from datetime import date, time
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flows.vocab import CaseType
 from kit.calendar import YearTable
@@ -241,6 +242,9 @@ def validate(settings: Settings) -> None:
         raise ConfigError("cases.warning_days_before_due: must not be negative")
     if not 0 < settings.cases.warning_elapsed_fraction <= 1:
         raise ConfigError("cases.warning_elapsed_fraction: must be in (0, 1]")
+    if settings.speech.prompt_url_secret and len(settings.speech.prompt_url_secret) < 32:
+        raise ConfigError("speech.prompt_url_secret: must be at least 32 characters (or empty: a random key kept in "
+                          "the prompt cache)")
     _validate_ivr(settings)
     _validate_dialer(settings)
     _validate_web(settings)
@@ -309,14 +313,32 @@ def _validate_ivr(settings: Settings) -> None:
     if ivr.agent_kind not in ("number", "sip", "client"):
         raise ConfigError(f"ivr.agent_kind: {ivr.agent_kind!r} is not one of number, sip, client")
     for key in ("record_timeout_s", "record_max_length_s", "gather_timeout_s", "max_call_seconds",
-                "answer_fetch_attempts", "dial_timeout_s"):
+                "answer_fetch_attempts", "dial_timeout_s", "agent_link_minutes", "agent_session_minutes"):
         if getattr(ivr, key) < 1:
             raise ConfigError(f"ivr.{key}: must be at least 1, got {getattr(ivr, key)}")
     rec = settings.recordings
-    for key in ("download_attempts", "claim_lease_seconds", "fetch_batch_size",
+    for key in ("download_attempts", "claim_lease_seconds", "fetch_batch_size", "max_download_mb",
                 "retention_years_short_term", "retention_years_long_term"):
         if getattr(rec, key) < 1:
             raise ConfigError(f"recordings.{key}: must be at least 1, got {getattr(rec, key)}")
+    _validate_media_origins(settings)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _validate_media_origins(settings: Settings) -> None:
+    """Recordings are fetched with the account's credentials: only over https, except from a loopback harness."""
+    api = urlsplit(settings.twilio.api_base_url)
+    if api.scheme not in ("http", "https") or not api.hostname or "@" in api.netloc or api.query:
+        raise ConfigError(f"twilio.api_base_url: must be an http(s) URL, got {settings.twilio.api_base_url!r}")
+    if api.scheme == "http" and api.hostname not in LOOPBACK:
+        raise ConfigError("twilio.api_base_url: must be https (the account's credentials go there); plain http only "
+                          "for a harness on a loopback address")
+    for host in settings.twilio.media_hosts:
+        if not host or any(ch in host for ch in "/@:?# ") or host != host.strip():
+            raise ConfigError(f"twilio.media_hosts: {host!r} is not a host name (https is implied; no scheme, port "
+                              "or path)")
 
 
 def _validate_web(settings: Settings) -> None:

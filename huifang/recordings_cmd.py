@@ -23,7 +23,7 @@ def _store(app: App) -> FileStore:
 def build_downloader(app: App) -> Downloader:
     """Recording downloads for the retry job: claimed, downloaded with no transaction open, finished."""
     settings = app.settings
-    return Downloader(sessions=app.sessions, media=MediaClient(settings.twilio.account_sid, settings.twilio.auth_token),
+    return Downloader(sessions=app.sessions, media=MediaClient.from_settings(settings.twilio, settings.recordings),
                       files=_store(app), clock=app.clock, settings=settings.recordings)
 
 

@@ -23,7 +23,7 @@ from ivr.prompts import PromptIndex
 from ivr.services import IvrServices
 from recordings.media import MediaClient
 from recordings.store import FileStore
-from speech.cache import PromptCache, Renderer
+from speech.cache import Renderer
 from storage.db import make_session_factory
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def build_services(app: App, recognizer: Recognizer | None = None,
     library = load_library(flows_path(app))
     if not library.flows:
         raise ValueError(f"no valid flow in {flows_path(app)}: run huifang flows check")
-    media = MediaClient(settings.twilio.account_sid, settings.twilio.auth_token, sleep=sleep)
+    media = MediaClient.from_settings(settings.twilio, settings.recordings, sleep=sleep)
     ivr = settings.ivr
     capture: AnswerCapture
     if recognizer is None and settings.speech.vosk_model_path and with_asr:
@@ -56,8 +56,7 @@ def build_services(app: App, recognizer: Recognizer | None = None,
         calendar=app.calendar,
         sessions=make_session_factory(app.engine),
         library=library,
-        prompts=PromptIndex(PromptCache(Path(settings.speech.prompt_cache_dir), renderer) if renderer
-                            else build_prompt_cache(settings.speech), ivr.public_base_url),
+        prompts=PromptIndex(build_prompt_cache(settings.speech, renderer), ivr.public_base_url),
         capture=capture,
         media=media,
         files=FileStore(Path(settings.recordings.root)),

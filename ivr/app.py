@@ -10,13 +10,14 @@ from flask import Flask, Response, current_app
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from calls.errors import BadCallInput, CallConflict, CallError, UnknownCall
+from calls.errors import BadCallInput, CallConflict, CallError, OutcomeFinal, UnknownCall
 from ivr.security import SignatureCheck
 from ivr.services import IvrError, IvrServices
 from storage.db import unit_of_work as storage_unit_of_work
 
 log = logging.getLogger(__name__)
-CALL_ERROR_STATUS: dict[type[CallError], int] = {UnknownCall: 404, CallConflict: 409, BadCallInput: 400}
+CALL_ERROR_STATUS: dict[type[CallError], int] = {UnknownCall: 404, CallConflict: 409, OutcomeFinal: 409,
+                                                 BadCallInput: 400}
 
 
 def create_app(services: IvrServices) -> Flask:

@@ -3,8 +3,13 @@
 Everything a call may say is rendered when the call is set up (`prepare`), before dialing, so a webhook
 only hashes text and needs no TTS engine: the engine versions in the key come from the record beside the
 cache (speech.tts). A prompt missing at webhook time is rendered there and counted (`late_renders`), so it
-shows up in monitoring instead of failing the call. Prompt URLs are unguessable (SHA-256 of the text and
-voice): they carry personal data such as the applicant's name and may be fetched without a signature.
+shows up in monitoring instead of failing the call.
+
+Prompt URLs may be fetched without a signature (Twilio's <Play> sends none), and many carry personal data
+such as the applicant's name: their names are an HMAC of text and voice under the server's secret
+(speech.cache), so a URL can neither be guessed nor tested for a sentence ("is there a 赵敏女士?"). A
+personal prompt (`personal`: a name, a date, a sum in it) is served under /prompts/private/, never publicly
+cacheable; the others under /prompts/, cacheable by Twilio and any proxy.
 Many threads (gunicorn gthread) share one index: its memory of keys on disk is kept under a lock.
 """
 
@@ -18,6 +23,7 @@ from pathlib import Path
 from speech.cache import PromptCache
 
 log = logging.getLogger(__name__)
+PRIVATE = "private/"  # the URL path of personal prompts, below /prompts/
 ON_DISK_KEYS = 100_000  # prompt keys remembered as rendered (about 10 MB); forgotten all at once when full
 
 
@@ -29,7 +35,7 @@ class PromptIndex:
         self._lock = threading.Lock()
         self._on_disk: set[str] = set()  # keys seen on disk (the cache is write-once): no stat per turn
 
-    def url(self, text: str, language: str) -> str:
+    def url(self, text: str, language: str, personal: bool = False) -> str:
         """The prompt's URL. A prompt already on disk is only hashed: no render, no TTS worker."""
         key = self.cache.key(text, language)
         with self._lock:
@@ -44,7 +50,7 @@ class PromptIndex:
                 if len(self._on_disk) >= ON_DISK_KEYS:  # dynamic prompts (names, sums) would grow it for ever
                     self._on_disk.clear()
                 self._on_disk.add(key)
-        return f"{self.base_url}/prompts/{key}.wav"
+        return f"{self.base_url}/prompts/{PRIVATE}{key}.wav" if personal else f"{self.base_url}/prompts/{key}.wav"
 
     def prepare(self, texts: Iterable[str], language: str) -> int:
         """Render what is not cached yet; returns how many were rendered."""

@@ -6,16 +6,16 @@ HTTP concerns only: the call, task and case rules live in `calls/`, `tasks/`, `d
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
-from hashlib import sha256
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls.context import CallContext, EngineCache
 from flows.engine import Turn
 from flows.library import FlowLibrary
+from ivr.agent_links import AgentTokens, Purpose, secret_for
 from ivr.capture import AnswerCapture
 from ivr.prompts import PromptIndex
 from ivr.twiml import TurnUrls, hangup, render_turn
@@ -46,7 +46,7 @@ class TwimlResponder:
 
     def turn(self, turn: Turn, language: str, seq: int) -> str:
         svc = self.services
-        urls = [svc.prompts.url(p.text, language) for p in turn.prompts]
+        urls = [svc.prompts.url(p.text, language, p.personal) for p in turn.prompts]
         return render_turn(turn, urls, self.urls(seq), svc.capture, svc.settings.ivr)
 
     def hangup(self) -> str:
@@ -77,8 +77,16 @@ class IvrServices:
         return Downloader(sessions=self.sessions, media=self.media, files=self.files, clock=self.clock,
                           settings=self.settings.recordings)
 
-    def agent_token(self, call_sid: str) -> str:
-        """The capability in an agent's link to a call's context page."""
-        secret = self.settings.ivr.agent_page_secret or sha256(
-            ("agent-page:" + self.settings.twilio.auth_token).encode()).hexdigest()
-        return hmac.new(secret.encode(), call_sid.encode(), sha256).hexdigest()[:32]
+    @cached_property
+    def agent_tokens(self) -> AgentTokens:
+        """The capabilities of agents' links and page sessions (ivr.agent_links)."""
+        ivr = self.settings.ivr
+        return AgentTokens(secret_for(ivr.agent_page_secret, self.settings.twilio.auth_token),
+                           link_ttl=timedelta(minutes=ivr.agent_link_minutes),
+                           session_ttl=timedelta(minutes=ivr.agent_session_minutes))
+
+    def agent_link(self, call_sid: str, agent_line: str) -> str:
+        """The link to a handed-off call's context page for the agent on `agent_line` (the call's
+        handoff_target); it expires after ivr.agent_link_minutes."""
+        token = self.agent_tokens.mint(Purpose.LINK, call_sid, agent_line, self.clock.now())
+        return f"{self.settings.ivr.public_base_url}/agent/calls/{call_sid}?token={token}"

@@ -16,7 +16,7 @@ from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
 from ivr import fallback, recording
 from ivr.app import services, signatures, unit_of_work
-from ivr.forms import int_arg, require, status_report
+from ivr.forms import call_sid_of, check_all, int_arg, require, short, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
 
@@ -33,6 +33,8 @@ def _signed() -> None:
     base = services().settings.ivr.fallback_base if request.endpoint == "twilio.voice_fallback" else None
     if not signatures().valid(request, base):
         abort(403, "invalid or missing X-Twilio-Signature")
+    check_all(request.args.items(multi=True), "query parameter")
+    check_all(request.form.items(multi=True))
 
 
 def _twiml(body: str) -> Response:
@@ -44,8 +46,8 @@ Params = MultiDict[str, str]
 
 
 def answer(args: Params, form: Params) -> str:
-    answered = Answered(require(form, "CallSid"), int_arg(args, "task", required=False),
-                        form.get("AnsweredBy") or None, form.get("To", ""), form.get("From", ""))
+    answered = Answered(call_sid_of(form), int_arg(args, "task", required=False),
+                        short(form, "AnsweredBy") or None, short(form, "To"), short(form, "From"))
     with unit_of_work() as session:
         body = calls.start(session, services().calls, answered)
         session.commit()
@@ -56,7 +58,7 @@ def turn(args: Params, form: Params) -> str:
     svc = services()
     seq = int_arg(args, "seq")
     assert seq is not None
-    call_sid = require(form, "CallSid")
+    call_sid = call_sid_of(form)
     no_input = args.get("no_input") == "1"
     if form.get("RecordingUrl") and not form.get("Digits") and not no_input:
         # Fetching and recognising audio happens outside the transaction, and only for the current turn.
@@ -74,7 +76,7 @@ def turn(args: Params, form: Params) -> str:
 def dial(args: Params, form: Params) -> str:
     seq = int_arg(args, "seq")
     assert seq is not None
-    result = DialResult(require(form, "CallSid"), require(form, "DialCallStatus"),
+    result = DialResult(call_sid_of(form), require(form, "DialCallStatus"),
                         {k: form.get(k, "") for k in ("DialCallStatus", "DialCallSid", "DialCallDuration")})
     with unit_of_work() as session:
         body = calls.dial_ended(session, services().calls, seq, result)
@@ -85,7 +87,7 @@ def dial(args: Params, form: Params) -> str:
 def message(args: Params, form: Params) -> str:
     seq = int_arg(args, "seq")
     assert seq is not None
-    call_sid = require(form, "CallSid")
+    call_sid = call_sid_of(form)
     detail = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
     with unit_of_work() as session:
         body = calls.message(session, services().calls, call_sid, seq, detail)
@@ -163,6 +165,9 @@ def recording_callback() -> Response:
         callback = recording_service.RecordingCallback.parse(request.form)
     except recording_service.BadCallback as exc:
         raise IvrError(str(exc)) from exc
+    problem = svc.media.refusal(callback.url) if callback.url else None
+    if problem is not None:  # the account's credentials are never sent off Twilio's hosts
+        raise IvrError(f"parameter RecordingUrl refused: {problem}")
     with unit_of_work() as session:
         pending = recording.announce(session, svc, callback)
         session.commit()
@@ -173,8 +178,21 @@ def recording_callback() -> Response:
 
 @media.get("/prompts/<key>.wav")
 def prompt_audio(key: str) -> Response:
+    """A prompt that says nothing of anyone: Twilio and proxies may cache it."""
+    return _prompt(key, public=True)
+
+
+@media.get("/prompts/private/<key>.wav")
+def private_prompt_audio(key: str) -> Response:
+    """A prompt with a customer's details in it: fetched by Twilio for the call, never kept by a cache."""
+    return _prompt(key, public=False)
+
+
+def _prompt(key: str, *, public: bool) -> Response:
     path = services().prompts.file(key)
     if path is None:
-        abort(404, f"no prompt {key}")
-    response = send_file(path, mimetype="audio/wav", max_age=86400)
+        abort(404, "no such prompt")
+    response = send_file(path, mimetype="audio/wav", max_age=86400 if public else None, conditional=public)
+    if not public:
+        response.headers["Cache-Control"] = "private, no-store"
     return response

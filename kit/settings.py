@@ -102,6 +102,7 @@ class SpeechSettings:
     language: str = "zh-CN"
     lexicon_dir: str = ""  # empty: the lexicons shipped in speech/lexicons
     prompt_cache_dir: str = "./var/prompts"
+    prompt_url_secret: str = ""  # secret: keys prompt file names; empty: a random key kept in the prompt cache
     voices: dict[str, str] = field(default_factory=_default_voices)
     rate: int = 200
     pitch: int = 50
@@ -119,6 +120,7 @@ class TwilioSettings:
     auth_token: str = ""  # secret: set HUIFANG__TWILIO__AUTH_TOKEN rather than writing it in a file
     validate_signatures: bool = True
     api_base_url: str = "https://api.twilio.com"
+    media_hosts: tuple[str, ...] = ()  # further https hosts Twilio serves recordings from (regional API hosts)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class IvrSettings:
     human_first_min_age: int = 0  # applicants this old go to a person right after identity; 0: off
     agent_page_secret: str = ""  # secret for the agent context links; empty: derived from the auth token
     fallback_base_url: str = ""  # where Twilio's FallbackUrl points (a second host); empty: public_base_url
+    agent_link_minutes: int = 240  # an agent's link to a call's context page expires after this
+    agent_session_minutes: int = 30  # the page's session (a cookie the link is exchanged for) expires after this
 
     @property
     def fallback_base(self) -> str:
@@ -151,6 +155,7 @@ class RecordingSettings:
     retry_after_minutes: int = 10
     claim_lease_seconds: int = 600  # a downloader's lease on a recording; after it another process may take it
     fetch_batch_size: int = 10  # recordings the retry job claims at a time (all downloaded within one lease)
+    max_download_mb: int = 64  # a recording larger than this is refused (kept pending with the reason)
     short_term_years: int = 1
     retention_years_short_term: int = 5
     retention_years_long_term: int = 10

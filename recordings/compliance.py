@@ -22,7 +22,7 @@ from kit.vocab import RecordingStatus
 from recordings.audit import audit
 from recordings.playback import NotPlayable, playable
 from recordings.retention import contract_end, retain_until
-from recordings.store import RecordingStore
+from recordings.store import RecordingStore, write_private
 from storage.models import Call, Policy, Recording
 from storage.repositories import calls as call_repo
 from storage.repositories import policies as policy_repo
@@ -108,7 +108,7 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, data in sorted(entries.items()):
             bundle.writestr(name, data)
-    out.write_bytes(buffer.getvalue())
+    write_private(out, buffer.getvalue())
     digest = hashlib.sha256(buffer.getvalue()).hexdigest()
     audit(session, actor=actor, action="export", target=f"policy {policy_no}", reason=reason, now=now,
           detail=f"{out} sha256={digest} " + " ".join(r.recording_sid for r, _, _ in rows))
@@ -123,7 +123,7 @@ def playback(session: Session, files: RecordingStore, recording_sid: str, out: P
         played = playable(session, files, actor, recording_sid)
     except NotPlayable as exc:
         raise ComplianceError(str(exc)) from None
-    out.write_bytes(files.read(played.path))
+    write_private(out, files.read(played.path))
     audit(session, actor=actor, action="playback", target=recording_sid, reason=reason, now=now, detail=str(out))
     return {"recording_sid": recording_sid, "out": str(out)}
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kit.clock import Clock
 from kit.settings import RecordingSettings
 from recordings import service
-from recordings.media import MediaClient, MediaUnavailable
+from recordings.media import MediaClient, MediaUnavailable, wav_problem
 from recordings.service import Claim
 from recordings.store import AlreadyStored, RecordingStore, Stored
 from storage.db import unit_of_work
@@ -71,12 +71,16 @@ class Downloader:
         return claims
 
     def download(self, claimed: Claim) -> Stored | DownloadFailed:
-        """Step 2: no database transaction is open here."""
+        """Step 2: no database transaction is open here. Only a complete WAV file is stored: anything else
+        (a RIFF header alone, a cut-off body, a page of HTML) leaves the recording pending with the reason."""
         s = self.settings
         try:
             data = self.media.fetch(claimed.url, s.download_attempts, s.download_wait_s, backoff=2.0)
+            problem = wav_problem(data)
+            if problem is not None:
+                return DownloadFailed(f"{claimed.url}: not stored: {problem}")
             return self.files.put(claimed.path, data)
-        except (MediaUnavailable, AlreadyStored, OSError) as exc:
+        except (MediaUnavailable, AlreadyStored, OSError, ValueError) as exc:
             return DownloadFailed(str(exc))
 
     def finish(self, claimed: Claim, result: Stored | DownloadFailed) -> Outcome:
@@ -114,7 +118,15 @@ class Downloader:
                 break
             taken += len(claims)
             for claimed in claims:
-                outcome = self.finish(claimed, self.download(claimed))
+                outcome = self.finish(claimed, self._download_guarded(claimed))
                 if outcome.value in counts:
                     counts[outcome.value] += 1
         return counts
+
+    def _download_guarded(self, claimed: Claim) -> Stored | DownloadFailed:
+        """One recording's download, whatever goes wrong with it: a bug in one never stops the others."""
+        try:
+            return self.download(claimed)
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback, kept pending with the reason
+            log.exception("recording %s: the download failed unexpectedly", claimed.recording_sid)
+            return DownloadFailed(f"unexpected {type(exc).__name__}: {exc}")

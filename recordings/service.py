@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
+from kit.wire import is_call_sid, is_recording_sid, shown, whole_number
 from recordings.retention import retain_until
 from recordings.store import Stored, recording_path
 from storage.models import Branch, Call, Policy, Recording
@@ -26,6 +27,11 @@ from storage.repositories import recordings as recording_repo
 
 ANNOUNCED = {"completed": RecordingStatus.PENDING, "absent": RecordingStatus.ABSENT,
              "failed": RecordingStatus.FAILED}
+
+
+MAX_DURATION_S = 7 * 24 * 3600
+MAX_CHANNELS = 8
+MAX_ERROR_CODE = 16  # the column's width
 
 
 class BadCallback(ValueError):
@@ -44,33 +50,43 @@ class RecordingCallback:
 
     @classmethod
     def parse(cls, form: Mapping[str, str]) -> RecordingCallback:
+        """The callback's parameters, each of the shape Twilio sends (SIDs, ASCII numbers within bounds); the
+        RecordingUrl's host is checked by the media client that would fetch it (recordings.media)."""
         for name in ("CallSid", "RecordingSid", "RecordingStatus"):
             if not form.get(name):
                 raise BadCallback(f"recording callback without {name}")
+        if not is_call_sid(form["CallSid"]):
+            raise BadCallback(f"CallSid must be a Twilio call SID (CA and 32 hex digits), got {shown(form['CallSid'])}")
+        if not is_recording_sid(form["RecordingSid"]):
+            raise BadCallback(f"RecordingSid must be a Twilio recording SID (RE and 32 hex digits), got "
+                              f"{shown(form['RecordingSid'])}")
         status = form["RecordingStatus"]
         if status not in (*ANNOUNCED, "in-progress"):
-            raise BadCallback(f"RecordingStatus {status!r} is not one of in-progress, completed, absent, failed")
+            raise BadCallback(f"RecordingStatus {shown(status)} is not one of in-progress, completed, absent, failed")
         if status == "completed" and not form.get("RecordingUrl"):
             raise BadCallback("a completed recording callback without RecordingUrl")
+        error_code = form.get("ErrorCode") or None
+        if error_code is not None and len(error_code) > MAX_ERROR_CODE:
+            raise BadCallback(f"ErrorCode is longer than {MAX_ERROR_CODE} characters")
         return cls(
             call_sid=form["CallSid"],
             recording_sid=form["RecordingSid"],
             status=status,
             url=form.get("RecordingUrl", ""),
-            duration_s=_int(form, "RecordingDuration"),
-            channels=_int(form, "RecordingChannels") or 1,
-            error_code=form.get("ErrorCode") or None,
+            duration_s=_int(form, "RecordingDuration", MAX_DURATION_S),
+            channels=_int(form, "RecordingChannels", MAX_CHANNELS) or 1,
+            error_code=error_code,
         )
 
 
-def _int(form: Mapping[str, str], name: str) -> int | None:
+def _int(form: Mapping[str, str], name: str, maximum: int) -> int | None:
     raw = form.get(name)
     if raw in (None, ""):
         return None
     try:
-        return int(str(raw))
-    except ValueError:
-        raise BadCallback(f"{name} must be a whole number, got {raw!r}") from None
+        return whole_number(str(raw), maximum)
+    except ValueError as exc:
+        raise BadCallback(f"{name} {exc}") from None
 
 
 def announce(session: Session, call: Call, policy: Policy, callback: RecordingCallback, *, now: datetime,
@@ -122,7 +138,9 @@ def claim(session: Session, holder: str, *, now: datetime, settings: RecordingSe
           recording_sid: str | None = None) -> list[Claim]:
     """Claim up to `limit` due pending recordings (or the one named) for `holder`, for claim_lease_seconds.
 
-    The caller commits before downloading: the download happens with no transaction open.
+    A row whose RecordingSid is not of Twilio's shape (stored before webhooks checked it) is never fetched: it
+    is marked failed with the reason, and the others are claimed. The caller commits before downloading: the
+    download happens with no transaction open.
     """
     lock = session.get_bind().dialect.name == "postgresql"
     token = claim_token(holder)
@@ -130,6 +148,11 @@ def claim(session: Session, holder: str, *, now: datetime, settings: RecordingSe
     claims: list[Claim] = []
     for recording, call, policy in recording_repo.claimable(session, now, limit=limit, lock=lock,
                                                             recording_sid=recording_sid):
+        if not is_recording_sid(recording.recording_sid):
+            recording.status, recording.next_try_at, recording.updated_at = RecordingStatus.FAILED, None, now
+            recording.last_error = (f"RecordingSid {shown(recording.recording_sid)} is not a Twilio recording SID: "
+                                    "never downloaded")
+            continue
         recording.claimed_by, recording.claim_expires_at, recording.updated_at = token, expires, now
         branch = session.get(Branch, policy.branch_id)
         path = recording_path(call.started_at or call.created_at, branch.code if branch else "unknown",

@@ -1,6 +1,8 @@
 """The recordings store: files on a local filesystem, written once, each with its SHA-256.
 
-Designed for another backend (an S3-compatible bucket) behind the same two methods.
+Designed for another backend (an S3-compatible bucket) behind the same two methods. Recordings are personal
+data: files are 0440 (read-only, the service and its group) in folders 0750, whatever the umask; exports and
+copies made for a person are 0600 (`write_private`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from kit.clock import BUSINESS_TZ
+
+FILE_MODE = 0o440  # a stored recording: read-only, for the service and its group
+DIR_MODE = 0o750
+PRIVATE_MODE = 0o600  # an export or a copy made for one person
 
 
 class AlreadyStored(FileExistsError):
@@ -71,7 +77,7 @@ class FileStore:
             if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                 return Stored(relative, digest, len(data))
             raise AlreadyStored(f"{relative}: a different recording is already stored there")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folders(target.parent, self.root)
         handle, scratch = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -87,7 +93,7 @@ class FileStore:
             raise AlreadyStored(f"{relative}: a different recording was stored there meanwhile") from None
         finally:
             Path(scratch).unlink(missing_ok=True)
-        target.chmod(0o444)
+        target.chmod(FILE_MODE)
         return Stored(relative, digest, len(data))
 
     def read(self, relative: str) -> bytes:
@@ -101,5 +107,25 @@ class FileStore:
 
     def remove(self, relative: str) -> None:
         target = self._full(relative)
-        target.chmod(0o644)
         target.unlink(missing_ok=True)
+
+
+def private_folders(folder: Path, root: Path) -> None:
+    """Create `folder` and the missing folders between it and `root` (root included) with DIR_MODE."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists() and (p == root or root in p.parents)]
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        path.chmod(DIR_MODE)  # mkdir's mode passes through the umask
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner may read (an export bundle, a recording copied out), replacing one that
+    is there, whatever the umask and whatever mode the old file had."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    with os.fdopen(handle, "wb") as out:
+        os.fchmod(out.fileno(), PRIVATE_MODE)
+        out.write(data)

@@ -3,11 +3,17 @@
 Files are written atomically (temporary file, then rename), so concurrent renders of the same prompt, in
 threads or processes, leave one complete file and a reader never sees half of one. A prompt on disk costs
 a hash and a stat; only a missing prompt is rendered.
+
+A prompt's name is an HMAC of that material under a secret the caller passes in (the composition root keeps
+it; this package knows nothing of configuration): the names are served as URLs, and an unsalted hash would
+let anyone test whether a sentence with a customer's name in it was ever rendered. Without a secret (tools
+and benchmarks) the name is the plain SHA-256. Folders are 0750 and files 0640: prompts hold names.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -42,14 +48,21 @@ class CachedPrompt:
         return self.path.name
 
 
+DIR_MODE = 0o750
+FILE_MODE = 0o640
+
+
 class PromptCache:
-    def __init__(self, root: Path, renderer: Renderer) -> None:
+    def __init__(self, root: Path, renderer: Renderer, secret: bytes | None = None) -> None:
         self.root = root
         self.renderer = renderer
+        self._secret = secret
 
     def key(self, text: str, language: str) -> str:
-        material = json.dumps([text, language, self.renderer.identity(language)], ensure_ascii=False)
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+        material = json.dumps([text, language, self.renderer.identity(language)], ensure_ascii=False).encode()
+        if self._secret is None:
+            return hashlib.sha256(material).hexdigest()
+        return hmac.new(self._secret, b"prompt:" + material, hashlib.sha256).hexdigest()
 
     def path_for(self, key: str) -> Path:
         if len(key) != 64 or any(ch not in "0123456789abcdef" for ch in key):
@@ -70,13 +83,26 @@ class PromptCache:
         data = write_wav(self.renderer.render(text, language))
         key = self.key(text, language)  # the render may have started an engine other than the recorded one
         path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _folders(path.parent, self.root)
         handle, scratch = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
+                os.fchmod(out.fileno(), FILE_MODE)
             os.replace(scratch, path)
         except BaseException:
             Path(scratch).unlink(missing_ok=True)
             raise
         return CachedPrompt(key, path, rendered=True)
+
+
+def _folders(folder: Path, root: Path) -> None:
+    """Create `folder` (under `root`, and root itself) with DIR_MODE whatever the process's umask."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists() and (p == root or root in p.parents)]
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        path.chmod(DIR_MODE)
+    folder.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -9,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -19,8 +24,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_database_file(Path(database))
         engine = create_engine(url)
 
         @event.listens_for(engine, "connect")
@@ -41,6 +46,24 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def private_database_file(path: Path) -> None:
+    """The SQLite file holds every customer's data: created 0600 in a 0750 folder whatever the umask (SQLite
+    gives its -wal and -shm files the database's mode); one found readable by others is tightened, with a
+    warning. PostgreSQL keeps its data in the server's own directory."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        path.parent.chmod(0o750)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+        return
+    except FileExistsError:
+        pass
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o037:
+        log.warning("the database %s was readable or writable by others (mode %o): now %o", path, mode, mode & 0o640)
+        path.chmod(mode & 0o640)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

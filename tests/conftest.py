@@ -25,13 +25,15 @@ from storage.db import make_engine
 PG_ADMIN_URL = os.environ.get("HUIFANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("HUIFANG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
+PROMPT_SECRET = b"test-prompt-url-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
 def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
-    """Prompt audio rendered by the real espeak-ng, shared by the whole run (renders once per text)."""
+    """Prompt audio rendered by the real espeak-ng, shared by the whole run (renders once per text); its names
+    keyed with a fixed secret as in production (so the golden TwiML's prompt URLs are the same every run)."""
     root = tmp_path_factory.mktemp("prompts")
-    return PromptCache(root, EspeakTts(engine_record=root / ENGINE_RECORD))
+    return PromptCache(root, EspeakTts(engine_record=root / ENGINE_RECORD), secret=PROMPT_SECRET)
 
 
 @pytest.fixture

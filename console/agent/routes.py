@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from calls import service as calls
 from calls.context import CallContext
-from calls.errors import CallError
+from calls.errors import CallError, OutcomeFinal
 from console.agent.queries import HandoffNotFound, desk, handoff
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk as make_desk
@@ -70,6 +70,8 @@ def outcome_route(call_sid: str) -> Response | tuple[str, int]:
         if outcome is not None and not errors:
             try:
                 loaded = calls.agent_outcome(db, _call_rules(), call_sid, outcome, note)
+            except OutcomeFinal:
+                errors["form"] = "此通话的处理结果已确定，不能再更改；如需更改，请在该通话的问题件中处理"
             except CallError:
                 errors["form"] = "此通话当前不能记录处理结果，请刷新页面后重试"
             else:

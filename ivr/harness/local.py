@@ -22,6 +22,7 @@ from ivr.harness.sids import CALL, mint
 from ivr.harness.simulator import NO_RESPONSE, CallLog, Simulator
 from ivr.services import IvrServices
 from kit.clock import FrozenClock, isoformat_local
+from storage.db import unit_of_work
 from storage.models import CallbackTask, Case, Policy
 from storage.repositories import calls as call_repo
 
@@ -153,8 +154,21 @@ class LocalHarness:
             raise LookupError(f"no callback task for policy {policy_no}")
         task_id, phone = row
         prepare(self.services.sessions, self.services.calls, task_id)
-        log = self.simulator.run(task_id, mint(CALL), phone, persona, attempt)
+        call_sid = mint(CALL)
+        self.place(task_id, call_sid, phone)
+        log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
         return self.summary(policy_no, log)
+
+    def place(self, task_id: int, call_sid: str, to: str) -> None:
+        """A simulated call is placed outside the dialer: register it as the dialer registers what it placed
+        (the webhooks refuse a call its task did not place)."""
+        with unit_of_work(self.services.sessions) as session:
+            task = session.get(CallbackTask, task_id)
+            if task is not None and call_repo.by_sid(session, call_sid) is None:
+                call = call_repo.create(session, call_sid=call_sid, task_id=task.id, policy_id=task.policy_id,
+                                        now=self.services.clock.now())
+                call.dialled_number = to or None
+                session.commit()
 
     def summary(self, policy_no: str, log: CallLog) -> dict[str, Any]:
         with self.services.sessions() as session:

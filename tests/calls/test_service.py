@@ -17,7 +17,9 @@ from flows.engine import CallerInput, InputKind, Turn
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from storage.db import unit_of_work
-from tests.ivr.conftest import BIRTHDAY, Ivr, build_ivr
+from tests.ivr.conftest import BIRTHDAY, Ivr, build_ivr, sid
+
+WS = sid("CA-ws")  # a call driven by a WebSocket worker, placed by the dialer
 
 
 @dataclass
@@ -48,15 +50,16 @@ def _keys(digits: str) -> Heard:
 def test_a_whole_call_through_advance(channel: tuple[Ivr, CallContext, Recorder]) -> None:
     ivr, ctx, recorder = channel
     sessions = ivr.svc.sessions
+    ivr.place(WS, to="+8613700000001")
     with unit_of_work(sessions) as session:
-        first = calls.start(session, ctx, Answered("CA-ws", ivr.task_id, "human", "+8613700000001"))
+        first = calls.start(session, ctx, Answered(WS, ivr.task_id, "human", "+8613700000001"))
         session.commit()
     assert first.startswith("turn 1: ")
     seq, inputs = 1, ["1", BIRTHDAY]
     while seq < 40:
         heard = _keys(inputs.pop(0) if inputs else "1")
         with unit_of_work(sessions) as session:
-            document = calls.advance(session, ctx, "CA-ws", seq, heard)
+            document = calls.advance(session, ctx, WS, seq, heard)
             session.commit()
         if recorder.turns[-1][1].ended:
             break
@@ -67,13 +70,13 @@ def test_a_whole_call_through_advance(channel: tuple[Ivr, CallContext, Recorder]
     assert (task.status, task.result_class) == (TaskStatus.COMPLETED, "standard")
     assert task.claimed_by is None
     assert task.lease_expires_at is None
-    call = ivr.call("CA-ws")
+    call = ivr.call(WS)
     assert (call.dialled_number, call.result_class) == ("+8613700000001", "standard")
     # the same input again replays the stored document and changes nothing
     with unit_of_work(sessions) as session:
-        assert calls.advance(session, ctx, "CA-ws", seq, _keys("2")) == document
+        assert calls.advance(session, ctx, WS, seq, _keys("2")) == document
         session.commit()
-    assert ivr.call("CA-ws").event_count == call.event_count
+    assert ivr.call(WS).event_count == call.event_count
 
 
 def test_domain_errors_carry_no_http(channel: tuple[Ivr, CallContext, Recorder]) -> None:
@@ -81,7 +84,11 @@ def test_domain_errors_carry_no_http(channel: tuple[Ivr, CallContext, Recorder])
     with unit_of_work(ivr.svc.sessions) as session:
         with pytest.raises(UnknownCall, match="unknown CallSid 'CA-none'"):
             calls.advance(session, ctx, "CA-none", 1, _keys("1"))
-        calls.start(session, ctx, Answered("CA-ws", ivr.task_id))
-        with pytest.raises(CallConflict, match="turn 7 of call CA-ws is stale"):
-            calls.advance(session, ctx, "CA-ws", 7, _keys("1"))
+        with pytest.raises(UnknownCall, match=f"CallSid '{WS}' was not placed for task {ivr.task_id}"):
+            calls.start(session, ctx, Answered(WS, ivr.task_id))
+    ivr.place(WS)
+    with unit_of_work(ivr.svc.sessions) as session:
+        calls.start(session, ctx, Answered(WS, ivr.task_id))
+        with pytest.raises(CallConflict, match=f"turn 7 of call {WS} is stale"):
+            calls.advance(session, ctx, WS, 7, _keys("1"))
     assert not hasattr(UnknownCall("x"), "status")

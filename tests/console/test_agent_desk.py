@@ -25,9 +25,10 @@ from storage import migrate
 from storage.models import Branch, Call
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, csrf, login
-from tests.ivr.conftest import Ivr, build_ivr
+from tests.ivr.conftest import Ivr, build_ivr, sid
 
 LINE = "+861088880000"  # build_ivr's ivr.agent_target
+CA1 = sid("CA1")  # the call the test IVR places
 
 
 @pytest.fixture
@@ -82,32 +83,32 @@ def test_the_agent_sees_the_call_handed_to_their_line_while_it_is_on(served: Ivr
     page = desk.get("/console/agent").get_data(as_text=True)
     assert f"坐席线路：{LINE}" in page
     on_now, earlier = page.split("今天早些时候")
-    assert 'href="/console/agent/calls/CA1"' in on_now
+    assert f'href="/console/agent/calls/{CA1}"' in on_now
     assert served.policy_no in on_now
     assert "赵敏" in on_now
     assert "客户要求人工" in on_now
     assert "待填写" in on_now
-    assert "CA1" not in earlier
+    assert CA1 not in earlier
     served.status("CA1", "completed")  # the call ended: it moves down to earlier today
     on_now, earlier = desk.get("/console/agent").get_data(as_text=True).split("今天早些时候")
-    assert "CA1" not in on_now
-    assert 'href="/console/agent/calls/CA1"' in earlier
+    assert CA1 not in on_now
+    assert f'href="/console/agent/calls/{CA1}"' in earlier
     with served.session() as s, s.begin():  # the same call, yesterday: not today's, but its outcome is owed
-        s.scalars(select(Call).where(Call.call_sid == "CA1")).one().created_at = NOW - timedelta(days=1)
+        s.scalars(select(Call).where(Call.call_sid == CA1)).one().created_at = NOW - timedelta(days=1)
     page = desk.get("/console/agent").get_data(as_text=True)
     today, owed = page.split("以前的转接，尚未填写处理结果（1）")
-    assert "CA1" not in today
-    assert 'href="/console/agent/calls/CA1"' in owed
+    assert CA1 not in today
+    assert f'href="/console/agent/calls/{CA1}"' in owed
     with served.session() as s, s.begin():  # once the outcome is given, yesterday's call leaves the desk
-        s.scalars(select(Call).where(Call.call_sid == "CA1")).one().agent_outcome = AgentOutcome.CLARIFIED
+        s.scalars(select(Call).where(Call.call_sid == CA1)).one().agent_outcome = AgentOutcome.CLARIFIED
     page = desk.get("/console/agent").get_data(as_text=True)
-    assert "CA1" not in page
+    assert CA1 not in page
     assert "尚未填写处理结果" not in page
 
 
 def test_the_context_page_shows_the_policy_the_answers_and_the_topic(served: Ivr) -> None:
     _hand_off(served)
-    page = _agent(served, "李客服").get("/console/agent/calls/CA1").get_data(as_text=True)
+    page = _agent(served, "李客服").get(f"/console/agent/calls/{CA1}").get_data(as_text=True)
     call = served.call()
     assert call.state is not None
     first_topic = next(t for t in call.state["answers"] if t != "identity")
@@ -130,10 +131,10 @@ def test_a_call_handed_to_another_agent_or_another_branch_is_not_found(served: I
     _hand_off(served)
     for name in ("陈客服", "赵客服", "孙客服"):  # another line; the same line in another branch; no line
         desk = _agent(served, name)
-        assert "CA1" not in desk.get("/console/agent").get_data(as_text=True)
-        assert desk.get("/console/agent/calls/CA1").status_code == 404
+        assert CA1 not in desk.get("/console/agent").get_data(as_text=True)
+        assert desk.get(f"/console/agent/calls/{CA1}").status_code == 404
         token = csrf(desk, "/console/login")
-        refused = desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "outcome": "clarified"})
+        refused = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "clarified"})
         assert refused.status_code == 404
     assert served.call().agent_outcome is None
     unlinked = _agent(served, "孙客服").get("/console/agent").get_data(as_text=True)
@@ -147,11 +148,11 @@ def test_the_outcome_form_finishes_the_classification_with_the_same_service(serv
     assert served.call().result_class is ResultClass.PROBLEM
     assert [c.type for c in served.cases()] == [CaseType.CONTRACT_QUALITY_CASE]
     desk = _agent(served, "李客服")
-    token = csrf(desk, "/console/agent/calls/CA1")
-    done = desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "outcome": "clarified",
+    token = csrf(desk, f"/console/agent/calls/{CA1}")
+    done = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "clarified",
                                                                 "note": "已向客户解释保险责任"})
     assert done.status_code == 302
-    assert done.headers["Location"] == "/console/agent/calls/CA1"
+    assert done.headers["Location"] == f"/console/agent/calls/{CA1}"
     after = served.call()
     assert after.agent_outcome is AgentOutcome.CLARIFIED
     assert after.result_class is not ResultClass.PROBLEM
@@ -159,10 +160,10 @@ def test_the_outcome_form_finishes_the_classification_with_the_same_service(serv
     assert served.task().result_class is after.result_class
     outcome = [e for e in served.events() if e.kind == "outcome"]
     assert [(e.who, e.text, e.detail["outcome"]) for e in outcome] == [("agent", "已向客户解释保险责任", "clarified")]
-    page = desk.get("/console/agent/calls/CA1").get_data(as_text=True)
+    page = desk.get(f"/console/agent/calls/{CA1}").get_data(as_text=True)
     assert "已提交：已解释清楚；回访结果：" in page
     assert "坐席处理结果：<strong>已解释清楚</strong>（已向客户解释保险责任）" in page
-    again = desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "outcome": "clarified"})
+    again = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "clarified"})
     assert again.status_code == 302
     assert len([e for e in served.events() if e.kind == "outcome"]) == 1  # the same word again changes nothing
 
@@ -170,9 +171,9 @@ def test_the_outcome_form_finishes_the_classification_with_the_same_service(serv
 def test_an_outcome_given_during_the_call_counts_when_it_ends(served: Ivr) -> None:
     _hand_off(served)
     desk = _agent(served, "李客服")
-    token = csrf(desk, "/console/agent/calls/CA1")
-    desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "outcome": "not_clarified"})
-    assert "通话结束后将据此判定回访结果" in desk.get("/console/agent/calls/CA1").get_data(as_text=True)
+    token = csrf(desk, f"/console/agent/calls/{CA1}")
+    desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "not_clarified"})
+    assert "通话结束后将据此判定回访结果" in desk.get(f"/console/agent/calls/{CA1}").get_data(as_text=True)
     _connected(served)
     assert served.call().agent_outcome is AgentOutcome.NOT_CLARIFIED
     assert served.call().result_class is ResultClass.PROBLEM
@@ -182,13 +183,13 @@ def test_an_outcome_given_during_the_call_counts_when_it_ends(served: Ivr) -> No
 def test_a_form_with_errors_comes_back_in_chinese_with_the_input(served: Ivr) -> None:
     _hand_off(served)
     desk = _agent(served, "李客服")
-    token = csrf(desk, "/console/agent/calls/CA1")
-    reply = desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "note": "客户说稍后再打"})
+    token = csrf(desk, f"/console/agent/calls/{CA1}")
+    reply = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "note": "客户说稍后再打"})
     assert reply.status_code == 400
     page = reply.get_data(as_text=True)
     assert "请选择处理结果：已解释清楚或未解释清楚" in page
     assert ">客户说稍后再打</textarea>" in page
-    long = desk.post("/console/agent/calls/CA1/outcome", data={"csrf_token": token, "outcome": "clarified",
+    long = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "clarified",
                                                                 "note": "长" * 501})
     assert long.status_code == 400
     assert "备注最多 500 字" in long.get_data(as_text=True)
@@ -199,7 +200,7 @@ def test_a_form_with_errors_comes_back_in_chinese_with_the_input(served: Ivr) ->
 def test_the_outcome_form_needs_the_csrf_token(served: Ivr) -> None:
     _hand_off(served)
     desk = _agent(served, "李客服")
-    refused = desk.post("/console/agent/calls/CA1/outcome", data={"outcome": "clarified"})
+    refused = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"outcome": "clarified"})
     assert refused.status_code == 400
     assert "请求无效" in refused.get_data(as_text=True)
     assert served.call().agent_outcome is None
@@ -214,19 +215,23 @@ def test_only_agents_use_the_desk(served: Ivr) -> None:
     assert 'href="/console/agent"' not in nav
 
 
-def test_the_token_link_still_works_beside_the_desk(served: Ivr) -> None:
+def test_the_agents_link_still_works_beside_the_desk_and_both_keep_the_outcome_final(served: Ivr) -> None:
     _hand_off(served)
     _connected(served)
-    token = served.svc.agent_token("CA1")
-    page = served.client.get(f"/agent/calls/CA1?token={token}")
+    _browser, page = served.agent_page()
     assert page.status_code == 200
     assert served.policy_no in page.get_data(as_text=True)
-    assert served.client.get("/agent/calls/CA1").status_code == 403
-    done = served.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "not_clarified"})
-    assert done.status_code == 200
+    assert served.client.get(f"/agent/calls/{CA1}").status_code == 403
+    assert served.agent_outcome("not_clarified").status_code == 200
     assert served.call().agent_outcome is AgentOutcome.NOT_CLARIFIED
-    shown = _agent(served, "李客服").get("/console/agent").get_data(as_text=True)
+    desk = _agent(served, "李客服")
+    shown = desk.get("/console/agent").get_data(as_text=True)
     assert "未解释清楚" in shown  # the desk shows the word given through the link
+    token = csrf(desk, f"/console/agent/calls/{CA1}")
+    flipped = desk.post(f"/console/agent/calls/{CA1}/outcome", data={"csrf_token": token, "outcome": "clarified"})
+    assert flipped.status_code == 400
+    assert "处理结果已确定" in flipped.get_data(as_text=True)  # the same rule as the link's (calls.service)
+    assert served.call().agent_outcome is AgentOutcome.NOT_CLARIFIED
 
 
 def test_the_served_app_takes_twilios_webhooks_without_a_csrf_token(served: Ivr) -> None:

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from accounts.service import add_user
-from calls.service import register
 from kit.actor import Actor, Role, operator_actor
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
@@ -33,6 +32,7 @@ from recordings.playback import PLAYBACK_WINDOW
 from recordings.service import RecordingCallback, announce, claim, finish_stored
 from recordings.store import FileStore
 from storage.models import AuditEvent, CallbackTask, Policy
+from storage.repositories import calls as call_repo
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, case_of, login
 
@@ -88,14 +88,20 @@ class Recorded:
         login(self.client, name)
 
 
+def twilio_sid(prefix: str, policy_no: str, n: int) -> str:
+    """A SID of Twilio's shape for a policy's nth call or recording: "CA" + hex("BJ1") + n, 32 hex digits."""
+    return prefix + (policy_no.encode().hex() + f"{n:x}").rjust(32, "0")
+
+
 def add_call(session: Session, policy_no: str, n: int, *, stored: bytes | None, settings: Settings,
              files: FileStore) -> str:
     """An answered call of the policy whose recording Twilio announced; downloaded and stored unless
     `stored` is None (then it stays pending). Through the services the webhooks and the downloader use."""
     policy = session.scalars(select(Policy).where(Policy.policy_no == policy_no)).one()
     task = session.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
-    call_sid, recording_sid = f"CA{policy_no}{n:030d}", f"RE{policy_no}{n:030d}"
-    call = register(session, call_sid, task.id, NOW, to=policy.applicant_phone)
+    call_sid, recording_sid = twilio_sid("CA", policy_no, n), twilio_sid("RE", policy_no, n)
+    call = call_repo.create(session, call_sid=call_sid, task_id=task.id, policy_id=policy.id, now=NOW)
+    call.dialled_number = policy.applicant_phone
     call.started_at, call.answered_at, call.duration_s = NOW, NOW, 66
     callback = RecordingCallback.parse({"CallSid": call_sid, "RecordingSid": recording_sid,
                                         "RecordingStatus": "completed", "RecordingDuration": "65",
@@ -227,7 +233,7 @@ def test_one_audit_line_per_playback_not_per_request(recorded: Recorded, engine:
         assert client.get(url, headers={"Range": asked}).status_code == 206
     line = (
         "王芳", "playback", sid, f"在工单 {case_id} 页面收听",
-        f"call CABJ1{1:030d}; policy BJ1; Range bytes=0-")
+        f"call {twilio_sid('CA', 'BJ1', 1)}; policy BJ1; Range bytes=0-")
     assert audit_lines(engine) == [line]
     with Session(engine) as s:
         assert s.scalars(select(AuditEvent.at).where(AuditEvent.action == "playback")).one() == NOW

@@ -15,7 +15,7 @@ from huifang.web import build_services, compose, secret_key
 from ivr.capture import KeypadCapture, RecordCapture
 from kit.settings import Settings, SpeechSettings, TwilioSettings
 from speech.cache import PromptCache
-from tests.ivr.conftest import build_ivr
+from tests.ivr.conftest import build_ivr, sid
 
 
 def test_without_a_model_answers_are_taken_by_keypad(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_policies_show_lists_the_calls(engine: Engine, db_url: str, tmp_path: Pa
     assert result.exit_code == 0, result.stderr
     calls = json.loads(result.stdout)["calls"]
     assert [(c["call_sid"], c["outcome"], c["end_reason"], c["recording"]) for c in calls] == [
-        ("CA1", "hangup", "hangup", None)]
+        (sid("CA1"), "hangup", "hangup", None)]
 
 
 def test_recordings_fetch_stores_what_is_due(engine: Engine, db_url: str, tmp_path: Path,
@@ -110,4 +110,4 @@ def test_recordings_fetch_stores_what_is_due(engine: Engine, db_url: str, tmp_pa
         result = CliRunner().invoke(cli, ["recordings", "fetch", "--json"], env=env)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"stored": 1, "pending": 0}
-    assert len(list((tmp_path / "store").rglob("RE1.wav"))) == 1
+    assert len(list((tmp_path / "store").rglob(f"{sid('RE1')}.wav"))) == 1

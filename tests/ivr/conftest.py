@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import re
 import wave
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -30,6 +33,7 @@ from ivr.services import IvrServices
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import IvrSettings, Settings, TwilioSettings
+from kit.wire import is_call_sid, is_recording_sid
 from recordings.media import MediaClient
 from recordings.store import FileStore
 from speech.asr import Recognition
@@ -38,6 +42,7 @@ from speech.cache import PromptCache
 from speech.lexicon import Intent
 from storage.db import make_session_factory, units_of_work
 from storage.models import Call, CallbackTask, CallEvent, Case, Policy
+from storage.repositories import calls as call_repo
 from tests.conftest import NOW
 from tests.factories import policy_row, write_csv
 
@@ -93,15 +98,35 @@ class Ivr:
     # -- requests as Twilio sends them --------------------------------------------------------------
 
     def post(self, path: str, form: dict[str, str], *, sign: bool = True, token: str = TOKEN,
-             base: str = BASE) -> TestResponse:
-        """POST as Twilio, signed for `base` + path (the host Twilio requested: the fallback's may differ)."""
+             base: str = BASE, place: bool = True) -> TestResponse:
+        """POST as Twilio does, signed for `base` + path (the host Twilio requested: the fallback's may differ).
+        The test IVR plays the dialer too: a call a genuine (signed) answer or status webhook names for a task is
+        placed first (registered as the dialer registers what it placed), unless `place=False`; a shorthand
+        CallSid or RecordingSid ("CA1", "RE1") is sent as one of Twilio's shape (`sid`)."""
+        form = {name: sid(value) if name in ("CallSid", "RecordingSid") else value for name, value in form.items()}
+        task = parse_qs(urlsplit(path).query).get("task")
+        genuine = sign and token == TOKEN  # a forged request was not placed by anyone
+        if place and genuine and task and task[0].isdigit() and is_call_sid(form.get("CallSid", "")):
+            self.place(form["CallSid"], int(task[0]), form.get("To", ""))
         headers = {}
         if sign:
             headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(base + path, form)
         return self.client.post(path, data=form, headers=headers)
 
+    def place(self, call_sid: str = "CA1", task_id: int | None = None, to: str = "") -> None:
+        """What the dialer does once Twilio took the call: register its SID and number for the task (once)."""
+        call_sid = sid(call_sid)
+        with self.session() as s:
+            task = s.get(CallbackTask, task_id or self.task_id)
+            if task is None or s.scalars(select(Call).where(Call.call_sid == call_sid)).first() is not None:
+                return
+            call = call_repo.create(s, call_sid=call_sid, task_id=task.id, policy_id=task.policy_id,
+                                    now=self.clock.now())
+            call.dialled_number = to or None
+            s.commit()
+
     def params(self, call_sid: str, **extra: str) -> dict[str, str]:
-        return {"CallSid": call_sid, "AccountSid": ACCOUNT, "From": "+861085551234", "To": "+8613700000001",
+        return {"CallSid": sid(call_sid), "AccountSid": ACCOUNT, "From": "+861085551234", "To": "+8613700000001",
                 "CallStatus": "in-progress", "ApiVersion": "2010-04-01", "Direction": "outbound-api", **extra}
 
     def answer_call(self, call_sid: str = "CA1", **extra: str) -> ET.Element:
@@ -127,6 +152,22 @@ class Ivr:
                       content_type="audio/x-wav")
         return {"RecordingUrl": url, "RecordingSid": sid, "RecordingDuration": str(int(seconds)), "Digits": ""}
 
+    def agent_page(self, call_sid: str = "CA1") -> tuple[FlaskClient, TestResponse]:
+        """The agent opens the hand-off's link (minted for the call's agent line): a browser holding the
+        page's session, and the page."""
+        call_sid = sid(call_sid)
+        client = self.app.test_client()
+        link = self.svc.agent_link(call_sid, self.call(call_sid).handoff_target or "")
+        opened = client.get(link.removeprefix(BASE), base_url=BASE)
+        assert opened.status_code == 303, opened.get_data(as_text=True)
+        return client, client.get(opened.headers["Location"], base_url=BASE)
+
+    def agent_outcome(self, outcome: str, call_sid: str = "CA1", note: str = "") -> TestResponse:
+        """The agent posts the outcome from the call's page (opened through the link)."""
+        client, _page = self.agent_page(call_sid)
+        return client.post(f"/agent/calls/{sid(call_sid)}/outcome", data={"outcome": outcome, "note": note},
+                           headers={"Origin": BASE}, base_url=BASE)
+
     def status(self, call_sid: str, status: str, **extra: str) -> TestResponse:
         return self.post(f"/twilio/voice/status?task={self.task_id}", self.params(call_sid, CallStatus=status, **extra))
 
@@ -143,11 +184,11 @@ class Ivr:
 
     def call(self, call_sid: str = "CA1") -> Call:
         with self.session() as s:
-            return s.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+            return s.scalars(select(Call).where(Call.call_sid == sid(call_sid))).one()
 
     def events(self, call_sid: str = "CA1") -> list[CallEvent]:
         with self.session() as s:
-            call = s.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+            call = s.scalars(select(Call).where(Call.call_sid == sid(call_sid))).one()
             return list(s.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq)))
 
     def task(self) -> CallbackTask:
@@ -172,8 +213,23 @@ class Ivr:
         by_url: dict[str, str] = {}
         for event in self.events():
             if event.kind == "prompt":
-                by_url[self.svc.prompts.url(event.text, "zh-CN")] = event.text
+                for personal in (False, True):
+                    by_url[self.svc.prompts.url(event.text, "zh-CN", personal)] = event.text
         return [by_url[play.text or ""] for play in twiml.iter("Play")]
+
+
+SHORTHAND = re.compile(r"(CA|RE)[A-Za-z0-9-]{1,24}")
+
+
+def sid(short: str) -> str:
+    """A test's shorthand SID ("CA1", "CA-nobody", "RE2") as one of Twilio's shape (two letters and 32 hex
+    digits), the same every time: "CA1" → "CA000…0001". Anything else (a SID of Twilio's shape, junk a test
+    sends on purpose) is left as it is."""
+    if not SHORTHAND.fullmatch(short) or is_call_sid(short) or is_recording_sid(short):
+        return short
+    tail = short[2:]
+    digits = tail.zfill(32) if tail.isdigit() and len(tail) <= 32 else hashlib.sha256(tail.encode()).hexdigest()[:32]
+    return short[:2] + digits
 
 
 def verbs(twiml: ET.Element) -> list[str]:

@@ -10,7 +10,7 @@ from flows.vocab import CaseType, ResultClass
 from kit.vocab import AgentOutcome, CaseStatus
 from speech.cache import PromptCache
 from speech.lexicon import Intent
-from tests.ivr.conftest import BASE, Ivr, build_ivr, verbs
+from tests.ivr.conftest import BASE, Ivr, build_ivr, sid, verbs
 
 
 def _ask_for_a_person(ivr: Ivr) -> None:
@@ -53,8 +53,7 @@ def test_an_answered_hand_off_ends_the_flow_and_the_agent_finishes_the_classific
     assert call.result_class is ResultClass.PROBLEM  # until the agent says otherwise
     assert [c.type for c in ivr.cases()] == [CaseType.CONTRACT_QUALITY_CASE]
 
-    token = ivr.svc.agent_token("CA1")
-    page = ivr.client.get(f"/agent/calls/CA1?token={token}")
+    _client, page = ivr.agent_page()
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert ivr.policy_no in html
@@ -62,7 +61,7 @@ def test_an_answered_hand_off_ends_the_flow_and_the_agent_finishes_the_classific
     assert call.handoff_topic in html
     assert "要求人工解释" in html
 
-    done = ivr.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "clarified", "note": "已解释"})
+    done = ivr.agent_outcome("clarified", note="已解释")
     assert done.status_code == 200
     after = ivr.call()
     assert after.agent_outcome is AgentOutcome.CLARIFIED
@@ -71,7 +70,7 @@ def test_an_answered_hand_off_ends_the_flow_and_the_agent_finishes_the_classific
     assert ivr.task().result_class is after.result_class
     # the same report again changes nothing
     events = len(ivr.events())
-    ivr.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "clarified"})
+    assert ivr.agent_outcome("clarified").status_code == 200
     assert len(ivr.events()) == events
 
 
@@ -79,8 +78,7 @@ def test_not_clarified_keeps_the_problem(ivr: Ivr) -> None:
     _ask_for_a_person(ivr)
     ivr.turn(digits="0")
     ivr.post(f"/twilio/voice/dial?seq={ivr.call().turn_seq}", ivr.params("CA1", DialCallStatus="answered"))
-    token = ivr.svc.agent_token("CA1")
-    ivr.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "not_clarified"})
+    ivr.agent_outcome("not_clarified")
     assert ivr.call().result_class is ResultClass.PROBLEM
     assert [c.status for c in ivr.cases()] == [CaseStatus.OPEN]
 
@@ -118,13 +116,15 @@ def test_sip_and_client_agent_lines(engine: Engine, tmp_path: Path, prompt_cache
     assert dial.findtext("Sip") == "sip:agent@pbx.example.com"
 
 
-def test_the_agent_page_needs_the_calls_token(ivr: Ivr) -> None:
+def test_the_agent_page_needs_the_calls_link(ivr: Ivr) -> None:
     _ask_for_a_person(ivr)
-    assert ivr.client.get("/agent/calls/CA1").status_code == 403
-    assert ivr.client.get("/agent/calls/CA1?token=" + "0" * 32).status_code == 403
-    other = ivr.svc.agent_token("CA2")
-    assert ivr.client.get(f"/agent/calls/CA1?token={other}").status_code == 403
-    bad = ivr.client.post(f"/agent/calls/CA1/outcome?token={ivr.svc.agent_token('CA1')}", data={"outcome": "maybe"})
+    ivr.turn(digits="0")
+    call = sid("CA1")
+    assert ivr.client.get(f"/agent/calls/{call}", base_url=BASE).status_code == 403
+    assert ivr.client.get(f"/agent/calls/{call}?token=" + "0" * 32, base_url=BASE).status_code == 403
+    other = ivr.svc.agent_link(sid("CA2"), "+861088880000").split("?")[1]
+    assert ivr.client.get(f"/agent/calls/{call}?{other}", base_url=BASE).status_code == 403
+    bad = ivr.agent_outcome("maybe")
     assert (bad.status_code, bad.get_data(as_text=True)) == (400, "outcome must be clarified or not_clarified, "
                                                                   "got 'maybe'\n")
 
@@ -154,8 +154,7 @@ def test_human_first_hands_an_elderly_applicant_to_a_person_after_identity(engin
         assert call.handoff_reason == "human_first"
         ivr.post(f"/twilio/voice/dial?seq={call.turn_seq}", ivr.params("CA1", DialCallStatus="completed"))
         assert ivr.call().result_class is ResultClass.PROBLEM  # with a person, result pending their word
-        token = ivr.svc.agent_token("CA1")
-        ivr.client.post(f"/agent/calls/CA1/outcome?token={token}", data={"outcome": "clarified"})
+        ivr.agent_outcome("clarified")
     done = ivr.call()
     assert done.result_class is ResultClass.STANDARD  # the agent completed the callback
     assert [c.status for c in ivr.cases()] == [CaseStatus.CLOSED]

@@ -51,6 +51,7 @@ def test_the_signature_is_checked_against_the_public_url_not_the_proxied_one(ivr
     """Behind a reverse proxy the app sees http://127.0.0.1:8080/...; Twilio signed https://ivr.example.com/..."""
     form = ivr.params("CA1")
     path = f"/twilio/voice/answer?task={ivr.task_id}"
+    ivr.place("CA1")
     internal = RequestValidator(TOKEN).compute_signature(f"http://localhost{path}", form)
     assert ivr.client.post(path, data=form, headers={"X-Twilio-Signature": internal}).status_code == 403
     public = RequestValidator(TOKEN).compute_signature(f"{BASE}{path}", form)
@@ -72,6 +73,7 @@ def test_validation_off_is_allowed_only_with_a_loud_warning(engine: Engine, tmp_
     with caplog.at_level(logging.WARNING):
         app = create_app(dataclasses.replace(ivr.svc, settings=settings))
     assert "TWILIO SIGNATURE VALIDATION IS OFF" in caplog.text
+    ivr.place("CA1")
     response = app.test_client().post(f"/twilio/voice/answer?task={ivr.task_id}", data=ivr.params("CA1"))
     assert response.status_code == 200
 

@@ -9,7 +9,7 @@ import pytest
 from flows.vocab import CaseType, ResultClass
 from kit.vocab import CallOutcome, TaskStatus
 from speech.lexicon import Intent
-from tests.ivr.conftest import BASE, BIRTHDAY, Ivr, verbs
+from tests.ivr.conftest import BASE, BIRTHDAY, Ivr, sid, verbs
 
 
 def test_answered_call_starts_the_flow_with_the_greeting_and_records_the_answer(ivr: Ivr) -> None:
@@ -169,7 +169,7 @@ def test_a_stale_turn_is_refused_with_409(ivr: Ivr) -> None:
     ivr.turn(digits="1", seq=seq + 1)
     stale = ivr.turn(digits="1", seq=seq)
     assert stale.status_code == 409
-    assert f"turn {seq} of call CA1 is stale" in stale.get_data(as_text=True)
+    assert f"turn {seq} of call {sid('CA1')} is stale" in stale.get_data(as_text=True)
 
 
 def test_a_repeated_answered_call_webhook_changes_nothing(ivr: Ivr) -> None:
@@ -209,7 +209,7 @@ def test_a_call_past_its_time_limit_ends_politely(ivr: Ivr) -> None:
 def test_unknown_call_and_malformed_parameters_are_4xx_with_a_clear_body(ivr: Ivr) -> None:
     unknown = ivr.post("/twilio/voice/turn?seq=1", ivr.params("CA-nobody", Digits="1"))
     assert unknown.status_code == 404
-    assert "unknown CallSid 'CA-nobody'" in unknown.get_data(as_text=True)
+    assert f"unknown CallSid '{sid('CA-nobody')}'" in unknown.get_data(as_text=True)
     no_sid = ivr.post("/twilio/voice/turn?seq=1", {"Digits": "1"})
     assert (no_sid.status_code, no_sid.get_data(as_text=True)) == (400, "missing parameter CallSid\n")
     bad_seq = ivr.post("/twilio/voice/turn?seq=x", ivr.params("CA1"))

@@ -16,7 +16,7 @@ from recordings.service import RecordingCallback, announce
 from speech.cache import PromptCache
 from storage.models import Policy, Recording
 from storage.repositories import calls as call_repo
-from tests.ivr.conftest import ACCOUNT, Ivr, answer_wav, build_ivr
+from tests.ivr.conftest import ACCOUNT, Ivr, answer_wav, build_ivr, sid
 
 RE = "RE" + "c" * 32
 URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{RE}"
@@ -29,11 +29,11 @@ def ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[I
     with built.http:
         built.answer_call()
         with built.svc.sessions() as session, session.begin():
-            call = call_repo.by_sid(session, "CA1")
+            call = call_repo.by_sid(session, sid("CA1"))
             assert call is not None
             policy = session.get(Policy, call.policy_id)
             assert policy is not None
-            announce(session, call, policy, RecordingCallback("CA1", RE, "completed", URL, 42, 2, None),
+            announce(session, call, policy, RecordingCallback(sid("CA1"), RE, "completed", URL, 42, 2, None),
                      now=built.clock.now(), settings=built.svc.settings.recordings)
         yield built
 

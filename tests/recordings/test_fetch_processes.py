@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
+import wave
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +33,14 @@ ACCOUNT = "AC" + "0" * 32
 
 
 def audio_of(sid: str) -> bytes:
-    return f"RIFF audio of {sid}".encode()
+    """A short WAV file of its own for each recording (only complete WAV files are stored)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(sid.encode() * 10)
+    return buffer.getvalue()
 
 
 @dataclass
@@ -116,8 +125,9 @@ def pending(backend: str, engine: Engine, tmp_path: Path, media_host: tuple[Medi
     return sids
 
 
-def _start(url: str, name: str, root: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.recordings.run_fetch", url, name, NOW.isoformat(), str(root)],
+def _start(url: str, name: str, root: Path, media: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.recordings.run_fetch", url, name, NOW.isoformat(), str(root),
+                             media],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
 
@@ -131,9 +141,9 @@ def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
 
 def test_two_retry_jobs_download_every_pending_recording_exactly_once(
         pending: list[str], media_host: tuple[MediaHost, str], db_url: str, engine: Engine, tmp_path: Path) -> None:
-    host, _base = media_host
+    host, base = media_host
     root = tmp_path / "recordings"
-    results = [_finish(p) for p in [_start(db_url, name, root) for name in ("p1", "p2")]]
+    results = [_finish(p) for p in [_start(db_url, name, root, base) for name in ("p1", "p2")]]
     assert Counter(sid for _who, sid in host.fetched) == Counter(pending)  # each exactly once
     assert {who for who, _sid in host.fetched} == {"p1", "p2"}  # both ran, at the same time
     assert sum(r["stored"] for r in results) == RECORDINGS
