@@ -35,6 +35,14 @@ def prompt_secret(settings: SpeechSettings) -> bytes:
     if settings.prompt_url_secret:
         return settings.prompt_url_secret.encode()
     root = Path(settings.prompt_cache_dir)
+    try:
+        return _kept_key(root)
+    except OSError as exc:
+        raise ValueError(f"speech.prompt_cache_dir: cannot keep the prompt URL key in {root}: {exc.strerror} "
+                         "(make the folder writable, or set speech.prompt_url_secret)") from None
+
+
+def _kept_key(root: Path) -> bytes:
     path = root / KEY_FILE
     if not path.is_file():
         root.mkdir(mode=0o750, parents=True, exist_ok=True)

@@ -245,6 +245,7 @@ def fallback_turns(s: Script) -> None:
     """Twilio's fallback on a second host standing in for each voice webhook that failed."""
     ivr = s.ivr
     answer = f"/twilio/voice/answer?task={ivr.task_id}"
+    ivr.place("CA1", ivr.task_id)  # the dialer registered the call it placed before Twilio asked anything
     first = s.fallback("answered-call webhook failed (no answer in 15 s) → the fallback starts the flow", answer,
                        ivr.params("CA1", AnsweredBy="human"), code="11205")
     assert s.post("the answered-call webhook's late answer → the same TwiML", answer,

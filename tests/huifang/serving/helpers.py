@@ -28,6 +28,7 @@ from kit.clock import FrozenClock
 from kit.settings import DatabaseSettings, IvrSettings, Settings, TwilioSettings
 from storage.db import make_session_factory, units_of_work
 from storage.models import CallbackTask
+from storage.repositories import calls as call_repo
 from tests.conftest import NOW
 from tests.factories import policy_row, write_csv
 from tests.ivr.conftest import ACCOUNT, BASE, TOKEN
@@ -45,6 +46,17 @@ def one_task(engine: Engine, tmp_path: Path, **row: str) -> int:
                  clock=FrozenClock(NOW)).run(open_table(path))
     with sessions() as session:
         return int(session.scalars(select(CallbackTask.id)).one())
+
+
+def place(engine: Engine, task_id: int, call_sid: str) -> str:
+    """What the dialer does once Twilio took a call: register its SID for the task (webhooks refuse a call its
+    task did not place)."""
+    with make_session_factory(engine)() as session:
+        task = session.get(CallbackTask, task_id)
+        assert task is not None
+        call_repo.create(session, call_sid=call_sid, task_id=task.id, policy_id=task.policy_id, now=NOW)
+        session.commit()
+    return call_sid
 
 
 def status_form(call_sid: str, status: str, **extra: str) -> dict[str, str]:

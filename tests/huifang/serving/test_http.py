@@ -19,6 +19,7 @@ from tests.huifang.serving.helpers import (
     SECRET_KEY,
     composed,
     one_task,
+    place,
     settings_for,
     signature,
     status_form,
@@ -52,7 +53,8 @@ def test_readyz_is_503_on_a_database_without_the_schema_and_an_unwritable_prompt
         backend: str, settings_db: Settings, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     settings = replace(settings_db, database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'empty.db'}"),
-                       speech=replace(settings_db.speech, prompt_cache_dir=str(tmp_path / "a-file" / "prompts")))
+                       speech=replace(settings_db.speech, prompt_cache_dir=str(tmp_path / "a-file" / "prompts"),
+                                      prompt_url_secret="s" * 32))  # no key to keep in the cache
     ready = composed(settings).test_client().get("/readyz")
     assert ready.status_code == 503
     assert ready.json == {"database": "ok", "migrations": "no schema: run huifang db upgrade",
@@ -90,14 +92,16 @@ def test_metrics_count_calls_by_outcome_and_the_due_backlog(client: FlaskClient,
     task = one_task(engine, tmp_path)
     before = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
     assert "huifang_dialer_due_backlog" in before
-    assert post_signed(client, f"/twilio/voice/status?task={task}", status_form("CA" + "3" * 32, "busy")).status_code == 200
+    sid = place(engine, task, "CA" + "3" * 32)
+    assert post_signed(client, f"/twilio/voice/status?task={task}", status_form(sid, "busy")).status_code == 200
     after = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
     assert 'huifang_calls_total{outcome="busy"} 1.0' in after
 
 
 def test_security_headers_on_twiml_pages_and_errors(client: FlaskClient, engine: Engine, tmp_path: Path) -> None:
     task = one_task(engine, tmp_path)
-    twiml_like = post_signed(client, f"/twilio/voice/status?task={task}", status_form("CA" + "4" * 32, "initiated"))
+    twiml_like = post_signed(client, f"/twilio/voice/status?task={task}",
+                             status_form(place(engine, task, "CA" + "4" * 32), "initiated"))
     page = client.get("/console/login")
     missing = client.get("/prompts/" + "0" * 64 + ".wav")
     for response in (twiml_like, page, missing):
@@ -125,7 +129,8 @@ def test_one_log_line_per_webhook_with_sid_task_route_status_duration(
         client: FlaskClient, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     task = one_task(engine, tmp_path)
     with caplog.at_level(logging.INFO, logger="huifang.web"):
-        post_signed(client, f"/twilio/voice/status?task={task}", status_form("CA" + "6" * 32, "initiated"))
+        post_signed(client, f"/twilio/voice/status?task={task}", status_form(place(engine, task, "CA" + "6" * 32),
+                                                                              "initiated"))
         client.post(f"/twilio/voice/status?task={'9' * 400}", data=status_form("CA\n forged", "ringing"))
     first, forged = [r for r in caplog.records if r.name == "huifang.web"]
     assert (first.route, first.status, first.call_sid, first.task) == (  # type: ignore[attr-defined]

@@ -15,7 +15,14 @@ import requests
 from sqlalchemy import Engine, select, text
 
 from storage.models import Call
-from tests.huifang.serving.helpers import METRICS_TOKEN, SECRET_KEY, ServeProcess, one_task, status_form
+from tests.huifang.serving.helpers import (
+    METRICS_TOKEN,
+    SECRET_KEY,
+    ServeProcess,
+    one_task,
+    place,
+    status_form,
+)
 from tests.ivr.conftest import TOKEN
 
 pytestmark = pytest.mark.slow
@@ -40,6 +47,7 @@ def test_serve_answers_health_readiness_signed_webhooks_and_metrics_behind_the_t
                                                        "asr": "off"})
     task = one_task(engine, tmp_path)
     path = f"/twilio/voice/status?task={task}"
+    place(engine, task, "CA" + "1" * 32)
     assert server.webhook(path, status_form("CA" + "1" * 32, "initiated"), signed=False).status_code == 403
     taken = server.webhook(path, status_form("CA" + "1" * 32, "initiated"))
     assert (taken.status_code, taken.text) == (200, "taken\n")
@@ -94,7 +102,7 @@ def _release(backend: str, held: tuple[object, object]) -> None:
 def test_sigterm_lets_an_in_flight_webhook_finish_then_exits_cleanly(
         server: ServeProcess, backend: str, engine: Engine, db_url: str, tmp_path: Path) -> None:
     task = one_task(engine, tmp_path)
-    sid = "CA" + "2" * 32
+    sid = place(engine, task, "CA" + "2" * 32)
     path = f"/twilio/voice/status?task={task}"
     assert server.webhook(path, status_form(sid, "initiated")).status_code == 200
     held = _hold_the_call(backend, engine, db_url, sid)

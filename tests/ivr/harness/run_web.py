@@ -40,7 +40,7 @@ from recordings.store import FileStore
 from speech.cache import PromptCache
 from speech.tts import ENGINE_RECORD, EspeakTts
 from storage.db import make_engine, make_session_factory
-from tests.conftest import NOW
+from tests.conftest import NOW, PROMPT_SECRET
 from tests.ivr.conftest import ACCOUNT, BASE, TOKEN
 
 if TYPE_CHECKING:
@@ -103,7 +103,8 @@ def main(argv: list[str]) -> None:
     media.http.mount("https://api.twilio.com/", AnyRecording())
     svc = IvrServices(settings=settings, clock=FrozenClock(NOW), calendar=BusinessCalendar(settings.calendar),
                       sessions=make_session_factory(make_engine(args.db_url)), library=load_library(),
-                      prompts=PromptIndex(PromptCache(prompts, EspeakTts(engine_record=prompts / ENGINE_RECORD)), BASE),
+                      prompts=PromptIndex(PromptCache(prompts, EspeakTts(engine_record=prompts / ENGINE_RECORD),
+                                                      secret=PROMPT_SECRET), BASE),
                       capture=KeypadCapture(), media=media, files=FileStore(Path(args.recordings)))
     app = create_app(svc)
     if args.die_on:

@@ -52,7 +52,9 @@ class Bench:
             task_id, phone = session.execute(select(CallbackTask.id, Policy.applicant_phone).join(Policy)
                                              .where(Policy.policy_no == policy_no)).one()
         self.calls += 1
-        log = self.harness.simulator.run(task_id, f"CA{'f' * 30}{self.calls:02d}", phone, persona)
+        call_sid = f"CA{'f' * 30}{self.calls:02d}"
+        self.harness.place(task_id, call_sid, phone)  # as the dialer registers what it placed
+        log = self.harness.simulator.run(task_id, call_sid, phone, persona)
         return log, self.harness.summary(policy_no, log)
 
     def break_app(self, *faults: Fault) -> FailingRequests:

@@ -187,8 +187,10 @@ def test_a_call_whose_prompts_were_not_prepared_still_warns(unrendered: tuple[Lo
     with local.services.sessions() as session:
         task_id, phone = session.execute(select(CallbackTask.id, Policy.applicant_phone).join(Policy)
                                          .where(Policy.policy_no == policy_no)).one()
+    call_sid = mint(CALL)
+    local.place(task_id, call_sid, phone)  # placed, as the dialer registers a call; prompts not prepared
     with caplog.at_level(logging.WARNING, logger="ivr.prompts"):
-        log = local.simulator.run(task_id, mint(CALL), phone, persona_from({}, "p"))
+        log = local.simulator.run(task_id, call_sid, phone, persona_from({}, "p"))
     late = [r.getMessage() for r in caplog.records if r.getMessage().startswith(LATE_PROMPT)]
     assert late
     assert len(late) == len(set(late)) == local.services.prompts.late_renders
