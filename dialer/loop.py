@@ -49,8 +49,8 @@ from tasks.lifecycle import TaskEvent, apply, call_lease
 
 log = logging.getLogger(__name__)
 # after Twilio created a call, its record is tried again on a new connection after each of these waits (s):
-# the call exists, and a database that restarts is back within them
-RECORD_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# the call exists, and a database that restarts is back within them (a connection dropped alone: at once)
+RECORD_WAITS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass
