@@ -51,6 +51,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class DownloadFailed:
     error: str
+    store_failed: bool = False  # downloaded, but the store could not write it (the disk full or read-only)
 
 
 def default_holder() -> str:
@@ -88,9 +89,12 @@ class Downloader:
             problem = wav_problem(data)
             if problem is not None:
                 return DownloadFailed(f"{claimed.url}: not stored: {problem}")
-            return self.files.put(claimed.path, data)
-        except (MediaUnavailable, AlreadyStored, OSError, ValueError) as exc:
+        except (MediaUnavailable, OSError, ValueError) as exc:
             return DownloadFailed(str(exc))
+        try:
+            return self.files.put(claimed.path, data)
+        except (AlreadyStored, OSError, ValueError) as exc:  # no partial file is left at its path (recordings.store)
+            return DownloadFailed(f"not stored: {claimed.path}: {exc}", store_failed=True)
 
     def finish(self, claimed: Claim, result: Stored | DownloadFailed) -> Outcome:
         """Step 3, committed before it returns; nothing changes unless the claim is still ours."""
@@ -111,7 +115,11 @@ class Downloader:
                         claimed.recording_sid)
             return Outcome.SUPERSEDED
         if isinstance(result, DownloadFailed):
-            log.info("recording %s not stored yet: %s", claimed.recording_sid, result.error)
+            if not result.store_failed:
+                log.info("recording %s not stored yet: %s", claimed.recording_sid, result.error)
+            else:  # someone must free the disk or make it writable; the recording waits for it, pending
+                log.error("recording %s downloaded but %s; kept pending, tried again in %s min",
+                          claimed.recording_sid, result.error, self.settings.retry_after_minutes)
             return Outcome.PENDING
         return Outcome.STORED
 
