@@ -106,7 +106,7 @@ class Dialer:
         now = self.clock.now()
         if self._backoff_until is not None and now < self._backoff_until:
             return result
-        looked_up = self._look_up(now, result)
+        looked_up = self._look_up(now)
         if self._backoff_until is not None and now < self._backoff_until:  # Twilio could not answer a lookup
             result.backoff_until = self._backoff_until
             return result
@@ -144,7 +144,7 @@ class Dialer:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    def _look_up(self, now: datetime, result: TickResult) -> dict[int, list[str]] | None:
+    def _look_up(self, now: datetime) -> dict[int, list[str]] | None:
         """Claims that ran out while dialing with no call registered since (a dialer died placing the call, or
         the answer to its placement was lost): the calls the provider has for each, asked outside any
         transaction. None when the provider cannot list its calls (the task is then dialled again, as a dead
