@@ -1,36 +1,51 @@
 """Placing calls: a provider interface and its Twilio implementation (a simulated one comes with the harness).
 
 Errors are sorted by what the dialer must do (docs/twilio-facts.md §2.8): a number that cannot be called
-(hold it, no retry), a rate limit or a network failure (back off, the task stays due), anything else a
-problem of the account or configuration (back off and say so loudly).
+(hold it, no retry), a rate limit or a failure that certainly created no call (back off, the task stays due),
+a failure after the request may have reached Twilio (back off, and never ask again for that task within its
+claim: POST /Calls is not idempotent, so the call may exist), anything else a problem of the account or
+configuration (back off and say so loudly).
+
+A provider that can list the calls it placed (`CallLookup`) lets a dialer that takes over a claim whose
+placement is unknown (a dead dialer, a lost answer) find the call instead of dialling the number again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 INVALID_NUMBER_CODES = frozenset({21211, 21214, 21215, 21216, 21217, 13223, 13224, 13226})
 RATE_LIMIT_CODES = frozenset({20429})  # Too Many Requests (also any HTTP 429)
+NOT_TAKEN_STATUSES = frozenset({503})  # Service Unavailable: Twilio did not take the request, try again later
+API_TIMEOUT_S = 15.0  # a POST /Calls (or a lookup) with no answer after this is given up (its call may exist)
+CLOCK_SKEW = timedelta(seconds=60)  # our clock against Twilio's DateCreated, when looking a placement up
 
 
 class PlacementProblem(StrEnum):
     INVALID_NUMBER = "invalid_number"
     RATE_LIMITED = "rate_limited"
-    TRANSIENT = "transient"  # network, 5xx
+    TRANSIENT = "transient"  # no call was created: not connected, 503
+    UNKNOWN = "unknown"  # the request may have been taken (no answer in time, connection lost after sending, 5xx)
     REFUSED = "refused"  # account, credentials, caller ID: needs a person
 
 
 class PlacementError(Exception):
-    def __init__(self, problem: PlacementProblem, message: str, code: int | None = None) -> None:
+    def __init__(self, problem: PlacementProblem, message: str, code: int | None = None,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.problem = problem
         self.code = code
+        self.retry_after_s = retry_after_s  # Twilio's Retry-After on a rate limit
 
 
 @dataclass(frozen=True)
@@ -52,11 +67,22 @@ class TelephonyProvider(Protocol):
         """Ask for the call; returns its CallSid or raises PlacementError."""
 
 
+@runtime_checkable
+class CallLookup(Protocol):
+    def placed_since(self, to: str, caller_id: str, since: datetime) -> list[str]:
+        """The CallSids of calls to `to` from `caller_id` created at or after `since` (oldest first); raises
+        PlacementError when the provider cannot tell now."""
+
+
 class TwilioProvider:
-    def __init__(self, account_sid: str, auth_token: str, client: Client | None = None) -> None:
+    def __init__(self, account_sid: str, auth_token: str, client: Client | None = None,
+                 timeout_s: float = API_TIMEOUT_S) -> None:
         if not account_sid or not auth_token:
             raise ValueError("twilio.account_sid and twilio.auth_token are needed to place calls")
-        self.client = client or Client(account_sid, auth_token)
+        self._headers: Mapping[str, str] = {}  # of the last response from Twilio's API (its Retry-After)
+        # without a timeout a Twilio that never answers would stop the dialer for good
+        self.client = client or Client(account_sid, auth_token, http_client=TwilioHttpClient(
+            timeout=timeout_s, request_hooks={"response": [self._keep_headers]}))
 
     def place(self, request: CallRequest) -> str:
         try:
@@ -80,21 +106,56 @@ class TwilioProvider:
                 time_limit=request.time_limit_s,
             )
         except TwilioRestException as exc:
-            raise _classify(exc) from exc
+            raise _classify(exc, self._retry_after()) from exc
         except requests.RequestException as exc:
-            raise PlacementError(PlacementProblem.TRANSIENT, f"network: {exc}") from exc
+            raise _network(exc) from exc
         if not call.sid:
-            raise PlacementError(PlacementProblem.TRANSIENT, "Twilio returned no CallSid")
+            raise PlacementError(PlacementProblem.UNKNOWN, "Twilio returned no CallSid")
         return str(call.sid)
 
+    def placed_since(self, to: str, caller_id: str, since: datetime) -> list[str]:
+        try:
+            calls = self.client.calls.list(to=to, from_=caller_id or None, limit=50)  # newest first
+        except TwilioException as exc:  # a page not fetched (any non-200) comes as the base exception
+            problem = PlacementProblem.RATE_LIMITED if "429" in str(exc) else PlacementProblem.TRANSIENT
+            raise PlacementError(problem, f"listing calls: {exc}", retry_after_s=self._retry_after()) from exc
+        except requests.RequestException as exc:
+            raise PlacementError(PlacementProblem.TRANSIENT, f"listing calls: {exc}") from exc
+        found = [(c.date_created, str(c.sid)) for c in calls
+                 if c.sid and c.date_created is not None and c.date_created >= since - CLOCK_SKEW]
+        return [sid for _, sid in sorted(found)]
 
-def _classify(exc: TwilioRestException) -> PlacementError:
+    def _keep_headers(self, response: requests.Response, *args: object, **kwargs: object) -> requests.Response:
+        self._headers = response.headers
+        return response
+
+    def _retry_after(self) -> float | None:
+        """Retry-After of the response the last request got (Twilio sends it with a 429), in seconds."""
+        try:
+            return max(0.0, float(self._headers.get("Retry-After", "")))
+        except ValueError:
+            return None
+
+
+def _network(exc: requests.RequestException) -> PlacementError:
+    """A connection never made sent nothing; any other network failure may have come after Twilio took the
+    request (no answer within the timeout, the connection reset while waiting for it)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # requests wraps urllib3's MaxRetryError(reason=...)
+    if isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError):
+        return PlacementError(PlacementProblem.TRANSIENT, f"network, not connected: {exc}")
+    return PlacementError(PlacementProblem.UNKNOWN, f"network, no answer: {type(exc).__name__}: {exc}")
+
+
+def _classify(exc: TwilioRestException, retry_after_s: float | None = None) -> PlacementError:
     code = exc.code
     text = f"Twilio {code or exc.status}: {exc.msg}"
     if code in INVALID_NUMBER_CODES:
         return PlacementError(PlacementProblem.INVALID_NUMBER, text, code)
     if code in RATE_LIMIT_CODES or exc.status == 429:
-        return PlacementError(PlacementProblem.RATE_LIMITED, text, code)
-    if exc.status >= 500:
-        return PlacementError(PlacementProblem.TRANSIENT, text, code)
+        return PlacementError(PlacementProblem.RATE_LIMITED, text, code, retry_after_s)
+    if exc.status in NOT_TAKEN_STATUSES:
+        return PlacementError(PlacementProblem.TRANSIENT, text, code, retry_after_s)
+    if exc.status >= 500:  # a server error while taking the request: the call may have been created
+        return PlacementError(PlacementProblem.UNKNOWN, text, code)
     return PlacementError(PlacementProblem.REFUSED, text, code)

@@ -19,6 +19,7 @@ from ivr.app import services, signatures, unit_of_work
 from ivr.forms import call_sid_of, check_all, int_arg, require, short, status_report
 from ivr.services import IvrError
 from recordings import service as recording_service
+from storage.db import reconnecting
 
 log = logging.getLogger(__name__)
 twilio = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -41,10 +42,12 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype=TWIML)
 
 
-# Each voice webhook is a function of the query and the form, so the fallback route can answer for it.
+# Each voice webhook is a function of the query and the form, so the fallback route can answer for it; each is
+# answered on a new database connection when the connection is lost under it (the database restarted).
 Params = MultiDict[str, str]
 
 
+@reconnecting
 def answer(args: Params, form: Params) -> str:
     answered = Answered(call_sid_of(form), int_arg(args, "task", required=False),
                         short(form, "AnsweredBy") or None, short(form, "To"), short(form, "From"))
@@ -54,6 +57,7 @@ def answer(args: Params, form: Params) -> str:
     return body
 
 
+@reconnecting
 def turn(args: Params, form: Params) -> str:
     svc = services()
     seq = int_arg(args, "seq")
@@ -73,6 +77,7 @@ def turn(args: Params, form: Params) -> str:
     return body
 
 
+@reconnecting
 def dial(args: Params, form: Params) -> str:
     seq = int_arg(args, "seq")
     assert seq is not None
@@ -84,6 +89,7 @@ def dial(args: Params, form: Params) -> str:
     return body
 
 
+@reconnecting
 def message(args: Params, form: Params) -> str:
     seq = int_arg(args, "seq")
     assert seq is not None
@@ -150,6 +156,7 @@ def _note_fallback(call_sid: str, failed: fallback.FailedRequest, *, answered: b
 
 
 @twilio.post("/voice/status")
+@reconnecting  # Twilio does not retry a failed status or recording callback
 def voice_status() -> Response:
     report = status_report(request.form, int_arg(request.args, "task", required=False))
     with unit_of_work() as session:
@@ -159,6 +166,7 @@ def voice_status() -> Response:
 
 
 @twilio.post("/recording")
+@reconnecting
 def recording_callback() -> Response:
     svc = services()
     try:

@@ -69,6 +69,9 @@ def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
         "sha256": recording.sha256, "path": recording.path, "status": recording.status.value,
         "retain_until": recording.retain_until.isoformat() if recording.retain_until else None,
         "result_class": call.result_class.value if call.result_class else None,
+        # a pending recording: why it is not stored yet, and when the retry job tries it again
+        "last_error": recording.last_error,
+        "next_try_at": isoformat_local(recording.next_try_at) if recording.next_try_at else None,
     }
 
 

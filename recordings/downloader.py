@@ -11,6 +11,11 @@ job (the dialer's `fetch_recordings`, `huifang recordings fetch`):
    only if this claim still holds the row. A downloader whose lease ran out and was taken over changes
    nothing; a crashed one leaves a claim that runs out and is taken over (invariant 4: nothing lost).
 
+A claim or a finish whose database connection was lost (the database restarted) is done again on a new
+connection, so a stored file is recorded at once rather than after the claim's lease. A file that cannot be
+written (the disk full or read-only) is a failed download: kept pending with the store's error, the claim
+given back, tried again after retry_after_minutes, logged as an error (someone must free the disk).
+
 Two downloaders of one recording (a late one and its taker) write the same path: the store is write-once
 and takes the same bytes again as a no-op, so both end with the one file.
 """
@@ -31,7 +36,7 @@ from recordings import service
 from recordings.media import MediaClient, MediaUnavailable, wav_problem
 from recordings.service import Claim
 from recordings.store import AlreadyStored, RecordingStore, Stored
-from storage.db import unit_of_work
+from storage.db import on_a_new_connection, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class DownloadFailed:
     error: str
+    store_failed: bool = False  # downloaded, but the store could not write it (the disk full or read-only)
 
 
 def default_holder() -> str:
@@ -64,11 +70,15 @@ class Downloader:
 
     def claim(self, *, limit: int, recording_sid: str | None = None) -> list[Claim]:
         """Step 1, committed before it returns."""
-        with unit_of_work(self.sessions) as session:
-            claims = service.claim(session, self.holder, now=self.clock.now(), settings=self.settings, limit=limit,
-                                   recording_sid=recording_sid)
-            session.commit()
-        return claims
+
+        def claim() -> list[Claim]:
+            with unit_of_work(self.sessions) as session:
+                claims = service.claim(session, self.holder, now=self.clock.now(), settings=self.settings,
+                                       limit=limit, recording_sid=recording_sid)
+                session.commit()
+            return claims
+
+        return on_a_new_connection(claim, what="claiming recordings")
 
     def download(self, claimed: Claim) -> Stored | DownloadFailed:
         """Step 2: no database transaction is open here. Only a complete WAV file is stored: anything else
@@ -79,25 +89,37 @@ class Downloader:
             problem = wav_problem(data)
             if problem is not None:
                 return DownloadFailed(f"{claimed.url}: not stored: {problem}")
-            return self.files.put(claimed.path, data)
-        except (MediaUnavailable, AlreadyStored, OSError, ValueError) as exc:
+        except (MediaUnavailable, OSError, ValueError) as exc:
             return DownloadFailed(str(exc))
+        try:
+            return self.files.put(claimed.path, data)
+        except (AlreadyStored, OSError, ValueError) as exc:  # no partial file is left at its path (recordings.store)
+            return DownloadFailed(f"not stored: {claimed.path}: {exc}", store_failed=True)
 
     def finish(self, claimed: Claim, result: Stored | DownloadFailed) -> Outcome:
         """Step 3, committed before it returns; nothing changes unless the claim is still ours."""
         now = self.clock.now()
-        with unit_of_work(self.sessions) as session:
-            if isinstance(result, Stored):
-                held = service.finish_stored(session, claimed, result, now=now)
-            else:
-                held = service.finish_failed(session, claimed, result.error, now=now, settings=self.settings)
-            session.commit()
+
+        def finish() -> bool:  # a conditional update on the claim's token: done once, whoever asks again
+            with unit_of_work(self.sessions) as session:
+                if isinstance(result, Stored):
+                    held = service.finish_stored(session, claimed, result, now=now)
+                else:
+                    held = service.finish_failed(session, claimed, result.error, now=now, settings=self.settings)
+                session.commit()
+            return held
+
+        held = on_a_new_connection(finish, what=f"recording {claimed.recording_sid}")
         if not held:
             log.warning("recording %s: the claim ran out and was taken over; this download's result is dropped",
                         claimed.recording_sid)
             return Outcome.SUPERSEDED
         if isinstance(result, DownloadFailed):
-            log.info("recording %s not stored yet: %s", claimed.recording_sid, result.error)
+            if not result.store_failed:
+                log.info("recording %s not stored yet: %s", claimed.recording_sid, result.error)
+            else:  # someone must free the disk or make it writable; the recording waits for it, pending
+                log.error("recording %s downloaded but %s; kept pending, tried again in %s min",
+                          claimed.recording_sid, result.error, self.settings.retry_after_minutes)
             return Outcome.PENDING
         return Outcome.STORED
 

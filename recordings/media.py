@@ -97,6 +97,9 @@ class MediaClient:
                         last = f"HTTP {reply.status_code}"
                         if reply.status_code not in RETRYABLE:
                             break
+                        if _seconds(reply.headers.get("Retry-After")) > wait:  # Twilio asks for longer than
+                            last += f", Retry-After {reply.headers['Retry-After']} s"  # this download waits:
+                            break  # the retry job's turn
                 finally:
                     if reply.raw is not None:  # a transport adapter may have set no body
                         reply.close()
@@ -141,3 +144,11 @@ def wav_problem(data: bytes) -> str | None:
     if len(body) < expected:
         return f"a truncated WAV file ({len(body)} of {expected} bytes of audio)"
     return None
+
+
+def _seconds(retry_after: str | None) -> float:
+    """A Retry-After given in seconds (0 when absent or given as a date)."""
+    try:
+        return float(retry_after or 0)
+    except ValueError:
+        return 0.0

@@ -3,13 +3,20 @@
 Designed for another backend (an S3-compatible bucket) behind the same two methods. Recordings are personal
 data: files are 0440 (read-only, the service and its group) in folders 0750, whatever the umask; exports and
 copies made for a person are 0600 (`write_private`).
+
+A file is written to a scratch file beside it, flushed to disk, then linked into place: a write that fails (the
+disk full, the filesystem turned read-only) never leaves a partial recording at its path, and its scratch file
+is removed — or, when the filesystem refuses even that, removed by the next write of the same recording.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -20,6 +27,10 @@ from kit.clock import BUSINESS_TZ
 FILE_MODE = 0o440  # a stored recording: read-only, for the service and its group
 DIR_MODE = 0o750
 PRIVATE_MODE = 0o600  # an export or a copy made for one person
+log = logging.getLogger(__name__)
+# a scratch file this old is no writer's any more (writing one takes seconds; the next try of a failed write
+# comes recordings.retry_after_minutes later)
+STALE_SCRATCH_S = 300.0
 
 
 class AlreadyStored(FileExistsError):
@@ -74,11 +85,13 @@ class FileStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self._full(relative)
         if target.exists():
+            self._clear_scratch(target)
             if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                 return Stored(relative, digest, len(data))
             raise AlreadyStored(f"{relative}: a different recording is already stored there")
         private_folders(target.parent, self.root)
-        handle, scratch = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        self._clear_scratch(target)
+        handle, scratch = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -92,9 +105,23 @@ class FileStore:
                 return Stored(relative, digest, len(data))
             raise AlreadyStored(f"{relative}: a different recording was stored there meanwhile") from None
         finally:
-            Path(scratch).unlink(missing_ok=True)
+            try:
+                Path(scratch).unlink(missing_ok=True)
+            except OSError as exc:  # read-only now: the write's own error stands; the next write removes it
+                log.warning("recording scratch file %s not removed (%s): removed by the next write", scratch, exc)
         target.chmod(FILE_MODE)
         return Stored(relative, digest, len(data))
+
+    @staticmethod
+    def _clear_scratch(target: Path) -> None:
+        """Remove the scratch files an earlier failed write of this recording could not remove."""
+        for scratch in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+            try:
+                if time.time() - scratch.stat().st_mtime > STALE_SCRATCH_S:
+                    scratch.unlink()
+                    log.info("removed %s, left by a failed write of %s", scratch.name, target.name)
+            except OSError:
+                pass  # gone meanwhile, or the filesystem still refuses: the next write tries again
 
     def read(self, relative: str) -> bytes:
         return self._full(relative).read_bytes()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -45,6 +51,8 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # PostgreSQL restarted (or a proxy dropped idle connections): each connection is pinged when taken from the
+    # pool, so the next transaction after the restart reconnects instead of failing on a dead connection.
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -64,6 +72,46 @@ def private_database_file(path: Path) -> None:
     if mode & 0o037:
         log.warning("the database %s was readable or writable by others (mode %o): now %o", path, mode, mode & 0o640)
         path.chmod(mode & 0o640)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` is the database connection dying under a transaction (the server restarted or terminated
+    the backend, the network dropped it): nothing of that transaction is kept unless its COMMIT was under way,
+    and a new connection may work. SQLAlchemy has invalidated the pool's older connections by then."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def on_a_new_connection(work: Callable[[], T], *, what: str, waits: Sequence[float] = (0.0,),
+                        sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `work` (whole transactions of its own); when the connection is lost under it, run it again on a new
+    connection, after each of `waits` seconds in turn, then give up (the error is raised).
+
+    Only for work that may run twice: a lost transaction was rolled back, unless the connection died during
+    its COMMIT, when the work must be idempotent (a webhook keyed by CallSid and step, a placement recorded by
+    its CallSid)."""
+    for wait in (*waits, None):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if wait is None or not connection_lost(exc):
+                raise
+            log.warning("%s: the database connection was lost (%s); trying again on a new connection",
+                        what, str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+            if wait:
+                sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def reconnecting(view: Callable[P, T]) -> Callable[P, T]:
+    """A webhook that is answered on a new connection when the database connection is lost under it (once):
+    Twilio does not retry a failed status or recording callback, so a restart of the database must not fail one.
+    Webhooks are idempotent (architecture invariant 3), so one whose COMMIT was lost may run again."""
+
+    @functools.wraps(view)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return on_a_new_connection(lambda: view(*args, **kwargs), what=f"webhook {view.__name__}")
+
+    return run
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,7 +4,7 @@ harness plays each call against the real webhooks, and time jumps over the idle 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -94,7 +94,9 @@ class SimulatedProvider:
         return ran
 
 
-def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) -> dict[str, Any]:
+def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int, *,
+                 between_ticks: Callable[[], object] | None = None) -> dict[str, Any]:
+    """`between_ticks`: called before each dialer tick (a fault test restarts the database there)."""
     services = harness.services
     clock = harness.simulator.clock
     with services.sessions() as session:
@@ -114,6 +116,8 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int) 
                 sweep(session, now=clock.now(), settings=services.settings.cases)
                 session.commit()
             swept = today
+        if between_ticks is not None:
+            between_ticks()
         result = dialer.tick()
         calls += provider.run_pending()
         if result.claimed or result.adopted or result.requeued:

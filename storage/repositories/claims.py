@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from kit.vocab import TaskStatus
-from storage.models import CallbackTask
+from storage.models import Call, CallbackTask, Policy
 
 ACTIVE = (TaskStatus.DIALING, TaskStatus.IN_PROGRESS)
 
@@ -57,3 +57,19 @@ def claimable(session: Session, *, now: datetime, today: date, limit: int, windo
     if lock:
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
+
+
+def expired_unregistered(session: Session, now: datetime, *, limit: int) -> list[tuple[int, str, datetime]]:
+    """Claims that ran out while dialing with no call registered for the task since the claim (its placement
+    is unknown): (task id, the applicant's phone, the claim's time), oldest claim first."""
+    registered = exists().where(Call.task_id == CallbackTask.id, Call.created_at >= CallbackTask.claimed_at)
+    stmt = (
+        select(CallbackTask.id, Policy.applicant_phone, CallbackTask.claimed_at)
+        .join(Policy, Policy.id == CallbackTask.policy_id)
+        .where(CallbackTask.status == TaskStatus.DIALING, CallbackTask.lease_expires_at < now,
+               CallbackTask.claimed_at.is_not(None), ~registered)
+        .order_by(CallbackTask.claimed_at, CallbackTask.id)
+        .limit(limit)
+    )
+    return [(task_id, phone, claimed_at) for task_id, phone, claimed_at in session.execute(stmt)
+            if claimed_at is not None]

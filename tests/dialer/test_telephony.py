@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem, TwilioProvider
 
@@ -50,12 +51,16 @@ def test_the_call_is_created_with_every_parameter_the_ivr_relies_on() -> None:
     (400, 21214, PlacementProblem.INVALID_NUMBER),
     (400, 13224, PlacementProblem.INVALID_NUMBER),
     (429, 20429, PlacementProblem.RATE_LIMITED),
-    (503, 20500, PlacementProblem.TRANSIENT),
+    (503, 20503, PlacementProblem.TRANSIENT),  # not taken: try again later
+    (500, 20500, PlacementProblem.UNKNOWN),  # failed while taking it: the call may have been created
+    (502, None, PlacementProblem.UNKNOWN),
+    (504, None, PlacementProblem.UNKNOWN),
     (401, 20003, PlacementProblem.REFUSED),
     (400, 21210, PlacementProblem.REFUSED),  # caller ID not verified: a person must fix the account
 ])
 @responses.activate
-def test_errors_are_sorted_by_what_the_dialer_must_do(status: int, code: int, problem: PlacementProblem) -> None:
+def test_errors_are_sorted_by_what_the_dialer_must_do(status: int, code: int | None,
+                                                     problem: PlacementProblem) -> None:
     responses.add(responses.POST, CALLS, json={"code": code, "message": "nope", "status": status}, status=status)
     with pytest.raises(PlacementError) as caught:
         TwilioProvider(ACCOUNT, "token").place(REQUEST)
@@ -63,12 +68,55 @@ def test_errors_are_sorted_by_what_the_dialer_must_do(status: int, code: int, pr
     assert caught.value.code == code
 
 
+@pytest.mark.parametrize("failure", [
+    requests.ConnectTimeout("connect timed out"),
+    requests.ConnectionError(MaxRetryError(None, "/Calls.json",  # type: ignore[arg-type]
+                                           NewConnectionError(None, "connection refused"))),  # type: ignore[arg-type]
+])
 @responses.activate
-def test_a_network_failure_is_transient() -> None:
-    responses.add(responses.POST, CALLS, body=requests.ConnectionError("connection reset"))
-    with pytest.raises(PlacementError, match="network") as caught:
+def test_a_connection_never_made_is_transient(failure: requests.RequestException) -> None:
+    responses.add(responses.POST, CALLS, body=failure)
+    with pytest.raises(PlacementError, match="not connected") as caught:
         TwilioProvider(ACCOUNT, "token").place(REQUEST)
     assert caught.value.problem is PlacementProblem.TRANSIENT
+
+
+@pytest.mark.parametrize("failure", [requests.ReadTimeout("read timed out"),
+                                     requests.ConnectionError("connection reset")])
+@responses.activate
+def test_no_answer_after_the_request_was_sent_is_unknown(failure: requests.RequestException) -> None:
+    """POST /Calls is not idempotent: Twilio may have created the call whose answer never came."""
+    responses.add(responses.POST, CALLS, body=failure)
+    with pytest.raises(PlacementError, match="no answer") as caught:
+        TwilioProvider(ACCOUNT, "token").place(REQUEST)
+    assert caught.value.problem is PlacementProblem.UNKNOWN
+
+
+@responses.activate
+def test_a_rate_limit_carries_twilios_retry_after() -> None:
+    responses.add(responses.POST, CALLS, json={"code": 20429, "message": "Too Many Requests", "status": 429},
+                  status=429, headers={"Retry-After": "120"})
+    with pytest.raises(PlacementError) as caught:
+        TwilioProvider(ACCOUNT, "token").place(REQUEST)
+    assert (caught.value.problem, caught.value.retry_after_s) == (PlacementProblem.RATE_LIMITED, 120.0)
+
+
+@responses.activate
+def test_calls_placed_since_a_time_are_listed_by_number_and_caller_id() -> None:
+    from datetime import UTC, datetime
+
+    def call(sid: str, created: str) -> dict[str, object]:
+        return {**_created(sid), "date_created": created}
+
+    responses.add(responses.GET, CALLS, json={"calls": [call("CA" + "2" * 32, "Wed, 25 Nov 2026 02:03:00 +0000"),
+                                                        call("CA" + "1" * 32, "Wed, 25 Nov 2026 02:00:30 +0000"),
+                                                        call("CA" + "0" * 32, "Tue, 24 Nov 2026 02:00:00 +0000")],
+                                              "next_page_uri": None, "page": 0, "page_size": 50})
+    since = datetime(2026, 11, 25, 2, 1, tzinfo=UTC)  # within a minute of Twilio's clock: CA111… counts
+    assert TwilioProvider(ACCOUNT, "token").placed_since(REQUEST.to, REQUEST.caller_id, since) == [
+        "CA" + "1" * 32, "CA" + "2" * 32]
+    sent = parse_qs(responses.calls[0].request.url.split("?", 1)[1])  # type: ignore[union-attr]
+    assert (sent["To"], sent["From"]) == ([REQUEST.to], [REQUEST.caller_id])
 
 
 def test_credentials_are_required() -> None:

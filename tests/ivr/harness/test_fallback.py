@@ -8,6 +8,7 @@ policy of the same product, and compares the two."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -58,7 +59,8 @@ class Bench:
         return log, self.harness.summary(policy_no, log)
 
     def break_app(self, *faults: Fault) -> FailingRequests:
-        middleware = FailingRequests(self.ivr.app.wsgi_app, *faults)
+        # fresh copies: a Fault counts the requests it saw, and the parametrized cases share theirs across backends
+        middleware = FailingRequests(self.ivr.app.wsgi_app, *(dataclasses.replace(f) for f in faults))
         self.ivr.app.wsgi_app = middleware  # type: ignore[method-assign]
         return middleware
 
