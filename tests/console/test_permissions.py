@@ -42,6 +42,7 @@ from kit.settings import Settings
 from recordings.store import FileStore
 from storage.db import unit_of_work
 from storage.models import AuditEvent, Call, CallbackTask, Case, CaseEvent, Policy, User
+from storage.repositories import calls as call_repo
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, case_of, csrf, login
 from tests.console.test_recordings_audio import AUDIO, add_call
@@ -182,6 +183,7 @@ def _hand_off(ctx: CallContext, console: ConsoleContext, policy_no: str) -> str:
     with unit_of_work(console.sessions) as s:
         policy = s.scalars(select(Policy).where(Policy.policy_no == policy_no)).one()
         task = s.scalars(select(CallbackTask).where(CallbackTask.policy_id == policy.id)).one()
+        call_repo.create(s, call_sid=sid, task_id=task.id, policy_id=policy.id, now=NOW)  # the dialer placed it
         calls.start(s, ctx, Answered(sid, task.id, "human", policy.applicant_phone))
         s.commit()
     for digits in ("1", BIRTHDAY, "1", "0"):
