@@ -1,0 +1,101 @@
+"""The console's permission matrix as a table (tests/console/test_permissions.py checks it): every route ×
+every role × own/other branch → what the user gets. Readable as the documentation of who may do what."""
+
+from __future__ import annotations
+
+from tests.console.conftest import PASSWORD
+
+LINE = "+861088880000"  # the agent line the robot hands off to, and the agent account's line
+
+ROLES = ("anonymous", "branch", "agent", "supervisor", "compliance", "qa", "admin", "branch+compliance",
+         "branch+admin")
+ACCOUNTS = {  # role → (user, roles, branches, agent line); 王芳 and 张总 come with the console fixture
+    "branch": ("王芳", ["branch"], ["110100"], None),
+    "supervisor": ("张总", ["supervisor"], [], None),
+    "agent": ("坐席陈", ["agent"], ["110100"], LINE),
+    "compliance": ("合规李", ["compliance"], [], None),
+    "qa": ("质检周", ["qa"], [], None),
+    "admin": ("管理员", ["admin"], [], None),
+    # a user has one or more roles: each role grants its own rights over its own scope, and no more
+    "branch+compliance": ("周立", ["branch", "compliance"], ["110100"], None),
+    "branch+admin": ("吴刚", ["branch", "admin"], ["110100"], None),
+}
+BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: nothing of 120100 may ever reach them
+
+# -- the matrix -------------------------------------------------------------------------------------------
+#
+# A cell is the answer for that role; "OWN|OTHER" when the row names a branch's data and the answers differ
+# (one value: the same on both sides). Rows run top to bottom with one signed-in client per role (sign-out last).
+#   200      the page; on a branch's row it shows that branch's policy (its applicant's name is in it;
+#            the XLSX export is read as a workbook)
+#   empty    200, but nothing of that branch is in it (a list or export filtered to a branch out of scope)
+#   206      the audio (asked with a Range header)
+#   login    302 to the sign-in page
+#   →PATH    302 to PATH (a form that succeeded, a desk's landing page, a search's exact hit, signed in)
+#   403      the desk is not the role's (console.context.page_actor)
+#   404      out of the role's scope: the same answer as a thing that does not exist
+# Path placeholders take the side's values: {code} branch, {policy} policy number, {case} case id,
+# {recording} RecordingSid of the stored recording, {call} CallSid of the handed-off call, {opposite_case}
+# the other side's case.
+#
+# Signing in: each role with its own password (→ its landing page); anonymous with a name no one has (200: the
+# form again, refused). Signing out answers everyone with the sign-in page.
+#
+# Decisions where docs/console.md leaves room (the safer answer, refusing, where it is ambiguous):
+# * agent: "sees calls handed off to it, and their policies" is read as on the hand-off desk (the call page
+#   shows the policy); the policy search and policy pages are not the agent's desk (403), nor is audio
+#   (recordings are not in the agent's row of the roles table).
+# * supervisor: "sees everything" does not make the agent desk theirs: it is the signed-in agent's own line's
+#   work (403). Bulk assignment is the supervisor's alone; a branch user assigns one case at a time.
+# * qa reads the case queue, cases, policies and recordings of every branch (sampling is not built yet) and,
+#   like compliance (read-only on cases), does not resolve or assign (403).
+# * exports are the queue's filtered rows: whoever reads the queue may export what it shows (and is audited).
+# * admin: users only; every other desk is 403, recordings included ("not compliance exports").
+# * several roles: each role's rights over that role's scope. branch+compliance reads every branch but works
+#   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
+#   find it; 403 would do too, 404 needs no new answer). admin sees no branch's data, so branch+admin is
+#   scoped like branch.
+HOME = "→/console/"
+CASE_PAGE = "→/console/cases/{case}"
+QUEUE = "→/console/cases"
+POLICY_PAGE = "→/console/policies/{policy}"
+CALL_PAGE = "→/console/agent/calls/{call}"
+MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
+    # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
+    ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
+    ("POST /console/login",                                                "200",    HOME,                   HOME,               HOME,        HOME,        HOME,        HOME,              HOME,               HOME),
+    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  QUEUE,       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
+    ("GET /console/cases?branch={code}",                                   "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases?branch={code}&format=csv",                        "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases?branch={code}&format=xlsx",                       "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
+    ("GET /console/cases/{case}",                                          "login",  "200|404",              "403",              "200",       "200",       "200",       "403",             "200",              "200|404"),
+    ("POST /console/cases/{case}/resolve",                                 "login",  f"{CASE_PAGE}|404",     "403",              CASE_PAGE,   "403",       "403",       "403",             f"{CASE_PAGE}|404", f"{CASE_PAGE}|404"),
+    ("POST /console/cases/{case}/assign",                                  "login",  f"{CASE_PAGE}|404",     "403",              CASE_PAGE,   "403",       "403",       "403",             f"{CASE_PAGE}|404", f"{CASE_PAGE}|404"),
+    ("POST /console/cases/assign",                                         "login",  "403",                  "403",              QUEUE,       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/policies?q={policy}",                                   "login",  f"{POLICY_PAGE}|empty", "403",              POLICY_PAGE, POLICY_PAGE, POLICY_PAGE, "403",             POLICY_PAGE,        f"{POLICY_PAGE}|empty"),
+    ("GET /console/policies/{policy}",                                     "login",  "200|404",              "403",              "200",       "200",       "200",       "403",             "200",              "200|404"),
+    ("GET /console/agent",                                                 "login",  "403",                  "200",              "403",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/agent/calls/{call}",                                    "login",  "403",                  "200|404",          "403",       "403",       "403",       "403",             "403",              "403"),
+    ("POST /console/agent/calls/{call}/outcome",                           "login",  "403",                  f"{CALL_PAGE}|404", "403",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/recordings/{recording}/audio?for=case:{case}",          "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
+    ("GET /console/recordings/{recording}/audio?for=policy:{policy}",      "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
+    # a recording asked for from a page it is not on (the other side's case): not found, for everyone
+    ("GET /console/recordings/{recording}/audio?for=case:{opposite_case}", "login",  "404",                  "403",              "404",       "404",       "404",       "403",             "404",              "404"),
+    ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
+)
+
+# What each form sends (besides its CSRF token): valid, so that only the permission decides. {version} is the
+# case's version as the page would show it now; {user} the role's account (anonymous: a name no one has).
+FORMS: dict[str, dict[str, str]] = {
+    "/console/login": {"username": "{user}", "password": PASSWORD},
+    "/console/logout": {},
+    "/console/cases/{case}/resolve": {"action": "overdue_explanation", "note": "客户出差，下周一回访",
+                                      "version": "{version}"},
+    "/console/cases/{case}/assign": {"to": "王芳", "version": "{version}"},
+    "/console/cases/assign": {"case": "{case}:{version}", "to": "王芳", "back": ""},
+    "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
+}
+CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
+AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/")  # each one given: one audit line
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
