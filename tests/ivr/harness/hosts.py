@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
+from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 from urllib3.exceptions import NewConnectionError
 from werkzeug.serving import make_server
@@ -24,7 +25,9 @@ from werkzeug.serving import make_server
 from ivr.harness.media import MediaHost, Stored
 from ivr.harness.sids import RECORDING, mint
 from kit.clock import isoformat_local
+from kit.vocab import RecordingStatus
 from speech.cache import PromptCache
+from storage.models import Recording
 from tests.conftest import NOW, PROMPT_SECRET
 from tests.huifang.serving.helpers import ServeProcess
 from tests.ivr.conftest import ACCOUNT
@@ -42,6 +45,19 @@ def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 20
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout_s} s")
         time.sleep(0.01)
+
+
+def recordings_settled(engine: Engine) -> None:
+    """Wait until the servers' download pools have stored every recording announced to them: the recording
+    callback is answered before its download (recordings.background), so a test reading the outcome right
+    after a call must wait for the pool, not for the response."""
+
+    def none_pending() -> bool:
+        with engine.connect() as connection:
+            return not connection.scalar(select(func.count()).select_from(Recording)
+                                         .where(Recording.status == RecordingStatus.PENDING))
+
+    wait_until(none_pending, "the web hosts' recording downloads")
 
 
 class LoopbackMedia(MediaHost):

@@ -34,7 +34,15 @@ from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
 from tests.huifang.serving.helpers import ServeProcess
 from tests.ivr.conftest import BASE, TOKEN, build_ivr
-from tests.ivr.harness.hosts import LoopbackMedia, RoundRobin, alive, children, serve, wait_until
+from tests.ivr.harness.hosts import (
+    LoopbackMedia,
+    RoundRobin,
+    alive,
+    children,
+    recordings_settled,
+    serve,
+    wait_until,
+)
 from tests.ivr.harness.test_campaign import CAST
 
 pytestmark = pytest.mark.slow
@@ -118,6 +126,7 @@ def test_a_web_host_stopped_mid_campaign_behind_the_load_balancer(
     harness.simulator.transport, harness.simulator.media = balancer, media  # strict: no failure is expected
 
     first = run_campaign(harness, CAST_TWICE, START, days=15)
+    recordings_settled(engine)
     clean = _outcomes(harness, list(TWINS))
     assert first["results"] == {"standard": 2, "sub_standard": 1, "verification": 2}  # as in test_campaign
     halfway, first_posts = balancer.posts // 2, balancer.posts
@@ -146,6 +155,7 @@ def test_a_web_host_stopped_mid_campaign_behind_the_load_balancer(
     assert balancer.posts == first_posts  # Twilio sent the same requests: none failed, none repeated
     assert survivor.process.poll() is None
     assert second["calls"] == first["calls"]  # nothing dialled twice
+    recordings_settled(engine)
     after = _outcomes(harness, list(TWINS.values()))
     assert {no: after[TWINS[no]] for no in TWINS} == clean  # nothing lost, nothing doubled
     for outcome in after.values():  # one call row per attempt (the invalid number: none), each its own SID

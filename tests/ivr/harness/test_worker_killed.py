@@ -38,6 +38,7 @@ from tests.ivr.harness.hosts import (
     LoopbackMedia,
     alive,
     children,
+    recordings_settled,
     serve,
     wait_until,
     workers_holding_our_connections,
@@ -157,6 +158,7 @@ def test_a_gunicorn_worker_killed_while_it_answers_a_turn(
                    "gunicorn's master replacing the killed worker")
         assert server.process.poll() is None  # the master lives on
         assert f"Worker (pid:{killed}) was sent SIGKILL!" in server.output()
+        recordings_settled(engine)
     finally:
         server.kill()
 
