@@ -50,7 +50,8 @@ def test_the_bundles_json_is_readable_chinese_and_its_manifest_matches(recorded:
         policy = z.read("policy.json")
         call = z.read(next(n for n in z.namelist() if n.startswith("calls/")))
         manifest = z.read("manifest.sha256").decode()
-    assert b"\\u" not in policy and b"\\u" not in call  # no \uXXXX escapes
+    assert b"\\u" not in policy
+    assert b"\\u" not in call
     assert json.loads(policy)["applicant_name"].encode() in policy  # the name as UTF-8 text
     assert "您好".encode() in call  # the robot's prompt in the transcript
     assert f"{hashlib.sha256(policy).hexdigest()}  policy.json" in manifest.splitlines()

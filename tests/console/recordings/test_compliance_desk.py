@@ -7,14 +7,14 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from html import unescape
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from kit.clock import BUSINESS_TZ, FrozenClock
+from kit.clock import FrozenClock
 from recordings import bundle
 from storage.models import AuditEvent, Policy, Recording
 from tests.console.conftest import csrf, login
@@ -30,14 +30,17 @@ def _post(recorded: Recorded, path: str, data: dict[str, str], page: str = SEARC
 def test_compliance_sees_every_branch_and_each_search_is_audited(recorded: Recorded, engine: Engine) -> None:
     recorded.sign_in("合规李")
     page = recorded.client.get(SEARCH).get_data(as_text=True)
-    assert "赵敏" in page and "钱进" in page  # both branches
+    assert "赵敏" in page
+    assert "钱进" in page
     assert re.search(r"<td>1\d{2}\*{4}\d{4}</td>", page)  # phones masked
     assert "+86" not in page
-    assert "请先填写调阅事由，再收听" in page and "<audio" not in page  # no reason yet: no player
+    assert "请先填写调阅事由，再收听" in page
+    assert "<audio" not in page
     only = recorded.client.get(f"{SEARCH}?branch=120100&result=&since=2026-11-25&until=2026-11-25")
     assert only.status_code == 200
     text = only.get_data(as_text=True)
-    assert "钱进" in text and "赵敏" not in text
+    assert "钱进" in text
+    assert "赵敏" not in text
     lines = audit_lines(engine)
     assert [(u, a) for u, a, *_ in lines] == [("合规李", "find")] * 2
     assert lines[1][2] == "since=2026-11-25, until=2026-11-25, branch_code=120100"
@@ -132,7 +135,8 @@ def test_disputes_open_and_close_with_a_reason_and_a_stale_form_is_refused(recor
     assert stale.status_code == 422
     assert "已被他人修改" in stale.get_data(as_text=True)
     text = recorded.client.get(page).get_data(as_text=True)
-    assert "争议处理中" in text and "结束争议" in text
+    assert "争议处理中" in text
+    assert "结束争议" in text
     early = _post(recorded, "/console/recordings/dispute", {"policy": "BJ1", "action": "close", "end": "2026-11-01",
                                                            "reason": "结案", "was": "2026-11-20/"}, page)
     assert "争议结束日期：不能早于争议开始日期 2026-11-20" in early.get_data(as_text=True)
@@ -158,7 +162,8 @@ def test_retention_lists_what_is_due_purges_it_and_shows_refusals(recorded: Reco
         bj.retain_until, tj.retain_until = date(2026, 11, 1), date(2030, 1, 1)
     retention = "/console/recordings/retention"
     page = recorded.client.get(retention).get_data(as_text=True)
-    assert recorded.sids["BJ1"] in page and recorded.sids["TJ1"] not in page
+    assert recorded.sids["BJ1"] in page
+    assert recorded.sids["TJ1"] not in page
     assert "已到期可删除 <strong>1</strong> 条" in page
     kept = _post(recorded, "/console/recordings/purge", {"recording": recorded.sids["TJ1"], "reason": "保存期满"},
                  retention)
@@ -173,7 +178,8 @@ def test_retention_lists_what_is_due_purges_it_and_shows_refusals(recorded: Reco
         ("purge", recorded.sids["BJ1"], "保存期满，按制度销毁")]
     with Session(engine) as s:
         gone = s.scalars(select(Recording).where(Recording.recording_sid == recorded.sids["BJ1"])).one()
-        assert gone.status.value == "purged" and gone.path is not None
+        assert gone.status.value == "purged"
+        assert gone.path is not None
         assert not recorded.files.exists(gone.path)
     assert recorded.client.get(recorded.url("BJ1", "policy:BJ1")).status_code == 404  # gone
 
@@ -184,7 +190,8 @@ def test_the_audit_page_filters_pages_and_exports_exactly_the_filtered_rows(reco
     recorded.client.get(f"{SEARCH}?policy=BJ1")
     recorded.client.get(f"{SEARCH}?policy=TJ1")
     page = recorded.client.get("/console/audit?action=find&target=TJ1").get_data(as_text=True)
-    assert "policy_no=TJ1" in page and "policy_no=BJ1" not in page
+    assert "policy_no=TJ1" in page
+    assert "policy_no=BJ1" not in page
     assert "查询录音" in page
     assert recorded.client.get("/console/audit?since=2026-13-01").status_code == 422
     csv_reply = recorded.client.get("/console/audit?action=find&target=TJ1&format=csv")
