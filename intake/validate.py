@@ -51,8 +51,21 @@ class _Row:
             return None
 
 
+def accepted_words(mapping: Mapping[str, T]) -> str:
+    """Each value's identifier with the first Chinese word the file may use for it, in the enumeration's order:
+    `traditional/传统, participating/分红, …` (docs/policy-file.md lists every accepted word)."""
+    words: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = str(value)
+        if name not in words:
+            words[name] = name
+        elif "/" not in words[name] and not key.isascii():
+            words[name] = f"{name}/{key}"
+    return ", ".join(words.values())
+
+
 def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None) -> Callable[[str], T]:
-    allowed = allowed or " / ".join(sorted({str(v) for v in mapping.values()}))
+    allowed = allowed or accepted_words(mapping)
 
     def parse(value: str) -> T:
         key = value.strip()
@@ -125,7 +138,7 @@ def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord |
     logged = r.parse("receipt_logged_date", parse_date, required=False)
     cooling_off_days = r.parse("cooling_off_days", _positive_int, required=False)
     applicant_name = r.required("applicant_name")
-    gender = r.parse("applicant_gender", _choice(cols.GENDERS, "gender"), required=True)
+    gender = r.parse("applicant_gender", _choice(cols.GENDERS, "gender", "M/男, F/女"), required=True)
     birth = r.parse("applicant_birth_date", parse_date, required=True)
     id_no = r.required("applicant_id_no")
     phone_text = r.required("applicant_phone")
