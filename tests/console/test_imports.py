@@ -99,11 +99,14 @@ def test_an_upload_is_imported_in_the_background_with_the_clis_counts(
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o750
     page = supervisor.get(f"/console/imports/{job_id}").get_data(as_text=True)
-    assert "已完成" in page and "被拒绝的行" in page
+    assert "已完成" in page
+    assert "被拒绝的行" in page
     assert "储蓄型" in page  # a rejected row's message, with its row number and column
     assert '<td>50</td><td>产品类型<br><small class="hint">product_type</small></td>' in page
     history = supervisor.get("/console/imports").get_data(as_text=True)
-    assert job.sha256 in history and "新契约清单.csv" in history and "6（6）" in history
+    assert job.sha256 in history
+    assert "新契约清单.csv" in history
+    assert "6（6）" in history
     with Session(engine) as s:
         line = s.scalars(select(AuditEvent).where(AuditEvent.action == "policy_import")).one()
         assert (line.operator, line.target) == ("张总", f"import {job_id}: 新契约清单.csv")
@@ -139,10 +142,11 @@ def test_progress_is_written_after_every_chunk_and_polled_by_the_page(
         s.commit()
     polled = supervisor.get(f"/console/imports/{job_id}/progress")
     body = polled.get_data(as_text=True)
-    assert '<progress max="25" value="10"' in body and "hx-trigger=\"every 1s\"" in body
+    assert '<progress max="25" value="10"' in body
+    assert "hx-trigger=\"every 1s\"" in body
     assert "HX-Refresh" not in polled.headers
     page = supervisor.get(f"/console/imports/{job_id}").get_data(as_text=True)
-    assert 'hx-get="/console/imports/%d/progress"' % job_id in page
+    assert f'hx-get="/console/imports/{job_id}/progress"' in page
     with Session(engine) as s:
         s.get(ImportJob, job_id).status = "done"  # type: ignore[union-attr]
         s.commit()
@@ -165,12 +169,14 @@ def test_a_job_whose_process_died_is_shown_stale_and_can_be_imported_again(
     assert "导入中" in supervisor.get(f"/console/imports/{dead_id}").get_data(as_text=True)
     clock.advance(timedelta(minutes=ctx.settings.console.import_stale_minutes, seconds=1))
     page = supervisor.get(f"/console/imports/{dead_id}").get_data(as_text=True)
-    assert "已中断" in page and "重新导入该文件" in page
+    assert "已中断" in page
+    assert "重新导入该文件" in page
     assert "已中断" in supervisor.get("/console/imports").get_data(as_text=True)
     token = csrf(supervisor, f"/console/imports/{dead_id}")
     again = finished(console_app, supervisor.post(f"/console/imports/{dead_id}/rerun", data={"csrf_token": token}))
     old, new = job_row(engine, dead_id), job_row(engine, again)
-    assert old.status == "failed" and f"#{again}" in (old.error or "")
+    assert old.status == "failed"
+    assert f"#{again}" in (old.error or "")
     assert (new.status, new.rerun_of, new.summary["imported"]) == ("done", dead_id, 1)  # type: ignore[index]
 
 
@@ -185,9 +191,11 @@ def test_a_file_broken_half_way_fails_the_job_with_what_is_committed(
     job = job_row(engine, finished(console_app, upload(supervisor, data)))
     assert job.status == "failed"
     assert "the import stopped after row 3" in (job.error or "")
-    assert job.summary is not None and job.summary["imported"] == 2
+    assert job.summary is not None
+    assert job.summary["imported"] == 2
     page = supervisor.get(f"/console/imports/{job.id}").get_data(as_text=True)
-    assert "失败" in page and "重新导入该文件" in page
+    assert "失败" in page
+    assert "重新导入该文件" in page
 
 
 def test_the_rejected_rows_download_as_xlsx_and_are_audited(
@@ -202,23 +210,29 @@ def test_the_rejected_rows_download_as_xlsx_and_are_audited(
     rejected = job_row(engine, job_id).summary["rejected"]  # type: ignore[index]
     assert rows[0] == ("行号", "列名", "中文表头", "错误说明")
     assert rows[1:] == [(r["row"], r["column"], labels[r["column"]], r["error"]) for r in rejected]
-    assert rows[3][0] == 50 and "储蓄型" in rows[3][3]
+    assert rows[3][0] == 50
+    assert "储蓄型" in rows[3][3]
     with Session(engine) as s:
         line = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_rejected_export")).one()
-        assert line.operator == "张总" and "6 rows" in line.detail
+        assert line.operator == "张总"
+        assert "6 rows" in line.detail
 
 
 def test_uploads_that_cannot_be_imported_are_refused_beside_the_field(
         console_app: Flask, supervisor: FlaskClient, engine: Engine, settings: Settings) -> None:
     token = csrf(supervisor, "/console/imports")
     nothing = supervisor.post("/console/imports", data={"csrf_token": token}, content_type="multipart/form-data")
-    assert nothing.status_code == 422 and "请选择要导入的保单文件" in nothing.get_data(as_text=True)
+    assert nothing.status_code == 422
+    assert "请选择要导入的保单文件" in nothing.get_data(as_text=True)
     pdf = upload(supervisor, b"%PDF-1.4", "清单.pdf")
-    assert pdf.status_code == 422 and "不支持的文件类型“.pdf”" in pdf.get_data(as_text=True)
+    assert pdf.status_code == 422
+    assert "不支持的文件类型“.pdf”" in pdf.get_data(as_text=True)
     header = ",".join(c.label_zh for c in COLUMNS).encode("big5", errors="replace")
     big5 = upload(supervisor, header + b"\n")
     text = big5.get_data(as_text=True)
-    assert big5.status_code == 422 and "文件无法读取" in text and "not in a supported encoding" in text
+    assert big5.status_code == 422
+    assert "文件无法读取" in text
+    assert "not in a supported encoding" in text
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(ImportJob)) == 0
     assert list(Path(settings.console.upload_dir).iterdir()) == []  # refused uploads are not kept
@@ -230,7 +244,8 @@ def test_the_same_file_again_asks_for_confirmation(console_app: Flask, superviso
     refused = upload(supervisor, SAMPLE.read_bytes(), "again.csv")
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert f"导入任务 #{first}" in text and 'name="confirm_same"' in text
+    assert f"导入任务 #{first}" in text
+    assert 'name="confirm_same"' in text
     again = job_row(engine, finished(console_app, upload(supervisor, SAMPLE.read_bytes(), confirm_same="1")))
     assert again.summary is not None
     assert (again.summary["imported"], again.summary["unchanged"], again.summary["tasks_created"]) == (0, 46, 0)
@@ -255,7 +270,8 @@ def test_only_the_upload_takes_a_body_over_web_max_content_length(
     console_app.extensions["huifang.console"] = replace(
         ctx, settings=replace(settings, console=replace(settings.console, upload_max_mb=1)))
     too_big = upload(supervisor, big + b"\n" * (1024 * 1024))
-    assert too_big.status_code == 413 and "不能超过 1 MB" in too_big.get_data(as_text=True)
+    assert too_big.status_code == 413
+    assert "不能超过 1 MB" in too_big.get_data(as_text=True)
 
 
 def test_held_tasks_are_listed_with_their_reason_and_verification_case(
@@ -264,7 +280,9 @@ def test_held_tasks_are_listed_with_their_reason_and_verification_case(
     page = supervisor.get("/console/imports/held").get_data(as_text=True)
     links = re.findall(r'href="/console/cases/(\d+)">核实件 #\1</a>', page)
     assert len(links) == 7  # 1 agent phone + 3 shared + 3 wrong numbers (the CLI's held count)
-    assert page.count("重复号码") >= 4 and page.count("电话有误") >= 3
+    assert page.count("重复号码") >= 4
+    assert page.count("电话有误") >= 3
     assert "请通过保全变更更正号码" in page
     case = supervisor.get(f"/console/cases/{links[0]}")
-    assert case.status_code == 200 and "核实件" in case.get_data(as_text=True)
+    assert case.status_code == 200
+    assert "核实件" in case.get_data(as_text=True)
