@@ -59,7 +59,7 @@ def to_xlsx(job: ImportJob) -> bytes:
 def rejected_download(db: Session, actor: Actor, job: ImportJob, now: datetime) -> Response:
     """The download, audited in the caller's transaction (the caller commits)."""
     lines = len((job.summary or {}).get("rejected", []))
-    audit(db, actor=actor, action="import_rejected_export", target=f"import {job.id}: {job.file_name}", now=now,
+    audit(db, actor=actor, action="import_rejects", target=f"import {job.id}: {job.file_name}", now=now,
           detail=f"xlsx, {lines} rows, sha256 {job.sha256}")
     stamp = now.astimezone(BUSINESS_TZ).strftime("%Y%m%d-%H%M")
     response = Response(to_xlsx(job), content_type=MEDIA_TYPES["xlsx"])

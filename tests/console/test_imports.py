@@ -213,7 +213,7 @@ def test_the_rejected_rows_download_as_xlsx_and_are_audited(
     assert rows[3][0] == 50
     assert "储蓄型" in rows[3][3]
     with Session(engine) as s:
-        line = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_rejected_export")).one()
+        line = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_rejects")).one()
         assert line.operator == "张总"
         assert "6 rows" in line.detail
 

@@ -3,6 +3,7 @@ ends with the summary the CLI prints for the same file (docs/screenshots/imports
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import replace
 from datetime import date
@@ -23,6 +24,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROWS = 50_000
 
 
+def with_two_bad_rows(path: Path) -> None:
+    """Two copies of the last row, renumbered and broken: a date the file format does not allow, and a product
+    type and a channel no one knows (one row, two errors)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header, *_, last = list(csv.reader(handle))
+    column = {name: header.index(label) for name, label in (("policy_no", "保单号"), ("issue_date", "承保日期"),
+                                                            ("product_type", "产品类型"), ("channel", "销售渠道"))}
+    first, second = list(last), list(last)
+    first[column["policy_no"]], first[column["issue_date"]] = "BAD0000001", "13/11/2026"
+    second[column["policy_no"]], second[column["product_type"]], second[column["channel"]] = "BAD0000002", "储蓄型", "直销"
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([first, second])
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     base = Settings()
@@ -32,7 +47,8 @@ def settings(tmp_path: Path) -> Settings:
 def test_a_50000_row_upload_shows_progress_and_ends_with_the_clis_counts(
         page: Page, live_console: str, engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "新契约清单.csv"
-    write_csv(path, ROWS, seed=7, today=date(2026, 11, 25), chinese_headers=True)
+    write_csv(path, ROWS - 2, seed=7, today=date(2026, 11, 25), chinese_headers=True)
+    with_two_bad_rows(path)
     _sign_in(page, live_console, "张总")
     page.get_by_role("link", name="保单导入").click()
     page.get_by_label("保单文件").set_input_files(str(path))
@@ -53,4 +69,10 @@ def test_a_50000_row_upload_shows_progress_and_ends_with_the_clis_counts(
     facts = page.locator("#summary dl")
     for label, key in (("读取行数", "rows"), ("新增保单", "imported"), ("新建回访任务", "tasks_created")):
         expect(facts.locator(f"dt:text-is('{label}') + dd")).to_have_text(str(expected[key]))
+    assert (expected["rows"], expected["rejected_rows"], expected["errors"]) == (ROWS, 2, 3)
+    expect(facts.locator("dt:text-is('被拒绝行') + dd")).to_have_text("2（3 处错误）")
+    rejected = page.locator("#rejected tbody tr")
+    expect(rejected).to_have_count(3)
+    expect(rejected.filter(has_text="直销")).to_contain_text("销售渠道")
+    expect(page.get_by_role("link", name="下载被拒绝行（XLSX）")).to_be_visible()
     _shot(page, tmp_path, "imports", publish=True)
