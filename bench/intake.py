@@ -1,6 +1,9 @@
 """Intake benchmark: import a synthetic policy file into a fresh database, as `huifang import` does.
 
-    .venv/bin/python bench/intake.py [--rows 100000] [--backends sqlite,postgresql] [--profile]
+    .venv/bin/python bench/intake.py [--rows 100000] [--backends sqlite,postgresql] [--profile] [--upload]
+
+`--upload` times the console's path instead (保单导入): the upload stored as the route stores it, an import job
+row, and the job run by console.imports.jobs.ImportRunner, writing its progress after every chunk.
 
 Each backend's import runs in a fresh subprocess so ru_maxrss is that import's own peak. A second
 subprocess repeats the first import under tracemalloc (which slows Python down, so it is never timed).
@@ -79,6 +82,28 @@ def import_once(app: App, csv_path: Path) -> tuple[float, ImportSummary]:
     return time.perf_counter() - started, summary
 
 
+def upload_once(app: App, csv_path: Path, workdir: Path) -> tuple[float, ImportSummary]:
+    """The console's upload, end to end but for HTTP: store the file (hashing it), record the job, run it."""
+    from console.imports import jobs
+    from storage.db import unit_of_work
+
+    started = time.perf_counter()
+    with csv_path.open("rb") as upload, unit_of_work(app.sessions) as db:
+        stored = jobs.store_upload(upload, workdir / "uploads", csv_path.name, app.clock.now())
+        job_id = jobs.create_job(db, stored, csv_path.name, "bench", app.clock.now()).id
+        db.commit()
+    jobs.ImportRunner(app.settings, app.calendar, app.clock, app.sessions).run(job_id)
+    seconds = time.perf_counter() - started
+    with unit_of_work(app.sessions) as db:
+        job = db.get(jobs.ImportJob, job_id)
+        assert job is not None
+        assert job.status == jobs.DONE, job.error
+        summary = ImportSummary(rows=job.summary["rows"], imported=job.summary["imported"],
+                                excluded=job.summary["excluded"], tasks_created=job.summary["tasks_created"],
+                                held=job.summary["held"], holds_added=job.summary["holds_added"])
+    return seconds, summary
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -88,7 +113,11 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     app = make_app(args.url, date.fromisoformat(args.today))
     migrate.upgrade(app.engine)
     out: dict[str, Any] = {"baseline_rss_mb": round(rss_mb(), 1)}
-    if args.mode == "memory":
+    if args.mode == "upload":
+        seconds, summary = upload_once(app, args.csv, args.csv.parent)
+        out |= {"upload_s": round(seconds, 2), "peak_rss_mb": round(rss_mb(), 1), "imported": summary.imported,
+                "tasks_created": summary.tasks_created, "held": summary.held}
+    elif args.mode == "memory":
         tracemalloc.start()
         import_once(app, args.csv)
         out["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
@@ -143,7 +172,8 @@ def main() -> None:
     parser.add_argument("--english-headers", action="store_true", help="English headers (default: Chinese, BOM)")
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc run")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first import to stderr")
-    parser.add_argument("--worker", choices=("time", "memory", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--upload", action="store_true", help="time the console's upload path (an import job)")
+    parser.add_argument("--worker", choices=("time", "memory", "profile", "upload"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,6 +195,12 @@ def main() -> None:
             if args.profile:
                 log(f"{backend}: profiling the first import")
                 run_worker("profile", fresh_database(backend, workdir, "profile"), csv_path, today)
+                continue
+            if args.upload:
+                log(f"{backend}: the console's upload (an import job)")
+                timed = run_worker("upload", fresh_database(backend, workdir, "upload"), csv_path, today)
+                results.append({"backend": backend, "upload_s": timed["upload_s"],
+                                "rows_per_s": round(args.rows / timed["upload_s"])} | timed)
                 continue
             log(f"{backend}: import and re-import")
             timed = run_worker("time", fresh_database(backend, workdir, "time"), csv_path, today)

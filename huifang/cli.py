@@ -19,6 +19,7 @@ from huifang.config import ConfigError
 from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
+from huifang.import_progress import import_progress
 from huifang.output import emit_json, emit_table
 from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
@@ -127,25 +128,31 @@ def db_upgrade(app: App) -> None:
 @handled
 def import_(app: App, file: Path, as_json: bool) -> None:
     """Import a policy file (CSV or XLSX; docs/policy-file.md). Commits every 2,000 rows: after an interruption,
-    import the same file again to finish."""
+    import the same file again to finish. Exit status 0 when the import ran to its end, rejected rows or not
+    (they are in the summary: `rejected_rows`); 1 when the file cannot be read, the import stopped, or every row
+    was rejected. A progress bar on stderr when it is a terminal."""
     table = open_table(file)
     try:
-        summary = PolicyIntake(units_of_work(app.sessions), settings=app.settings, calendar=app.calendar,
-                               clock=app.clock).run(table)
+        with import_progress(file) as (after_chunk, before_phone_rules):
+            summary = PolicyIntake(units_of_work(app.sessions), settings=app.settings, calendar=app.calendar,
+                                   clock=app.clock, after_chunk=after_chunk,
+                                   before_phone_rules=before_phone_rules).run(table)
     except ImportInterrupted as exc:
         raise UserError(str(exc)) from None
     if as_json:
         emit_json(summary.as_dict())
-        return
-    click.echo(
-        f"{summary.rows} rows: {summary.imported} new, {summary.updated} updated, {summary.unchanged} unchanged, "
-        f"{len(summary.rejected)} rejected; {summary.excluded} need no callback; "
-        f"{summary.tasks_created} tasks created, {summary.held} held"
-    )
-    if summary.ignored_columns:
-        click.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
-    if summary.rejected:
-        emit_table(["row", "column", "error"], [(e.row, e.column, e.error) for e in summary.rejected])
+    else:
+        click.echo(
+            f"{summary.rows} rows: {summary.imported} new, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.rejected_rows} rejected ({len(summary.rejected)} errors); {summary.excluded} need no "
+            f"callback; {summary.tasks_created} tasks created, {summary.held} held"
+        )
+        if summary.ignored_columns:
+            click.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
+        if summary.rejected:
+            emit_table(["row", "column", "error"], [(e.row, e.column, e.error) for e in summary.rejected])
+    if summary.rows and summary.rejected_rows == summary.rows:
+        raise UserError(f"{file}: every row was rejected ({summary.rows}); nothing is imported")
 
 
 @cli.group()

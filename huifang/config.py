@@ -249,7 +249,8 @@ def validate(settings: Settings) -> None:
     _validate_dialer(settings)
     _validate_web(settings)
     c = settings.console
-    for key in ("max_failed_logins", "lockout_minutes", "min_password_length"):
+    for key in ("max_failed_logins", "lockout_minutes", "min_password_length", "upload_max_mb",
+                "import_stale_minutes"):
         if getattr(c, key) < 1:
             raise ConfigError(f"console.{key}: must be at least 1, got {getattr(c, key)}")
     if not 0 <= settings.reports.agent_warning_success_rate <= 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -18,7 +19,9 @@ class ResidentId:
 
 def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError(f"{first17!r}: 17 digits are needed")
+    total = sum(map(mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

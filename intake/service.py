@@ -58,6 +58,11 @@ class ImportSummary:
             setattr(self, name, getattr(self, name) + getattr(chunk, name))
         self.rejected.extend(chunk.rejected)
 
+    @property
+    def rejected_rows(self) -> int:
+        """Rows rejected (a row with three problems is one row; `rejected` lists every problem)."""
+        return len({e.row for e in self.rejected})
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -70,6 +75,8 @@ class ImportSummary:
             "holds_added": self.holds_added,
             "holds_released": self.holds_released,
             "rejected": [e.as_dict() for e in self.rejected],
+            "rejected_rows": self.rejected_rows,
+            "errors": len(self.rejected),
             "ignored_columns": self.ignored_columns,
         }
 
@@ -98,7 +105,7 @@ class ImportInterrupted(RuntimeError):
             message = f"the import stopped in its first chunk ({why}); nothing is committed"
         else:
             done = (f"{summary.rows} rows are committed ({summary.imported} new, {summary.updated} updated, "
-                    f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected)")
+                    f"{summary.unchanged} unchanged, {summary.rejected_rows} rejected)")
             if in_phone_rules:
                 message = f"the phone-quality check failed after every row was committed ({why}); {done}"
             else:
@@ -110,10 +117,12 @@ class ImportInterrupted(RuntimeError):
 
 class PolicyIntake:
     """`unit_of_work()` opens one step's transaction, committed when its block ends without an exception
-    (storage.db.units_of_work): each chunk is a whole step. `after_chunk` is called with the running summary after each chunk commits."""
+    (storage.db.units_of_work): each chunk is a whole step. `after_chunk` is called with the running summary after
+    each chunk commits (a progress bar, the console's import job), `before_phone_rules` once every row is in."""
 
     def __init__(self, unit_of_work: UnitOfWork, *, settings: Settings, calendar: BusinessCalendar, clock: Clock,
-                 chunk_rows: int | None = None, after_chunk: Callable[[ImportSummary], None] | None = None) -> None:
+                 chunk_rows: int | None = None, after_chunk: Callable[[ImportSummary], None] | None = None,
+                 before_phone_rules: Callable[[ImportSummary], None] | None = None) -> None:
         self.chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
         if self.chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, not {self.chunk_rows}")
@@ -122,6 +131,7 @@ class PolicyIntake:
         self.calendar = calendar
         self.clock = clock
         self.after_chunk = after_chunk
+        self.before_phone_rules = before_phone_rules
         self._branches: dict[str, int] = {}  # ids of committed rows, kept across chunks
         self._agents: dict[str, int] = {}
 
@@ -157,6 +167,8 @@ class PolicyIntake:
             committed_through = chunk[-1].row
             if self.after_chunk is not None:
                 self.after_chunk(summary)
+        if self.before_phone_rules is not None:
+            self.before_phone_rules(summary)
         try:
             with self.unit_of_work() as session:
                 changes = reevaluate_phone_holds(

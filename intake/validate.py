@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TypeVar
 
 from intake import columns as cols
@@ -25,13 +26,14 @@ class _Row:
 
     def __init__(self, raw: RawRow) -> None:
         self.raw = raw
+        self.values = raw.values
         self.errors: list[RowError] = []
 
     def fail(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.raw.row, column, message))
 
     def text(self, column: str) -> str:
-        return self.raw.values.get(column, "").strip()
+        return self.values.get(column, "")  # trimmed by the reader (intake.reader._row_dict)
 
     def required(self, column: str) -> str | None:
         value = self.text(column)
@@ -51,8 +53,21 @@ class _Row:
             return None
 
 
+def accepted_words(mapping: Mapping[str, T]) -> str:
+    """Each value's identifier with the first Chinese word the file may use for it, in the enumeration's order:
+    `traditional/传统, participating/分红, …` (docs/policy-file.md lists every accepted word)."""
+    words: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = str(value)
+        if name not in words:
+            words[name] = name
+        elif "/" not in words[name] and not key.isascii():
+            words[name] = f"{name}/{key}"
+    return ", ".join(words.values())
+
+
 def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None) -> Callable[[str], T]:
-    allowed = allowed or " / ".join(sorted({str(v) for v in mapping.values()}))
+    allowed = allowed or accepted_words(mapping)
 
     def parse(value: str) -> T:
         key = value.strip()
@@ -64,7 +79,9 @@ def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None) -> 
     return parse
 
 
+@lru_cache(maxsize=65536)
 def parse_date(value: str) -> date:
+    """A date in one of the accepted spellings (cached: a file repeats its issue and receipt days)."""
     match = _DATE.match(value.strip())
     if not match:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
@@ -104,6 +121,11 @@ def _premium(value: str) -> Decimal:
 
 
 _yes_no = _choice(cols.YES_NO, "yes/no value", "Y / N / 是 / 否")
+# built once (their messages list the accepted words): a parser made per row cost a tenth of the import's time
+_product_type = _choice(cols.PRODUCT_TYPES, "product type")
+_channel = _choice(cols.CHANNELS, "channel")
+_payment_frequency = _choice(cols.PAYMENT_FREQUENCIES, "payment frequency")
+_gender = _choice(cols.GENDERS, "gender", "M/男, F/女")
 
 
 def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord | list[RowError]:
@@ -112,20 +134,20 @@ def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord |
     policy_no = r.required("policy_no")
     product_code = r.required("product_code")
     product_name = r.required("product_name")
-    product_type = r.parse("product_type", _choice(cols.PRODUCT_TYPES, "product type"), required=True)
-    channel = r.parse("channel", _choice(cols.CHANNELS, "channel"), required=True)
+    product_type = r.parse("product_type", _product_type, required=True)
+    channel = r.parse("channel", _channel, required=True)
     term = r.parse("policy_term_years", _term, required=True)
     guaranteed_renewal = bool(r.parse("guaranteed_renewal", _yes_no, required=False))
     is_group = bool(r.parse("is_group", _yes_no, required=False))
     premium = r.parse("premium", _premium, required=True)
-    frequency = r.parse("payment_frequency", _choice(cols.PAYMENT_FREQUENCIES, "payment frequency"), required=True)
+    frequency = r.parse("payment_frequency", _payment_frequency, required=True)
     payment_years = r.parse("payment_years", _positive_int, required=True)
     issue_date = r.parse("issue_date", parse_date, required=True)
     signed = r.parse("receipt_signed_date", parse_date, required=False)
     logged = r.parse("receipt_logged_date", parse_date, required=False)
     cooling_off_days = r.parse("cooling_off_days", _positive_int, required=False)
     applicant_name = r.required("applicant_name")
-    gender = r.parse("applicant_gender", _choice(cols.GENDERS, "gender"), required=True)
+    gender = r.parse("applicant_gender", _gender, required=True)
     birth = r.parse("applicant_birth_date", parse_date, required=True)
     id_no = r.required("applicant_id_no")
     phone_text = r.required("applicant_phone")

@@ -209,6 +209,9 @@ class ConsoleSettings:
     min_password_length: int = 10
     idle_timeout_minutes: int = 30  # a console session unused this long is signed out
     export_max_rows: int = 50000  # the most rows one list export (XLSX/CSV) may hold; more: narrow the filters
+    upload_max_mb: int = 64  # the largest policy file /console/imports accepts (other routes: web.max_content_length)
+    upload_dir: str = "./var/imports"  # uploaded policy files are kept here (0600 files in a 0750 folder)
+    import_stale_minutes: int = 5  # a running import whose process has not answered for this long is shown 中断
 
 
 @dataclass(frozen=True)

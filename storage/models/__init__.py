@@ -3,6 +3,7 @@
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerPacing, JobRun
+from storage.models.imports import ImportJob
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
 from storage.models.recording import AuditEvent, Recording
@@ -10,4 +11,4 @@ from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
 __all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerPacing",
-           "JobRun", "Policy", "Recording", "TaskHold", "User"]
+           "ImportJob", "JobRun", "Policy", "Recording", "TaskHold", "User"]

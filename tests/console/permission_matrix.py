@@ -33,10 +33,11 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 #   login    302 to the sign-in page
 #   →PATH    302 to PATH (a form that succeeded, a desk's landing page, a search's exact hit, signed in)
 #   403      the desk is not the role's (console.context.page_actor)
+#   422      the form again with a message beside its field (nothing changed)
 #   404      out of the role's scope: the same answer as a thing that does not exist
 # Path placeholders take the side's values: {code} branch, {policy} policy number, {case} case id,
 # {recording} RecordingSid of the stored recording, {call} CallSid of the handed-off call, {opposite_case}
-# the other side's case.
+# the other side's case; {import} the id of a finished policy-file import (not a branch's data).
 #
 # Signing in: each role with its own password (→ its landing page); anonymous with a name no one has (200: the
 # form again, refused). Signing out answers everyone with the sign-in page.
@@ -63,6 +64,7 @@ CALL_PAGE = "→/console/agent/calls/{call}"
 SEARCH = "→/console/recordings"
 SEARCH_POLICY = "→/console/recordings?policy={policy}"
 RETENTION = "→/console/recordings/retention"
+IMPORT_PAGE = "→/console/imports/{import}"  # a finished import is not run again: back to its page, nothing changed
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
@@ -96,6 +98,14 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/audit?action=find",                                     "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
     ("GET /console/audit?action=find&format=csv",                          "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
     ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
+    # policy files: supervisors and administrators (an upload without a file: the form again, 422)
+    ("GET /console/imports",                                               "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/imports",                                              "login",  "403",                  "403",              "422",       "403",       "403",       "422",             "403",              "422"),
+    ("GET /console/imports/{import}",                                      "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("GET /console/imports/{import}/progress",                             "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("GET /console/imports/{import}/rejected.xlsx",                        "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/imports/{import}/rerun",                               "login",  "403",                  "403",              IMPORT_PAGE, "403",       "403",       IMPORT_PAGE,       "403",              IMPORT_PAGE),
+    ("GET /console/imports/held",                                          "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -114,11 +124,13 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/recordings/dispute": {"policy": "{policy}", "action": "open", "start": "2026-11-20", "reason": "客户投诉",
                                     "was": "/"},
     "/console/recordings/purge": {"recording": "", "reason": "保存期满"},
+    "/console/imports": {},
+    "/console/imports/{import}/rerun": {},
 }
 CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
 # each one given: one audit line (a search, an export, a playback)
 AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/{recording}/", "/console/recordings/bundle",
            "/console/recordings?",
-           "/console/audit?action=find&format=")
+           "/console/audit?action=find&format=", "/console/imports/{import}/rejected")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP = "application/zip"

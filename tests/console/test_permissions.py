@@ -77,7 +77,8 @@ def settings(tmp_path: Path) -> Settings:
     """The console fixture's settings with the recordings store in the test's directory and an agent line."""
     base = Settings()
     return replace(base, recordings=replace(base.recordings, root=str(tmp_path / "recordings")),
-                   ivr=replace(base.ivr, agent_target=LINE))
+                   ivr=replace(base.ivr, agent_target=LINE),
+                   console=replace(base.console, upload_dir=str(tmp_path / "uploads")))
 
 
 class _Quiet:
@@ -131,6 +132,7 @@ class World:
     engine: Engine
     own: Side
     other: Side
+    imported: int  # a finished policy-file import (console.imports)
 
     def side(self, name: str | None) -> Side | None:
         return {"own": self.own, "other": self.other, None: None}[name]
@@ -159,7 +161,18 @@ def world(console_app: Flask, engine: Engine, session: Session, settings: Settin
     handed = {no: _hand_off(rules, console, no) for no in ("BJ1", "TJ1")}
     own, other = (Side(code, no, who, case_of(no, engine), recordings[no], handed[no])
                   for code, no, who in (("110100", "BJ1", "赵敏"), ("120100", "TJ1", "钱进")))
-    return World(console_app, engine, own, other)
+    return World(console_app, engine, own, other, _an_import(session, settings))
+
+
+def _an_import(session: Session, settings: Settings) -> int:
+    """A finished import of a stored file with one rejected row (the imports desk's pages and download)."""
+    from console.imports import jobs
+
+    stored = jobs.store_upload(io.BytesIO(b"policy_no\n"), Path(settings.console.upload_dir), "p.csv", NOW)
+    job = jobs.create_job(session, stored, "p.csv", "张总", NOW)
+    job.status, job.summary = jobs.DONE, {"rows": 1, "rejected": [{"row": 2, "column": "premium", "error": "x"}]}
+    session.commit()
+    return job.id
 
 
 # -- asking and checking ----------------------------------------------------------------------------------
@@ -187,7 +200,7 @@ def version_of(engine: Engine, case_id: int) -> int:
 
 
 def values(world: World, side: Side | None, role: str) -> dict[str, str]:
-    found = {"user": ACCOUNTS[role][0] if role in ACCOUNTS else "无此人"}
+    found = {"user": ACCOUNTS[role][0] if role in ACCOUNTS else "无此人", "import": str(world.imported)}
     if side is not None:
         found.update(code=side.code, policy=side.policy, case=str(side.case), recording=side.recording,
                      call=side.call, opposite_case=str(world.opposite(side).case),
@@ -225,7 +238,7 @@ def cell_for(cell: str, side: str | None) -> str:
 
 def sides_of(template: str) -> tuple[str | None, ...]:
     """Both sides when the request names a branch's data (in its path, or in its form: the bulk assignment)."""
-    asked = template + "".join(FORMS.get(template, {}).values()).replace("{user}", "")
+    asked = (template + "".join(FORMS.get(template, {}).values())).replace("{user}", "").replace("{import}", "")
     return ("own", "other") if "{" in asked else (None,)
 
 
@@ -289,7 +302,7 @@ def test_the_matrix_covers_every_console_route(console_app: Flask) -> None:
     row is a route, every row has a cell per role in the table's vocabulary, and signing out comes last."""
     adapter = console_app.url_map.bind("localhost")
     sample = {"user": "王芳", "code": "110100", "policy": "BJ1", "case": "1", "recording": "RE1", "call": "CA1",
-              "opposite_case": "2", "version": "1"}
+              "opposite_case": "2", "version": "1", "import": "1"}
     covered = set()
     for row in MATRIX:
         assert len(row) == 1 + len(ROLES), row[0]
@@ -301,7 +314,8 @@ def test_the_matrix_covers_every_console_route(console_app: Flask) -> None:
         for cell in row[1:]:
             for side in sides_of(template):
                 wanted = cell_for(cell, side)
-                assert wanted in ("200", "empty", "206", "login", "403", "404") or wanted.startswith("→/console/"), \
+                assert wanted in ("200", "empty", "206", "login", "403", "404", "422") \
+                    or wanted.startswith("→/console/"), \
                     f"{row[0]}: {wanted!r}"
     routes = {(rule.endpoint, method) for rule in console_app.url_map.iter_rules()
               if not rule.endpoint.endswith("static") for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}

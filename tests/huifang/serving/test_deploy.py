@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from huifang.cli import cli
-from kit.settings import WebSettings
+from kit.settings import ConsoleSettings, WebSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
@@ -84,6 +84,9 @@ def test_nginx_passes_what_the_app_needs_and_logs_no_query_strings() -> None:
     size = re.search(r"client_max_body_size (\d+)m;", site)
     assert size is not None
     assert int(size.group(1)) * 1024 * 1024 == WebSettings().max_content_length
+    upload = re.search(r"location = /console/imports \{\s*client_max_body_size (\d+)m;", site)
+    assert upload is not None
+    assert int(upload.group(1)) == ConsoleSettings().upload_max_mb
     example = tomllib.loads((ROOT / "config.example.toml").read_text())
     upstream = re.search(r"upstream huifang \{\s*server ([\d.:]+);", site)
     assert upstream is not None

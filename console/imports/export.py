@@ -1,0 +1,69 @@
+"""The rejected rows of an import as XLSX, for the core-system team to fix: the spreadsheet row number, the column
+(identifier and Chinese header) and the message, one line per problem. Written to the audit trail (the messages
+quote the file's values); cells that would run as a formula are defused."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from console.cases.export import MEDIA_TYPES, attachment, defused
+from intake.columns import BY_NAME
+from kit.actor import Actor
+from kit.clock import BUSINESS_TZ
+from recordings.audit import audit
+from storage.models import ImportJob
+
+HEADERS = ("行号", "列名", "中文表头", "错误说明")
+WIDTHS = (8, 24, 16, 100)
+
+
+def rejected_lines(summary: dict[str, Any] | None) -> list[list[Any]]:
+    lines: list[list[Any]] = []
+    for problem in (summary or {}).get("rejected", []):
+        column = str(problem["column"])
+        spec = BY_NAME.get(column)
+        lines.append([int(problem["row"]), defused(column), spec.label_zh if spec else "",
+                      defused(str(problem["error"]))])
+    return lines
+
+
+def to_xlsx(job: ImportJob) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("被拒绝的行")
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for title in HEADERS:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for line in rejected_lines(job.summary):
+        sheet.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def rejected_download(db: Session, actor: Actor, job: ImportJob, now: datetime) -> Response:
+    """The download, audited in the caller's transaction (the caller commits)."""
+    lines = len((job.summary or {}).get("rejected", []))
+    audit(db, actor=actor, action="import_rejects", target=f"import {job.id}: {job.file_name}", now=now,
+          detail=f"xlsx, {lines} rows, sha256 {job.sha256}")
+    stamp = now.astimezone(BUSINESS_TZ).strftime("%Y%m%d-%H%M")
+    response = Response(to_xlsx(job), content_type=MEDIA_TYPES["xlsx"])
+    response.headers["Content-Disposition"] = attachment(f"导入被拒绝行-{job.id}-{stamp}.xlsx",
+                                                         f"import-{job.id}-rejected-{stamp}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
