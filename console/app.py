@@ -31,6 +31,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.agent.routes import agent_desk
     from console.auth.routes import auth
     from console.cases.routes import cases
+    from console.dialer.routes import dialer_desk
     from console.policies.routes import policies
     from console.recordings.routes import recordings
     from console.users.routes import users
@@ -49,7 +50,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases, policies, agent_desk, recordings, users):
+    for desk in (auth, cases, policies, agent_desk, recordings, users, dialer_desk):
         app.register_blueprint(desk)
 
     @app.after_request

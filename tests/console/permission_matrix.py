@@ -55,11 +55,15 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 #   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
 #   find it; 403 would do too, 404 needs no new answer). admin sees no branch's data, so branch+admin is
 #   scoped like branch.
+# * the dialer page (/console/dialer): pausing and resuming calling is the supervisor's ("controls"); an
+#   administrator may view it (the dialers' health: no personal data, and watching the running processes is
+#   theirs) but not pause or resume (403); everyone else 403, branch users included.
 HOME = "→/console/"
 CASE_PAGE = "→/console/cases/{case}"
 QUEUE = "→/console/cases"
 POLICY_PAGE = "→/console/policies/{policy}"
 CALL_PAGE = "→/console/agent/calls/{call}"
+DIALER = "→/console/dialer"
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
@@ -82,6 +86,9 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # a recording asked for from a page it is not on (the other side's case): not found, for everyone
     ("GET /console/recordings/{recording}/audio?for=case:{opposite_case}", "login",  "404",                  "403",              "404",       "404",       "404",       "403",             "404",              "404"),
     ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
+    ("GET /console/dialer",                                                "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/dialer/pause",                                         "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
+    ("POST /console/dialer/resume",                                        "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -95,7 +102,9 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case}/assign": {"to": "王芳", "version": "{version}"},
     "/console/cases/assign": {"case": "{case}:{version}", "to": "王芳", "back": ""},
     "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
+    "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
+    "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
 }
-CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
+CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST here that succeeds changes the database
 AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/")  # each one given: one audit line
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
