@@ -22,7 +22,7 @@ HISTORY_ROWS = 20
 
 @dataclass(frozen=True)
 class HourRow:
-    label: str  # "09:00–10:00", or "0 点前已到期"
+    label: str  # "9 时" (09:00–10:00), or "0 点前" (due when the day began)
     count: int
     now: bool  # the hour it is now
 
@@ -33,7 +33,6 @@ class DialerPage:
     history: list[PauseView]
     backlog: Backlog
     hours: list[HourRow]
-    peak: int  # the largest hour's count (the bars' scale)
     branches: dict[str, str]  # code → name, for the form and the scopes' names
     cps: float  # all dialers together, placements in the last minute / 60
     now: datetime
@@ -77,12 +76,11 @@ def dialer_page(db: Session, actor: Actor, settings: Settings, now: datetime, to
     backlog = backlog_by_hour(db, actor, today)
     hour_now = now.astimezone(BUSINESS_TZ).hour
     start, end = int(settings.dialer.calling_hours_start[:2]), int(settings.dialer.calling_hours_end[:2])
-    rows = [HourRow("0 点前已到期", backlog.at_start, False)]
-    rows += [HourRow(f"{h:02d}:00–{h + 1:02d}:00", n, h == hour_now) for h, n in enumerate(backlog.hours)
+    rows = [HourRow("0 点前", backlog.at_start, False)]
+    rows += [HourRow(f"{h} 时", n, h == hour_now) for h, n in enumerate(backlog.hours)
              if n or start <= h < end or h == hour_now]  # the calling hours, and any other hour with tasks
     live = [d for d in view.dialers if not d.stale]
-    return DialerPage(view, history(db, HISTORY_ROWS), backlog, rows, max([r.count for r in rows] + [1]),
-                      branches(db), round(sum(d.cps for d in live), 3), now)
+    return DialerPage(view, history(db, HISTORY_ROWS), backlog, rows, branches(db), round(sum(d.cps for d in live), 3), now)
 
 
 def state_zh(dialer: DialerView) -> tuple[str, str]:

@@ -99,9 +99,13 @@ def test_the_dialers_table_in_beijing_time_with_stale_ones_marked(console_app: F
     assert "web2:202 已失联 已 10 分钟无响应 2026-11-25 09:50:00" in page
     assert "web1:303 退避中 2026-11-25 09:00:00 0 2026-11-25 10:00:20" in page  # a one-off run, backing off
     assert "实际呼叫速率合计 0.5 次/秒" in page
-    assert "0 点前已到期 1" in page and "10:00–11:00（当前） 0" in page and "14:00–15:00 1" in page
-    assert "合计 2" in page
-    assert 'hx-trigger="every 10s"' in html and 'hx-select="#dialers"' in html
+    section = html[html.index('aria-label="今日待拨"'):]
+    head, body = (re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", section[section.index(tag):section.index(end)])
+                  for tag, end in (("<thead>", "</thead>"), ("<tbody>", "</tbody>")))
+    backlog = dict(zip((_text(cell).strip() for cell in head), (_text(cell).strip() for cell in body), strict=True))
+    assert backlog == {"时段": "到期任务", "0 点前": "1", **{f"{h} 时": "0" for h in range(9, 21) if h != 10},
+                       "10 时（当前）": "0", "14 时": "1", "合计": "2"}
+    assert 'hx-trigger="every 10s"' in html and 'hx-select="#live"' in html
 
 
 def test_an_administrator_views_without_the_controls(console_app: Flask, console: FlaskClient, engine: Engine,
@@ -113,7 +117,7 @@ def test_an_administrator_views_without_the_controls(console_app: Flask, console
     login(console, "管理员")
     reply = console.get("/console/dialer")
     page = reply.get_data(as_text=True)
-    assert reply.status_code == 200 and "全面暂停" in page
+    assert reply.status_code == 200 and "全面暂停" in page and '<span class="tag overdue">全部暂停</span>' in page
     assert "/console/dialer/pause" not in page and "/console/dialer/resume" not in page
     assert _post(console, "/console/dialer/resume", branch="", product_type="", reason="x")[0] == 403
     branch_user = console_app.test_client()
