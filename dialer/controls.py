@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -166,9 +166,11 @@ def resume(session: Session, actor: Actor, *, branch: str | None, product_type: 
     row = _in_force(session, scope, lock=True)
     ended = 0
     if row is not None:  # a conditional update: a resume that raced another one ends the pause once
-        ended = session.execute(update(DialerPause).where(DialerPause.id == row.id, DialerPause.resumed_at.is_(None))
-                                .values(resumed_at=now, resumed_by=actor.user, resume_reason=why)
-                                .execution_options(synchronize_session=False)).rowcount
+        result = cast(CursorResult[Any], session.execute(
+            update(DialerPause).where(DialerPause.id == row.id, DialerPause.resumed_at.is_(None))
+            .values(resumed_at=now, resumed_by=actor.user, resume_reason=why)
+            .execution_options(synchronize_session=False)))
+        ended = result.rowcount
     if row is None or not ended:
         others = pauses_in_force(session)
         listed = "; ".join(p.scope.describe() for p in others) or "nothing"

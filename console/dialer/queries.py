@@ -61,7 +61,7 @@ def refusal_zh(exc: ControlError, scope: Scope, branches: dict[str, str]) -> str
         c = exc.current
         return (f"{scope_zh(scope, branches)}已在暂停中（{c.by} 于 {seconds(c.since)[:16]} 暂停，原因：{c.reason}），"
                 "可能是其他人刚刚暂停的")
-    if exc.field == "" :
+    if not exc.field:
         listed = "；".join(scope_zh(p.scope, branches) for p in exc.in_force) or "无"
         return f"{scope_zh(scope, branches)}当前未暂停，无需恢复（可能已被其他人恢复）。当前暂停：{listed}"
     return exc.zh

@@ -3,9 +3,8 @@ or take each other's rows; SQLite (one dialer): its write lock serialises the cl
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased

@@ -35,21 +35,24 @@ def _text(html: str) -> str:
 def test_a_supervisor_pauses_a_branch_and_resumes_it(console: FlaskClient, engine: Engine) -> None:
     login(console, "张总")
     page = console.get("/console/dialer").get_data(as_text=True)
-    assert "当前没有暂停" in page and "最近一天没有拨号程序运行" in page
+    assert "当前没有暂停" in page
+    assert "最近一天没有拨号程序运行" in page
     assert 'href="/console/dialer">拨号控制</a>' in page  # in the supervisor's nav
     status, target, _ = _post(console, "/console/dialer/pause", branch="110100", product_type="", reason="号码批次待核对")
     assert (status, target) == (302, "/console/dialer")
     page = _text(console.get("/console/dialer").get_data(as_text=True))
     assert "已暂停拨号：机构 北京分公司（110100）（拨号程序在下一次运行时生效）" in page
     assert "机构 北京分公司（110100） 2026-11-25 10:00 张总 号码批次待核对" in page
-    assert "部分暂停" in page and "当前待拨 2 件（其中暂停中 1 件）" in page
+    assert "部分暂停" in page
+    assert "当前待拨 2 件（其中暂停中 1 件）" in page
     with Session(engine) as s:
         assert [p.branch for p in controls.pauses_in_force(s)] == ["110100"]
     status, target, _ = _post(console, "/console/dialer/resume", branch="110100", product_type="", pause="1",
                               reason="已核对")
     assert (status, target) == (302, "/console/dialer")
     page = _text(console.get("/console/dialer").get_data(as_text=True))
-    assert "已恢复拨号：机构 北京分公司（110100）" in page and "当前没有暂停" in page
+    assert "已恢复拨号：机构 北京分公司（110100）" in page
+    assert "当前没有暂停" in page
     assert "机构 北京分公司（110100） 2026-11-25 10:00 张总 号码批次待核对 2026-11-25 10:00 张总 已核对" in page  # history
     with Session(engine) as s:
         audit = [(e.operator, e.action, e.target, e.reason) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
@@ -63,14 +66,16 @@ def test_the_forms_say_what_is_wrong_and_keep_the_input(console: FlaskClient, en
     status, _, page = _post(console, "/console/dialer/pause", branch="120100", product_type="health", reason=" ")
     assert status == 400
     assert '<span class="field-error">原因：请填写原因（将记入审计日志）</span>' in page
-    assert '<option value="120100" selected>' in page and '<option value="health" selected>' in page
+    assert '<option value="120100" selected>' in page
+    assert '<option value="health" selected>' in page
     status, _, page = _post(console, "/console/dialer/pause", branch="990000", product_type="", reason="x")
     assert (status, "机构：没有代码为 990000 的机构" in page) == (400, True)
     status, _, page = _post(console, "/console/dialer/pause", branch="", product_type="annuity", reason="x")
     assert (status, "险种：请从列表中选择" in page) == (400, True)
     assert _post(console, "/console/dialer/pause", branch="", product_type="health", reason="话术更新")[0] == 302
     status, _, page = _post(console, "/console/dialer/pause", branch="", product_type="health", reason="again")
-    assert status == 400 and "险种 健康险已在暂停中（张总 于 2026-11-25 10:00 暂停，原因：话术更新），可能是其他人刚刚暂停的" in page
+    assert status == 400
+    assert "险种 健康险已在暂停中（张总 于 2026-11-25 10:00 暂停，原因：话术更新），可能是其他人刚刚暂停的" in page
     with Session(engine) as s:  # someone else resumes it meanwhile: the button on the old page is stale
         controls.resume(s, Actor.of("李总", ["supervisor"]), branch=None, product_type="health", reason="完成", now=NOW)
         s.commit()
@@ -105,7 +110,8 @@ def test_the_dialers_table_in_beijing_time_with_stale_ones_marked(console_app: F
     backlog = dict(zip((_text(cell).strip() for cell in head), (_text(cell).strip() for cell in body), strict=True))
     assert backlog == {"时段": "到期任务", "0 点前": "1", **{f"{h} 时": "0" for h in range(9, 21) if h != 10},
                        "10 时（当前）": "0", "14 时": "1", "合计": "2"}
-    assert 'hx-trigger="every 10s"' in html and 'hx-select="#live"' in html
+    assert 'hx-trigger="every 10s"' in html
+    assert 'hx-select="#live"' in html
 
 
 def test_an_administrator_views_without_the_controls(console_app: Flask, console: FlaskClient, engine: Engine,
@@ -117,8 +123,11 @@ def test_an_administrator_views_without_the_controls(console_app: Flask, console
     login(console, "管理员")
     reply = console.get("/console/dialer")
     page = reply.get_data(as_text=True)
-    assert reply.status_code == 200 and "全面暂停" in page and '<span class="tag overdue">全部暂停</span>' in page
-    assert "/console/dialer/pause" not in page and "/console/dialer/resume" not in page
+    assert reply.status_code == 200
+    assert "全面暂停" in page
+    assert '<span class="tag overdue">全部暂停</span>' in page
+    assert "/console/dialer/pause" not in page
+    assert "/console/dialer/resume" not in page
     assert _post(console, "/console/dialer/resume", branch="", product_type="", reason="x")[0] == 403
     branch_user = console_app.test_client()
     login(branch_user, "王芳")

@@ -148,7 +148,8 @@ def test_what_is_refused_changes_nothing(bench: Bench) -> None:
     _pause(bench, branch="110100")
     with pytest.raises(ControlError, match="branch 110100 is paused already .* by 张总: 核对名单") as twice:
         _pause(bench, branch="110100", actor=OTHER_SUPERVISOR)
-    assert twice.value.current is not None and twice.value.current.by == "张总"
+    assert twice.value.current is not None
+    assert twice.value.current.by == "张总"
     with pytest.raises(ControlError, match=r"all calling is not paused \(paused now: branch 110100\)") as not_paused:
         _resume(bench)
     assert [p.branch for p in not_paused.value.in_force] == ["110100"]
@@ -158,8 +159,8 @@ def test_what_is_refused_changes_nothing(bench: Bench) -> None:
                           ({"reason": "  "}, "reason"), ({"reason": "长" * 501}, "reason")):
         with pytest.raises(ControlError) as refused:
             _pause(bench, **kwargs)  # type: ignore[arg-type]
-        assert refused.value.field == field and refused.value.zh.startswith({"branch": "机构", "reason": "原因",
-                                                                             "product_type": "险种"}[field])
+        assert refused.value.field == field
+        assert refused.value.zh.startswith({"branch": "机构", "reason": "原因", "product_type": "险种"}[field])
     for who in (Actor.of("王芳", ["branch"], ["110100"]), Actor.of("合规李", ["compliance"]), Actor.of("管理员", ["admin"])):
         with pytest.raises(NotAllowed):
             _pause(bench, branch="120100", actor=who)

@@ -86,5 +86,6 @@ def test_refusals_are_one_line_and_exit_1(engine: Engine, db_url: str, tmp_path:
     assert _run(env, "pause", "--product-type", "annuity", "--reason", "x").exit_code == 2
     human = _run(env, "status")
     assert human.exit_code == 0
-    assert "all     all" in human.stdout and "due now: 1 (1 held back by the pauses)" in human.stdout
+    assert "all     all" in human.stdout
+    assert "due now: 1 (1 held back by the pauses)" in human.stdout
     assert "Traceback" not in human.stderr + twice.stderr + unknown.stderr
