@@ -40,19 +40,19 @@ class Beat:
 
 
 def record_tick(session: Session, beat: Beat) -> DialerHeartbeat:
-    """Write the dialer's heartbeat (its claims in flight counted now); forget dialers silent for a day."""
+    """Write the dialer's heartbeat (its claims in flight counted now); a dialer's first heartbeat also removes
+    those of dialers silent for a day (FORGET_AFTER)."""
     in_flight = session.scalar(
         select(func.count()).select_from(CallbackTask)
         .where(CallbackTask.claimed_by == beat.name, CallbackTask.status.in_(claims.ACTIVE),
                CallbackTask.lease_expires_at >= beat.at)) or 0
     row = session.get(DialerHeartbeat, beat.name)
-    if row is None:
+    if row is None:  # a dialer starting: the rows of dialers long gone are removed now (not at every tick)
+        session.execute(delete(DialerHeartbeat).where(DialerHeartbeat.last_tick_at < beat.at - FORGET_AFTER))
         row = DialerHeartbeat(name=beat.name, started_at=beat.started_at)
         session.add(row)
     row.last_tick_at, row.ticks_every_s, row.in_flight, row.placed = beat.at, beat.ticks_every_s, in_flight, beat.placed
     row.paused, row.backoff_until, row.cps, row.cps_limit = beat.paused, beat.backoff_until, beat.cps, beat.cps_limit
-    session.execute(delete(DialerHeartbeat).where(DialerHeartbeat.last_tick_at < beat.at - FORGET_AFTER,
-                                                  DialerHeartbeat.name != beat.name))
     session.flush()
     return row
 
@@ -92,8 +92,8 @@ class Status:
 def dialers(session: Session, now: datetime, stale_after_ticks: int) -> list[DialerView]:
     """Every dialer seen in the last day, the latest tick first."""
     out: list[DialerView] = []
-    for row in session.scalars(select(DialerHeartbeat).order_by(DialerHeartbeat.last_tick_at.desc(),
-                                                                DialerHeartbeat.name)):
+    for row in session.scalars(select(DialerHeartbeat).where(DialerHeartbeat.last_tick_at >= now - FORGET_AFTER)
+                               .order_by(DialerHeartbeat.last_tick_at.desc(), DialerHeartbeat.name)):
         stale = (row.ticks_every_s is not None
                  and now - row.last_tick_at > timedelta(seconds=stale_after_ticks * row.ticks_every_s))
         backing_off = row.backoff_until if row.backoff_until is not None and row.backoff_until > now else None

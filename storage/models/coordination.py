@@ -57,7 +57,7 @@ class DialerPause(IdMixin, Base):
 
 class DialerHeartbeat(Base):
     """One row per dialer process (host:pid), written at the end of each of its ticks: what `huifang dialer
-    status` and the console's dialer page show. Rows not written for a day are removed by the next heartbeat."""
+    status` and the console's dialer page show. Rows not written for a day are not shown, and removed when a dialer starts."""
 
     __tablename__ = "dialer_heartbeats"
 

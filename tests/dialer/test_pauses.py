@@ -15,7 +15,7 @@ from dialer.loop import TickResult
 from dialer.status import backlog_by_hour, status
 from kit.actor import Actor, NotAllowed
 from kit.vocab import TaskStatus
-from storage.models import AuditEvent, DialerPause
+from storage.models import AuditEvent, DialerHeartbeat, DialerPause
 from tests.dialer.conftest import Bench, local
 from tests.factories import policy_row
 
@@ -195,6 +195,13 @@ def test_each_dialer_reports_its_ticks_and_goes_stale_when_silent(bench: Bench) 
     assert {d.name: d.stale for d in view.dialers} == {"host:1": True, "host:2": False}
     bench.clock.advance(timedelta(seconds=45))
     assert looping.cps() == 0.0  # the placements are more than a minute old
+    bench.clock.advance(timedelta(days=1))
+    with bench.sessions() as s:  # a day without a tick: no longer listed
+        assert status(s, SUPERVISOR, now=bench.clock.now(), today=bench.clock.now().date(),
+                      stale_after_ticks=3).dialers == []
+    bench.dialer("host:3").tick()  # a dialer starting removes them
+    with bench.sessions() as s:
+        assert [row.name for row in s.scalars(select(DialerHeartbeat))] == ["host:3"]
     with pytest.raises(NotAllowed), bench.sessions() as s:
         status(s, Actor.of("王芳", ["branch"], ["110100"]), now=bench.clock.now(), today=bench.clock.now().date(),
                stale_after_ticks=3)
