@@ -29,6 +29,7 @@ def urlencode_page(args: dict[str, str], page: int) -> str:
 
 def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bool) -> None:
     from console.agent.routes import agent_desk
+    from console.audit.routes import audit_desk
     from console.auth.routes import auth
     from console.cases.routes import cases
     from console.dialer.routes import dialer_desk
@@ -52,6 +53,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
                                      static_url_path="/console/static"))
     for desk in (auth, cases, policies, agent_desk, recordings, users, dialer_desk):
         app.register_blueprint(desk)
+    app.register_blueprint(audit_desk)
 
     @app.after_request
     def _headers(response: Response) -> Response:

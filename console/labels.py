@@ -48,6 +48,16 @@ BY_KIND: dict[str, dict[str, str]] = {
     "answer": ANSWER_ZH, "input": INPUT_ZH, "handoff_reason": HANDOFF_REASON_ZH, "agent_outcome": AGENT_OUTCOME_ZH,
     "hold_reason": HOLD_REASON_ZH, "who": WHO_ZH, "recording": RECORDING_ZH, "dial": DIAL_ZH, "role": ROLE_ZH,
 }
+# the audit trail's actions (recordings.audit, accounts.service, the console's exports)
+AUDIT_ACTION_ZH = {"find": "查询录音", "export": "导出证据包", "playback": "收听录音", "purge": "删除录音", "verify": "校验录音",
+                   "dispute": "登记争议", "case_export": "导出工单", "audit_export": "导出审计日志", "user_added": "新增用户",
+                   "agent_line_set": "设置坐席线路", "password_set": "设置密码", "user_disabled": "停用用户",
+                   "user_enabled": "启用用户", "login": "登录", "login_failed": "登录失败", "account_locked": "账户锁定"}
+AUDIT_ACTION_ZH.update(dialer_paused="暂停拨号", dialer_resumed="恢复拨号")  # dialer.controls
+BY_KIND["audit_action"] = AUDIT_ACTION_ZH
+# whether a recording can be listened to now (recordings.playback.Availability)
+BY_KIND["availability"] = {"playable": "已保存", "pending": "待下载", "absent": "无录音", "failed": "录音失败",
+                           "purged": "已过保存期删除", "missing": "文件缺失"}
 
 
 def zh(value: object, kind: str) -> str:
@@ -67,3 +77,4 @@ GLOBALS = {"sla_zh": SLA_ZH, "case_type_zh": CASE_TYPE_ZH, "case_status_zh": CAS
            "task_status_zh": TASK_STATUS_ZH, "result_zh": RESULT_ZH, "outcome_zh": OUTCOME_ZH, "reason_zh": REASON_ZH,
            "topic_zh": TOPIC_ZH, "action_zh": ACTION_ZH, "event_zh": EVENT_ZH, "who_zh": WHO_ZH,
            "channel_zh": CHANNEL_ZH, "product_type_zh": PRODUCT_TYPE_ZH, "role_zh": ROLE_ZH}
+GLOBALS["audit_action_zh"] = AUDIT_ACTION_ZH

@@ -10,7 +10,8 @@ import click
 from flows.vocab import ResultClass
 from huifang.app import App
 from huifang.output import emit_json, emit_table
-from recordings import compliance
+from recordings import bundle, compliance
+from recordings.audit import TrailFilter
 from recordings.downloader import Downloader
 from recordings.media import MediaClient
 from recordings.store import FileStore
@@ -101,6 +102,29 @@ def recordings_export(app: App, policy_no: str, out: Path, reason: str, as_json:
         click.echo(f"{result['out']}: {result['files']} files, sha256 {result['sha256']}")
 
 
+@recordings_group.command("verify-bundle")
+@click.argument("bundle_path", metavar="FILE.zip", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def recordings_verify_bundle(bundle_path: Path, as_json: bool) -> None:
+    """Re-hash every file of an export bundle against its manifest; exit 1 naming each file missing, extra
+    or altered (reads only the file: no database, nothing audited)."""
+    try:
+        check = bundle.verify(bundle_path)
+    except bundle.BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit_json(check.to_json())
+    elif check.ok:
+        click.echo(f"{bundle_path}: ok, {check.files} files match the manifest")
+    else:
+        for kind, names in (("missing", check.missing), ("extra", check.extra), ("altered", check.altered)):
+            for name in names:
+                click.echo(f"{kind}: {name}")
+        click.echo(f"{bundle_path}: does NOT match its manifest", err=True)
+    if not check.ok:
+        raise SystemExit(1)
+
+
 @recordings_group.command("play")
 @click.argument("recording_sid")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -161,14 +185,22 @@ def audit_group() -> None:
 
 @audit_group.command("list")
 @click.option("--limit", default=200, show_default=True)
+@click.option("--user", default=None, help="Only this user's lines.")
+@click.option("--action", default=None, help="Only this action (find, export, playback, purge, dispute …).")
+@click.option("--target", default=None, help="Only lines whose target or detail contains this (a policy number …).")
+@click.option("--since", default=None, help="YYYY-MM-DD (business day)")
+@click.option("--until", default=None, help="YYYY-MM-DD, inclusive")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def audit_list(app: App, limit: int, as_json: bool) -> None:
-    """Who accessed recordings, when, what and why, newest first."""
+def audit_list(app: App, limit: int, user: str | None, action: str | None, target: str | None, since: str | None,
+               until: str | None, as_json: bool) -> None:
+    """Who accessed recordings, when, what and why, newest first; `detail` names what it touched (an export's
+    bundle and its SHA-256)."""
+    filters = TrailFilter(user, action, target, _day(since, "--since"), _day(until, "--until"))
     with app.unit_of_work() as session:
-        rows = compliance.audit_log(session, app.actor, limit)
+        rows = compliance.audit_log(session, app.actor, limit, filters)
     if as_json:
         emit_json(rows)
         return
-    emit_table(["at", "operator", "action", "target", "reason"],
-               [(r["at"], r["operator"], r["action"], r["target"], r["reason"]) for r in rows])
+    emit_table(["at", "operator", "action", "target", "reason", "detail"],
+               [(r["at"], r["operator"], r["action"], r["target"], r["reason"], r["detail"]) for r in rows])

@@ -4,9 +4,6 @@ disputes — every access written to the append-only audit trail (docs/domain.md
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -15,11 +12,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
-from kit.actor import AUDIT_READERS, RECORDING_KEEPERS, RECORDING_READERS, Actor
+from kit.actor import RECORDING_KEEPERS, RECORDING_READERS, Actor
 from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
 from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
-from recordings.audit import audit
+from recordings import bundle
+from recordings.audit import TrailFilter, audit, trail
+from recordings.bundle import to_json
 from recordings.playback import NotPlayable, playable
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore, write_private
@@ -46,7 +45,8 @@ class Filters:
         return ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if v is not None) or "all"
 
 
-def _rows(session: Session, actor: Actor, filters: Filters) -> list[tuple[Recording, Call, Policy]]:
+def _rows(session: Session, actor: Actor, filters: Filters, *, limit: int | None = None, offset: int = 0,
+          newest_first: bool = False) -> list[tuple[Recording, Call, Policy]]:
     """A phone matches on its last 11 digits whatever its format; dates are business days, `until` inclusive."""
     phone_suffix = None
     if filters.phone:
@@ -58,7 +58,7 @@ def _rows(session: Session, actor: Actor, filters: Filters) -> list[tuple[Record
         called_from=business_start_of(filters.since) if filters.since else None,
         called_before=business_start_of(date.fromordinal(filters.until.toordinal() + 1)) if filters.until else None,
         branch_code=filters.branch_code,
-        result_class=filters.result_class,
+        result_class=filters.result_class, limit=limit, offset=offset, newest_first=newest_first,
     )
 
 
@@ -75,18 +75,26 @@ def view(recording: Recording, call: Call, policy: Policy) -> dict[str, Any]:
     }
 
 
-def find(session: Session, filters: Filters, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+def search(session: Session, filters: Filters, *, actor: Actor, now: datetime, limit: int | None = None,
+           offset: int = 0, newest_first: bool = False) -> list[tuple[Recording, Call, Policy]]:
+    """The recordings matching `filters` in the actor's scope (a page of them with `limit`/`offset`), audited:
+    one line naming the filters and the recordings found."""
     actor.require(RECORDING_READERS, "search recordings")
-    found = [view(*row) for row in _rows(session, actor, filters)]
+    rows = _rows(session, actor, filters, limit=limit, offset=offset, newest_first=newest_first)
     audit(session, actor=actor, action="find", target=filters.describe(), now=now,
-          detail=" ".join(f["recording_sid"] for f in found))
-    return found
+          detail=" ".join(r.recording_sid for r, _, _ in rows))
+    return rows
+
+
+def find(session: Session, filters: Filters, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    return [view(*row) for row in search(session, filters, actor=actor, now=now)]
 
 
 def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *, actor: Actor, reason: str,
-           now: datetime) -> dict[str, Any]:
+           now: datetime, name: str | None = None) -> dict[str, Any]:
     """A zip for a complaint or an inspection: audio, each call's transcript and result, the policy, and a
-    SHA-256 manifest of everything in it."""
+    SHA-256 manifest of everything in it (recordings.bundle: written to `out` entry by entry, the audio
+    streamed from the store). The audit line names the bundle (`name`, else `out`) and its SHA-256."""
     actor.require(RECORDING_READERS, "export recordings")
     if not reason.strip():
         raise ComplianceError("--reason: an export must say why (a complaint, an inspection …)")
@@ -94,28 +102,20 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
     policy = policy_repo.by_number(session, policy_no, actor=actor)
     if policy is None:
         raise ComplianceError(f"no policy {policy_no}")
-    entries: dict[str, bytes] = {"policy.json": _json(_policy_json(policy))}
-    calls = call_repo.for_policy(session, policy.id)
-    for call in calls:
-        entries[f"calls/{call.call_sid}.json"] = _json(_call_json(session, call))
-    for recording, _call, _policy in rows:
-        if recording.status is RecordingStatus.STORED and recording.path:
-            data = files.read(recording.path)
-            if hashlib.sha256(data).hexdigest() != recording.sha256:
-                raise ComplianceError(f"{recording.recording_sid}: the stored file does not match its checksum: "
-                                      "run huifang recordings verify")
-            entries[f"audio/{recording.recording_sid}.wav"] = data
-    manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(entries.items()))
-    entries["manifest.sha256"] = manifest.encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, data in sorted(entries.items()):
-            bundle.writestr(name, data)
-    write_private(out, buffer.getvalue())
-    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    documents: dict[str, bytes] = {"policy.json": to_json(_policy_json(policy))}
+    for call in call_repo.for_policy(session, policy.id):
+        documents[f"calls/{call.call_sid}.json"] = to_json(_call_json(session, call))
+    audio = [bundle.Audio(f"audio/{recording.recording_sid}.wav", files.local_path(recording.path),
+                          recording.sha256 or "", recording.recording_sid)
+             for recording, _call, _policy in rows if recording.status is RecordingStatus.STORED and recording.path]
+    try:
+        count, digest = bundle.write(out, documents, audio)
+    except bundle.BundleError as exc:
+        raise ComplianceError(str(exc)) from None
     audit(session, actor=actor, action="export", target=f"policy {policy_no}", reason=reason, now=now,
-          detail=f"{out} sha256={digest} " + " ".join(r.recording_sid for r, _, _ in rows))
-    return {"out": str(out), "files": len(entries), "sha256": digest}
+          detail=f"bundle {name or out} sha256 {digest}; {count} files; recordings "
+                 + (" ".join(r.recording_sid for r, _, _ in rows) or "none"))
+    return {"out": str(out), "files": count, "sha256": digest}
 
 
 def playback(session: Session, files: RecordingStore, recording_sid: str, out: Path, *, actor: Actor,
@@ -145,17 +145,49 @@ def verify(session: Session, files: RecordingStore, *, actor: Actor, now: dateti
     return {"checked": checked, "missing": missing, "altered": altered}
 
 
-def _why_kept(recording: Recording, policy: Policy, today: date) -> str | None:
+@dataclass(frozen=True)
+class Kept:
+    """Why a recording may not be deleted today: `why` is `dispute` (open since `on`), `whole_life` (no contract
+    end yet), `no_date` (no retention date) or `retention` (kept until `on`)."""
+
+    why: str
+    on: date | None = None
+
+    def __str__(self) -> str:
+        return {"dispute": f"a dispute open since {self.on} keeps it",
+                "whole_life": "the contract has no end date yet (whole life): kept while it runs",
+                "no_date": "no retention date",
+                "retention": f"kept until {self.on} (retention from the contract's end: recordings.retention_years_*, "
+                             "docs/configuration.md)"}[self.why]
+
+
+class Refused(ComplianceError):
+    """A purge of one recording refused: `kept` says why."""
+
+    def __init__(self, recording_sid: str, kept: Kept) -> None:
+        super().__init__(f"{recording_sid} may not be deleted: {kept}")
+        self.recording_sid, self.kept = recording_sid, kept
+
+
+def why_kept(recording: Recording, policy: Policy, today: date) -> Kept | None:
     """None when the recording may be deleted today; otherwise the reason it is kept."""
     if policy.dispute_started_on and not policy.dispute_ended_on:
-        return f"a dispute open since {policy.dispute_started_on} keeps it"
+        return Kept("dispute", policy.dispute_started_on)
     if recording.retain_until is None:
         end = contract_end(policy.issue_date, policy.policy_term_years)
-        return "the contract has no end date yet (whole life): kept while it runs" if end is None else \
-            "no retention date"
+        return Kept("whole_life") if end is None else Kept("no_date")
     if today < recording.retain_until:
-        return f"kept until {recording.retain_until} (retention from the contract's end: recordings.retention_years_*, docs/configuration.md)"
+        return Kept("retention", recording.retain_until)
     return None
+
+
+def retention_view(session: Session, actor: Actor, *, now: datetime,
+                   limit: int) -> list[tuple[Recording, Call, Policy, Kept | None]]:
+    """The retention desk: stored recordings past their retention date (due for purge: Kept None) and those an
+    open dispute keeps (with why), oldest date first, at most `limit`."""
+    actor.require(RECORDING_KEEPERS, "review retention")
+    today = now.astimezone(BUSINESS_TZ).date()
+    return [(r, c, p, why_kept(r, p, today)) for r, c, p in recording_repo.due_or_disputed(session, actor, today, limit)]
 
 
 def purge(session: Session, files: RecordingStore, *, actor: Actor, now: datetime, reason: str,
@@ -168,10 +200,10 @@ def purge(session: Session, files: RecordingStore, *, actor: Actor, now: datetim
         raise ComplianceError(f"no stored recording {recording_sid}")
     purged: list[str] = []
     for recording, policy in rows:
-        why = _why_kept(recording, policy, today)
+        why = why_kept(recording, policy, today)
         if why is not None:
             if recording_sid:
-                raise ComplianceError(f"{recording_sid} may not be deleted: {why}")
+                raise Refused(recording_sid, why)
             continue
         if recording.path:
             files.remove(recording.path)
@@ -201,10 +233,6 @@ def set_dispute(session: Session, policy: Policy, started: date, ended: date | N
     return changed
 
 
-def _json(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-
-
 def _policy_json(policy: Policy) -> dict[str, Any]:
     fields = ("policy_no", "product_name", "product_type", "channel", "issue_date", "receipt_signed_date",
               "cooling_off_end", "applicant_name", "applicant_phone", "policy_term_years")
@@ -225,8 +253,8 @@ def _call_json(session: Session, call: Call) -> dict[str, Any]:
     }
 
 
-def audit_log(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    actor.require(AUDIT_READERS, "read the audit trail")
-    rows = recording_repo.audit_events(session, limit)
+def audit_log(session: Session, actor: Actor, limit: int = 200,
+              filters: TrailFilter | None = None) -> list[dict[str, Any]]:
+    rows = trail(session, actor, filters or TrailFilter(), limit=limit)
     return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
              "reason": a.reason, "detail": a.detail} for a in rows]

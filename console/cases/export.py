@@ -53,25 +53,26 @@ def table(rows: list[Row], now: datetime) -> list[list[str]]:
     return [[defused(cell) for cell in line] for line in lines]
 
 
-def to_csv(lines: list[list[str]]) -> bytes:
+def to_csv(lines: list[list[str]], headers: tuple[str, ...] = HEADERS) -> bytes:
     """UTF-8 with a BOM: Excel in China opens it as UTF-8 (without one it guesses GBK)."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(HEADERS)
+    writer.writerow(headers)
     writer.writerows(lines)
     return ("\ufeff" + text.getvalue()).encode("utf-8")
 
 
-def to_xlsx(lines: list[list[str]]) -> bytes:
+def to_xlsx(lines: list[list[str]], headers: tuple[str, ...] = HEADERS, widths: tuple[int, ...] = WIDTHS,
+            title: str = "问题件工单") -> bytes:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("问题件工单")
+    sheet = book.create_sheet(title)
     sheet.freeze_panes = "A2"
-    for index, width in enumerate(WIDTHS, start=1):
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
     header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
+    for name in headers:
+        cell = WriteOnlyCell(sheet, value=name)
         cell.font = bold
         header.append(cell)
     sheet.append(header)

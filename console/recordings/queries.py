@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases.actions import CaseNotFound, load
 from console.context import context
-from kit.actor import RECORDING_PLAYERS, Actor
+from kit.actor import RECORDING_PLAYERS, RECORDING_READERS, Actor
 from kit.clock import BUSINESS_TZ
 from recordings.playback import Availability, availability
 from recordings.store import FileStore, RecordingStore
@@ -21,7 +21,8 @@ from storage.models import Call, Recording
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
 
-ORIGIN = re.compile(r"(?P<kind>case|policy):(?P<key>[0-9A-Za-z_-]{1,64})")
+ORIGIN = re.compile(r"(?P<kind>case|policy):(?P<key>[0-9A-Za-z_-]{1,64})|(?P<search>recordings)")
+SEARCH_REASON = "recordings_reason"  # the session key of the reason given once per session on /console/recordings
 NOTE_ZH = {
     Availability.PENDING: "录音尚未保存（正在下载，请稍后刷新）",
     Availability.ABSENT: "本次通话没有录音",
@@ -37,7 +38,11 @@ def recording_store() -> RecordingStore:
 
 
 class BadOrigin(ValueError):
-    """`for` is missing or not `case:<id>` / `policy:<policy_no>` (400)."""
+    """`for` is missing or not `case:<id>` / `policy:<policy_no>` / `recordings` (400)."""
+
+
+class NeedsReason(BadOrigin):
+    """`for=recordings` before the user gave the session's reason for listening (400)."""
 
 
 @dataclass(frozen=True)
@@ -45,15 +50,22 @@ class Origin:
     """The page a recording is played from: the audit trail's why, and the policy the recording must be of."""
 
     reason: str
-    policy_id: int
+    policy_id: int | None  # None: any recording in the actor's scope (the recordings desk's search)
 
 
-def origin(db: Session, actor: Actor, raw: str) -> Origin | None:
-    """`case:<id>` (the case page) or `policy:<policy_no>` (the policy page), in the actor's scope; None when
-    it is not there for this actor (the same 404 as an unknown recording)."""
+def origin(db: Session, actor: Actor, raw: str, search_reason: str | None = None) -> Origin | None:
+    """`case:<id>` (the case page), `policy:<policy_no>` (the policy page), in the actor's scope, or
+    `recordings` (the compliance search: for the recording readers, with the reason they gave for this session,
+    `search_reason`); None when it is not there for this actor (the same 404 as an unknown recording)."""
     found = ORIGIN.fullmatch(raw)
     if found is None:
-        raise BadOrigin(f"for={raw!r}: expected case:<id> or policy:<policy_no>")
+        raise BadOrigin(f"for={raw!r}: expected case:<id>, policy:<policy_no> or recordings")
+    if found["search"]:
+        if not actor.has(RECORDING_READERS):
+            return None
+        if not search_reason:
+            raise NeedsReason("for=recordings: no reason given for this session yet")
+        return Origin(search_reason, None)
     key = found["key"]
     if found["kind"] == "case":
         if not key.isdigit():
@@ -95,18 +107,18 @@ def recording_views(db: Session, files: RecordingStore, actor: Actor, call: Call
     recordings = recording_repo.for_call(db, call.id)
     if not recordings:
         return [RecordingView(_label(call, None), None, "暂无录音（尚未收到录音）")] if call.answered_at else []
-    views = []
-    for recording in recordings:
-        state = availability(recording, files)
-        if state is Availability.PLAYABLE and actor.has(RECORDING_PLAYERS):
-            values: dict[str, Any] = {"recording_sid": recording.recording_sid, "for": origin_key}
-            src = url_for("recordings.audio", **values)
-            views.append(RecordingView(_label(call, recording), src, None))
-        elif state is Availability.PLAYABLE:
-            views.append(RecordingView(_label(call, recording), None, "您的角色无权收听录音"))
-        elif state is Availability.PURGED and recording.purged_at is not None:
-            day = recording.purged_at.astimezone(BUSINESS_TZ)
-            views.append(RecordingView(_label(call, recording), None, f"录音已过保存期限，于 {day:%Y-%m-%d} 删除"))
-        else:
-            views.append(RecordingView(_label(call, recording), None, NOTE_ZH[state]))
-    return views
+    return [view_of(files, actor, call, recording, origin_key) for recording in recordings]
+
+
+def view_of(files: RecordingStore, actor: Actor, call: Call, recording: Recording, origin_key: str) -> RecordingView:
+    """One recording of the call for a page: its player when the actor may listen, else why not."""
+    state = availability(recording, files)
+    if state is Availability.PLAYABLE and actor.has(RECORDING_PLAYERS):
+        values: dict[str, Any] = {"recording_sid": recording.recording_sid, "for": origin_key}
+        return RecordingView(_label(call, recording), url_for("recordings.audio", **values), None)
+    if state is Availability.PLAYABLE:
+        return RecordingView(_label(call, recording), None, "您的角色无权收听录音")
+    if state is Availability.PURGED and recording.purged_at is not None:
+        day = recording.purged_at.astimezone(BUSINESS_TZ)
+        return RecordingView(_label(call, recording), None, f"录音已过保存期限，于 {day:%Y-%m-%d} 删除")
+    return RecordingView(_label(call, recording), None, NOTE_ZH[state])

@@ -1,19 +1,20 @@
 """The recordings desk: `GET /console/recordings/<recording_sid>/audio?for=case:<id>`, the audio a page's
-player streams (console/templates/console/recordings/player.html)."""
+player streams (console/templates/console/recordings/player.html). The compliance pages on the same blueprint:
+console/recordings/search.py (search, play, bundles, disputes) and console/recordings/retention.py."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from flask import abort, request, send_file
+from flask import abort, request, send_file, session
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Response
 
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
-from console.recordings.queries import BadOrigin, origin, recording_store
+from console.recordings.queries import SEARCH_REASON, BadOrigin, origin, recording_store
 from kit.actor import RECORDING_PLAYERS
 from recordings.playback import NotPlayable, Playable, note_playback, playable
 
@@ -44,7 +45,8 @@ def audio(recording_sid: str) -> Response:
     no byte of the range is in the file), private and never cached.
 
     `for` names the page it is played from (`case:<id>`, `policy:<policy_no>`): the audit trail's why, in the
-    actor's scope, and the recording must be of that page's policy. Out of scope, unknown, not stored,
+    actor's scope, and the recording must be of that page's policy; `recordings` (the compliance search): the
+    reason the user gave for this session is the why (none given yet: 400). Out of scope, unknown, not stored,
     purged or its file missing: 404. The audit line (one per playback: recordings.playback.note_playback) is
     committed before any audio is sent."""
     ctx = context()
@@ -52,7 +54,7 @@ def audio(recording_sid: str) -> Response:
     with unit_of_work() as db:
         actor = page_actor(db, RECORDING_PLAYERS)
         try:
-            where = origin(db, actor, request.args.get("for", ""))
+            where = origin(db, actor, request.args.get("for", ""), session.get(SEARCH_REASON))
             played = playable(db, files, actor, recording_sid, policy_id=where.policy_id) if where else None
         except BadOrigin:
             abort(400)
@@ -85,3 +87,6 @@ def _stream(played: Playable, path: Path) -> Response:
 def _unsatisfiable(size: int) -> Response:
     return Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes",
                                          "Cache-Control": "private, no-store"})
+
+
+from console.recordings import retention, search  # noqa: E402,F401  (their routes, on this blueprint)

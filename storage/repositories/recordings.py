@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
@@ -101,9 +101,11 @@ def _finish(session: Session, recording_id: int, token: str, **values: Any) -> b
 def matching(session: Session, actor: Actor, *, policy_no: str | None = None, phone_suffix: str | None = None,
              called_from: datetime | None = None, called_before: datetime | None = None,
              branch_code: str | None = None,
-             result_class: ResultClass | None = None) -> list[tuple[Recording, Call, Policy]]:
-    """Recordings with their call and policy, by call time then recording; every given filter applies, and
-    only the actor's branches. A phone matches the number the call dialled, or the policy's number now."""
+             result_class: ResultClass | None = None, limit: int | None = None, offset: int = 0,
+             newest_first: bool = False) -> list[tuple[Recording, Call, Policy]]:
+    """Recordings with their call and policy, by call time then recording (`newest_first`: the other way);
+    every given filter applies, and only the actor's branches. A phone matches the number the call dialled, or
+    the policy's number now."""
     stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
             .join(Policy, Policy.id == Call.policy_id).join(Branch, Branch.id == Policy.branch_id))
     stmt = scoped(stmt, actor, Policy.branch_id, joined=True)
@@ -120,7 +122,23 @@ def matching(session: Session, actor: Actor, *, policy_no: str | None = None, ph
         stmt = stmt.where(Branch.code == branch_code)
     if result_class:
         stmt = stmt.where(Call.result_class == result_class)
-    return [(r, c, p) for r, c, p in session.execute(stmt.order_by(Call.created_at, Recording.id))]
+    order = (Call.created_at.desc(), Recording.id.desc()) if newest_first else (Call.created_at, Recording.id)
+    stmt = stmt.order_by(*order).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(r, c, p) for r, c, p in session.execute(stmt)]
+
+
+def due_or_disputed(session: Session, actor: Actor, today: date, limit: int) -> list[tuple[Recording, Call, Policy]]:
+    """Stored recordings whose retention date has come, or whose policy has an open dispute; in the actor's
+    branches, the earliest retention date first."""
+    stmt = (select(Recording, Call, Policy).join(Call, Call.id == Recording.call_id)
+            .join(Policy, Policy.id == Call.policy_id)
+            .where(Recording.status == RecordingStatus.STORED,
+                   or_(Recording.retain_until <= today,
+                       and_(Policy.dispute_started_on.is_not(None), Policy.dispute_ended_on.is_(None)))))
+    stmt = scoped(stmt, actor, Policy.branch_id).order_by(Recording.retain_until, Recording.id).limit(limit)
+    return [(r, c, p) for r, c, p in session.execute(stmt)]
 
 
 def stored(session: Session) -> list[Recording]:
@@ -150,6 +168,35 @@ def played_since(session: Session, operator: str, recording_sid: str, since: dat
     return session.scalars(stmt).first() is not None
 
 
-def audit_events(session: Session, limit: int) -> list[AuditEvent]:
-    """The audit trail, newest first."""
-    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+def _trail(stmt: Any, *, user: str | None, action: str | None, target: str | None, at_from: datetime | None,
+           at_before: datetime | None) -> Any:
+    if user:
+        stmt = stmt.where(AuditEvent.operator == user)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if target:  # what was asked for, or what it touched (a policy number is in a playback's detail)
+        pattern = "%" + target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(AuditEvent.target.ilike(pattern, escape="\\"),
+                              AuditEvent.detail.ilike(pattern, escape="\\")))
+    if at_from is not None:
+        stmt = stmt.where(AuditEvent.at >= at_from)
+    if at_before is not None:
+        stmt = stmt.where(AuditEvent.at < at_before)
+    return stmt
+
+
+def audit_events(session: Session, limit: int, *, offset: int = 0, user: str | None = None,
+                 action: str | None = None, target: str | None = None, at_from: datetime | None = None,
+                 at_before: datetime | None = None) -> list[AuditEvent]:
+    """The audit trail, newest first; every given filter applies (`target`: contained in the target or the
+    detail)."""
+    stmt = _trail(select(AuditEvent), user=user, action=action, target=target, at_from=at_from,
+                  at_before=at_before)
+    return list(session.scalars(stmt.order_by(AuditEvent.id.desc()).offset(offset).limit(limit)))
+
+
+def audit_count(session: Session, *, user: str | None = None, action: str | None = None, target: str | None = None,
+                at_from: datetime | None = None, at_before: datetime | None = None) -> int:
+    stmt = _trail(select(func.count()).select_from(AuditEvent), user=user, action=action, target=target,
+                  at_from=at_from, at_before=at_before)
+    return int(session.scalar(stmt) or 0)

@@ -63,6 +63,9 @@ CASE_PAGE = "→/console/cases/{case}"
 QUEUE = "→/console/cases"
 POLICY_PAGE = "→/console/policies/{policy}"
 CALL_PAGE = "→/console/agent/calls/{call}"
+SEARCH = "→/console/recordings"
+SEARCH_POLICY = "→/console/recordings?policy={policy}"
+RETENTION = "→/console/recordings/retention"
 DIALER = "→/console/dialer"
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
@@ -85,6 +88,17 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/recordings/{recording}/audio?for=policy:{policy}",      "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
     # a recording asked for from a page it is not on (the other side's case): not found, for everyone
     ("GET /console/recordings/{recording}/audio?for=case:{opposite_case}", "login",  "404",                  "403",              "404",       "404",       "404",       "403",             "404",              "404"),
+    # the compliance desk: recording readers search (compliance, supervisor, qa); compliance keeps (disputes, purge);
+    # the search page's player needs the reason given for the session first (the row before it gives it)
+    ("GET /console/recordings?branch={code}",                              "login",  "403",                  "403",              "200",       "200",       "200",       "403",             "200",              "403"),
+    ("POST /console/recordings/reason",                                    "login",  "403",                  "403",              SEARCH,      SEARCH,      SEARCH,      "403",             SEARCH,             "403"),
+    ("GET /console/recordings/{recording}/audio?for=recordings",           "login",  "404",                  "403",              "206",       "206",       "206",       "403",             "206",              "404"),
+    ("POST /console/recordings/bundle",                                    "login",  "403",                  "403",              "200",       "200",       "200",       "403",             "200",              "403"),
+    ("POST /console/recordings/dispute",                                   "login",  "403",                  "403",              "403",       SEARCH_POLICY, "403",     "403",             SEARCH_POLICY,      "403"),
+    ("GET /console/recordings/retention",                                  "login",  "403",                  "403",              "403",       "200",       "403",       "403",             "200",              "403"),
+    ("POST /console/recordings/purge",                                     "login",  "403",                  "403",              "403",       RETENTION,   "403",       "403",             RETENTION,          "403"),
+    ("GET /console/audit?action=find",                                     "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
+    ("GET /console/audit?action=find&format=csv",                          "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
     ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
     ("GET /console/dialer",                                                "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/dialer/pause",                                         "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
@@ -102,9 +116,18 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case}/assign": {"to": "王芳", "version": "{version}"},
     "/console/cases/assign": {"case": "{case}:{version}", "to": "王芳", "back": ""},
     "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
+    "/console/recordings/reason": {"reason": "客户投诉复核", "back": "/console/recordings"},
+    "/console/recordings/bundle": {"policy": "{policy}", "reason": "客户投诉 2026-0042"},
+    "/console/recordings/dispute": {"policy": "{policy}", "action": "open", "start": "2026-11-20", "reason": "客户投诉",
+                                    "was": "/"},
+    "/console/recordings/purge": {"recording": "", "reason": "保存期满"},
     "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
     "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
 }
 CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST here that succeeds changes the database
-AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/")  # each one given: one audit line
+# each one given: one audit line (a search, an export, a playback)
+AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/{recording}/", "/console/recordings/bundle",
+           "/console/recordings?",
+           "/console/audit?action=find&format=")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP = "application/zip"

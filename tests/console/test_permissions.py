@@ -13,6 +13,7 @@ Roles that see every branch (supervisor, compliance, qa) see both sides alike.""
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,6 +56,7 @@ from tests.console.permission_matrix import (
     MATRIX,
     ROLES,
     XLSX,
+    ZIP,
 )
 from tests.console.recordings.conftest import AUDIO, add_call
 from tests.ivr.conftest import BIRTHDAY
@@ -206,6 +208,9 @@ def body_text(reply: TestResponse) -> str:
     kind = reply.mimetype or ""
     if kind.startswith("audio/"):
         return ""
+    if kind == ZIP:  # an export bundle: its JSON files (the policy, the calls)
+        with zipfile.ZipFile(io.BytesIO(reply.data)) as bundle:
+            return "\n".join(bundle.read(n).decode() for n in bundle.namelist() if n.endswith(".json"))
     if kind == XLSX:
         book = load_workbook(io.BytesIO(reply.data), read_only=True)
         return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)

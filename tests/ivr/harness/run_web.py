@@ -97,7 +97,9 @@ def main(argv: list[str]) -> None:
     settings = dataclasses.replace(
         Settings(), twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN),
         ivr=IvrSettings(public_base_url=BASE, agent_target="+861088880000", fallback_base_url=args.fallback_base_url))
-    settings = dataclasses.replace(settings, recordings=dataclasses.replace(settings.recordings, root=args.recordings))
+    # recordings downloaded inside the callback (download_threads 0): the test stops this host right after a call
+    settings = dataclasses.replace(settings, recordings=dataclasses.replace(settings.recordings, root=args.recordings,
+                                                                            download_threads=0))
     prompts = Path(args.prompts)
     media = MediaClient(ACCOUNT, TOKEN, sleep=lambda seconds: None)
     media.http.mount("https://api.twilio.com/", AnyRecording())

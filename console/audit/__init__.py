@@ -1,0 +1,1 @@
+"""The audit trail desk: /console/audit."""
