@@ -32,6 +32,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.audit.routes import audit_desk
     from console.auth.routes import auth
     from console.cases.routes import cases
+    from console.dialer.routes import dialer_desk
     from console.imports.routes import imports
     from console.policies.routes import policies
     from console.recordings.routes import recordings
@@ -51,7 +52,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     CSRFProtect(app)
     app.register_blueprint(Blueprint("console_static", __name__, static_folder=str(HERE / "static"),
                                      static_url_path="/console/static"))
-    for desk in (auth, cases, policies, agent_desk, recordings, users, imports):
+    for desk in (auth, cases, policies, agent_desk, recordings, users, imports, dialer_desk):
         app.register_blueprint(desk)
     app.register_blueprint(audit_desk)
 

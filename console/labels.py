@@ -53,6 +53,7 @@ AUDIT_ACTION_ZH = {"find": "查询录音", "export": "导出证据包", "playbac
                    "dispute": "登记争议", "case_export": "导出工单", "audit_export": "导出审计日志", "user_added": "新增用户",
                    "agent_line_set": "设置坐席线路", "password_set": "设置密码", "user_disabled": "停用用户",
                    "user_enabled": "启用用户", "login": "登录", "login_failed": "登录失败", "account_locked": "账户锁定"}
+AUDIT_ACTION_ZH.update(dialer_paused="暂停拨号", dialer_resumed="恢复拨号")  # dialer.controls
 BY_KIND["audit_action"] = AUDIT_ACTION_ZH
 # whether a recording can be listened to now (recordings.playback.Availability)
 BY_KIND["availability"] = {"playable": "已保存", "pending": "待下载", "absent": "无录音", "failed": "录音失败",

@@ -16,6 +16,10 @@ again, and the dialer backs off. When the claim runs out, the dialer that takes 
 (CallLookup) whether a call to the number was created since the claim: found, it is adopted (registered under
 its CallSid); not found, the task is dialled; the provider unable to tell, the task waits for a later tick.
 
+Supervisors pause calling for all, a branch or a product type (dialer.controls): each tick reads the pauses in
+force in its claim transaction, and the tasks they cover are not claimed (calls already placed go on). At the end
+of each tick the dialer writes its heartbeat (dialer.status): last tick, claims in flight, back-off, CPS.
+
 The database may restart under a running dialer: connections are pinged when taken from the pool, a claim
 whose connection was lost is tried again on a new one, and a call Twilio created is recorded on a new
 connection, waited for with backoff, since it exists whatever the database says.
@@ -25,15 +29,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.controls import paused_scopes
 from dialer.hours import CallingRules
 from dialer.pacing import Pacing, SharedPacer
 from dialer.retry import schedule_retry
+from dialer.status import Beat, record_tick
 from dialer.telephony import CallLookup, CallRequest, PlacementError, PlacementProblem, TelephonyProvider
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock, business_today
@@ -51,6 +59,7 @@ log = logging.getLogger(__name__)
 # after Twilio created a call, its record is tried again on a new connection after each of these waits (s):
 # the call exists, and a database that restarts is back within them (a connection dropped alone: at once)
 RECORD_WAITS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+CPS_WINDOW = timedelta(seconds=60)  # the CPS a dialer reports: its placements in the last minute / 60
 
 
 @dataclass
@@ -66,6 +75,7 @@ class TickResult:
     waited_for_slot: int = 0  # placements that waited for the account's next slot (calls_per_second)
     slot_wait_s: float = 0.0  # how long they waited, in all
     backoff_until: datetime | None = None
+    paused: int = 0  # pauses in force at the tick (their tasks were not claimed)
 
     def add(self, other: TickResult) -> None:
         for name in ("claimed", "placed", "held", "released", "adopted", "requeued", "unknown", "unresolved",
@@ -91,17 +101,44 @@ class Dialer:
     prepare: Callable[[int], object] | None = None  # render the call's prompts (task id) before dialing
     pacer: Pacing | None = None  # default: the account's pacing shared with every dialer (SharedPacer)
     sleep: Callable[[float], None] = time.sleep  # waiting for the database to come back (RECORD_WAITS)
+    ticks_every_s: int | None = None  # its tick interval, for its heartbeat (None: a one-off run, never stale)
     _failures: int = field(default=0, init=False)
     _backoff_until: datetime | None = field(default=None, init=False)
+    _placements: deque[datetime] = field(default_factory=deque, init=False)  # within CPS_WINDOW
 
     def __post_init__(self) -> None:
         self.rules = CallingRules.from_settings(self.settings.dialer, self.calendar)
         self.pacer = self.pacer or SharedPacer(self.sessions, self.settings.dialer.calls_per_second,
                                                account=self.settings.twilio.account_sid)
+        self.started_at = self.clock.now()
 
     # -- the loop ------------------------------------------------------------------------------
 
     def tick(self) -> TickResult:
+        result = self._tick()
+        self._beat(result)
+        return result
+
+    def cps(self) -> float:
+        """Calls this dialer placed in the last minute, per second."""
+        since = self.clock.now() - CPS_WINDOW
+        while self._placements and self._placements[0] < since:
+            self._placements.popleft()
+        return round(len(self._placements) / CPS_WINDOW.total_seconds(), 3)
+
+    def _beat(self, result: TickResult) -> None:
+        """The heartbeat `huifang dialer status` and the console read; a heartbeat that cannot be written is
+        logged and the dialer goes on (the next tick writes it)."""
+        beat = Beat(self.dialer_id, self.started_at, self.clock.now(), self.ticks_every_s, result.placed,
+                    result.paused, result.backoff_until, self.cps(), self.settings.dialer.calls_per_second)
+        try:
+            with unit_of_work(self.sessions) as session:
+                record_tick(session, beat)
+                session.commit()
+        except SQLAlchemyError as exc:
+            log.warning("could not write the heartbeat of dialer %s: %s", self.dialer_id, exc)
+
+    def _tick(self) -> TickResult:
         result = TickResult(backoff_until=self._backoff_until)
         now = self.clock.now()
         if self._backoff_until is not None and now < self._backoff_until:
@@ -122,6 +159,7 @@ class Dialer:
         # claims run out unplaced and are dialled after their lease: nothing lost, nothing twice)
         claimed, counts = on_a_new_connection(claim, what="claiming due tasks")
         result.add(counts)
+        result.paused = counts.paused
         for index, item in enumerate(claimed):
             if not self._dial(item, result):
                 with unit_of_work(self.sessions) as session:  # backing off: give the rest back
@@ -137,7 +175,7 @@ class Dialer:
         for _ in range(max_ticks):
             result = self.tick()
             total.add(result)
-            total.backoff_until = result.backoff_until
+            total.backoff_until, total.paused = result.backoff_until, result.paused
             if not (result.claimed or result.adopted or result.requeued) or result.backoff_until:
                 break
         return total
@@ -152,7 +190,8 @@ class Dialer:
         if not isinstance(self.provider, CallLookup):
             return None
         with unit_of_work(self.sessions) as session:
-            unsure = claims.expired_unregistered(session, now, limit=self.settings.dialer.batch_size)
+            unsure = claims.expired_unregistered(session, now, limit=self.settings.dialer.batch_size,
+                                                 pauses=paused_scopes(session))
         found: dict[int, list[str]] = {}
         for task_id, to, since in unsure:
             try:
@@ -165,6 +204,8 @@ class Dialer:
 
     def _claim(self, session: Session, now: datetime, result: TickResult,
                looked_up: dict[int, list[str]] | None = None) -> list[Claimed]:
+        pauses = paused_scopes(session)  # read in the claim's transaction: a pause committed before it holds
+        result.paused = len(pauses)
         window_open = self.rules.in_window(now)
         if not window_open and not self.rules.appointment_allowed(now):
             return []
@@ -177,7 +218,7 @@ class Dialer:
         lock = session.get_bind().dialect.name == "postgresql"
         out: list[Claimed] = []
         for task in claims.claimable(session, now=now, today=today, limit=capacity, window_open=window_open,
-                                     lock=lock):
+                                     lock=lock, pauses=pauses):
             if task.status is TaskStatus.DIALING:  # its claim ran out while dialing: was the call placed?
                 if task.claimed_at and call_repo.registered_since(session, task.id, task.claimed_at):
                     apply(task, TaskEvent.ADOPT, now, lease_until=now + self._call_lease())
@@ -297,6 +338,7 @@ class Dialer:
         on_a_new_connection(record, what=f"recording call {sid} of task {item.task_id}", waits=RECORD_WAITS,
                             sleep=self.sleep)
         self._failures, self._backoff_until = 0, None
+        self._placements.append(self.clock.now())
         result.placed += 1
         return True
 

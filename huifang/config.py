@@ -291,7 +291,7 @@ def _validate_dialer(settings: Settings) -> None:
     if missing:
         raise ConfigError(f"dialer.retry_wait_minutes: missing {missing[0]}")
     for key in ("max_attempts", "min_attempt_days", "tick_seconds", "batch_size", "lease_seconds",
-                "max_concurrent_calls", "ring_timeout_s", "backoff_seconds"):
+                "max_concurrent_calls", "ring_timeout_s", "backoff_seconds", "stale_after_ticks"):
         if getattr(d, key) < 1:
             raise ConfigError(f"dialer.{key}: must be at least 1, got {getattr(d, key)}")
     if d.min_attempt_days > d.max_attempts:

@@ -1,5 +1,6 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
-runs per interval (recording retries, the SLA sweep: storage.jobs.run_once)."""
+runs per interval (recording retries, the SLA sweep: storage.jobs.run_once). Its subcommands pause, resume
+and report on calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from calls.service import prepare
 from dialer.loop import Dialer, TickResult
 from dialer.telephony import TelephonyProvider, TwilioProvider
 from huifang.app import App
+from huifang.dialer_controls_cmd import pause_command, resume_command, status_command
 from huifang.output import emit_json
 from huifang.recordings_cmd import build_downloader
 from storage.db import make_session_factory
@@ -88,13 +90,20 @@ def run_job(app: App, name: str) -> JobOutcome[object]:
     return run_once(app.engine, name, lambda: job.run(app), min_gap=job.every(app) * MIN_GAP)
 
 
-@click.command("dialer")
+@click.group("dialer", invoke_without_command=True)
 @click.option("--once", is_flag=True, help="One tick, then exit (for cron or a check).")
 @click.option("--drain", is_flag=True, help="Tick until nothing is due, then exit.")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
-    """Place the calls that are due, inside calling hours, paced; runs until stopped unless --once/--drain."""
+@click.pass_context
+def dialer_command(ctx: click.Context, once: bool, drain: bool, as_json: bool) -> None:
+    """Place the calls that are due, inside calling hours, paced; runs until stopped unless --once/--drain.
+    `huifang dialer pause|resume|status` controls calling and shows the dialers."""
+    if ctx.invoked_subcommand is not None:
+        if once or drain or as_json:
+            raise click.UsageError(f"--once, --drain and --json go with `huifang dialer` alone (for "
+                                   f"`{ctx.invoked_subcommand}`, put --json after it)")
+        return
+    app: App = ctx.obj
     try:
         dialer = build_dialer(app)
     except ValueError as exc:
@@ -118,6 +127,7 @@ def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
         raise click.ClickException(f"cannot start the dialer's metrics: {exc}") from None
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     d = app.settings.dialer
+    dialer.ticks_every_s = d.tick_seconds  # its heartbeat: stale after stale_after_ticks of these
     scheduler.add_job(metered(dialer.tick), "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
     for job in JOBS.values():
         scheduler.add_job(run_job, "interval", args=[app, job.name], seconds=job.every(app).total_seconds(),
@@ -127,3 +137,7 @@ def dialer_command(app: App, once: bool, drain: bool, as_json: bool) -> None:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         scheduler.shutdown(wait=False)
+
+
+for _command in (pause_command, resume_command, status_command):
+    dialer_command.add_command(_command)

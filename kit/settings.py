@@ -194,6 +194,7 @@ class DialerSettings:
     machine_detection: bool = True
     backoff_seconds: int = 30
     max_backoff_seconds: int = 900
+    stale_after_ticks: int = 3  # a dialer silent for this many of its tick intervals is shown as stale
 
 
 @dataclass(frozen=True)

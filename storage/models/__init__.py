@@ -2,7 +2,7 @@
 
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
-from storage.models.coordination import DialerPacing, JobRun
+from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
 from storage.models.imports import ImportJob
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
@@ -10,5 +10,5 @@ from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
-__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerPacing",
-           "ImportJob", "JobRun", "Policy", "Recording", "TaskHold", "User"]
+__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
+           "DialerPacing", "DialerPause", "ImportJob", "JobRun", "Policy", "Recording", "TaskHold", "User"]

@@ -56,6 +56,9 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 #   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
 #   find it; 403 would do too, 404 needs no new answer). admin sees no branch's data, so branch+admin is
 #   scoped like branch.
+# * the dialer page (/console/dialer): pausing and resuming calling is the supervisor's ("controls"); an
+#   administrator may view it (the dialers' health: no personal data, and watching the running processes is
+#   theirs) but not pause or resume (403); everyone else 403, branch users included.
 HOME = "→/console/"
 CASE_PAGE = "→/console/cases/{case}"
 QUEUE = "→/console/cases"
@@ -65,6 +68,7 @@ SEARCH = "→/console/recordings"
 SEARCH_POLICY = "→/console/recordings?policy={policy}"
 RETENTION = "→/console/recordings/retention"
 IMPORT_PAGE = "→/console/imports/{import}"  # a finished import is not run again: back to its page, nothing changed
+DIALER = "→/console/dialer"
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
@@ -106,6 +110,9 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/imports/{import}/rejected.xlsx",                        "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/imports/{import}/rerun",                               "login",  "403",                  "403",              IMPORT_PAGE, "403",       "403",       IMPORT_PAGE,       "403",              IMPORT_PAGE),
     ("GET /console/imports/held",                                          "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("GET /console/dialer",                                                "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/dialer/pause",                                         "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
+    ("POST /console/dialer/resume",                                        "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -126,8 +133,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/recordings/purge": {"recording": "", "reason": "保存期满"},
     "/console/imports": {},
     "/console/imports/{import}/rerun": {},
+    "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
+    "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
 }
-CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
+CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST here that succeeds changes the database
 # each one given: one audit line (a search, an export, a playback)
 AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/{recording}/", "/console/recordings/bundle",
            "/console/recordings?",
