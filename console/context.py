@@ -41,6 +41,11 @@ def unit_of_work() -> Iterator[Session]:
         yield db
 
 
+# Sent by the elements that refresh themselves (hx-headers): such a request does not count as use of the console,
+# so a page left open on a desk still signs out after `[console] idle_timeout_minutes`.
+POLL_HEADER = "X-Console-Poll"
+
+
 def signed_in(db: Session) -> Actor | None:
     """The actor of this request: the account in the session cookie, still enabled and with the same password
     (checked every request, so disabling an account or changing its password ends its sessions), and not idle
@@ -57,7 +62,8 @@ def signed_in(db: Session) -> Actor | None:
             or not isinstance(seen, str) or now - datetime.fromisoformat(seen) > idle):
         session.clear()
         return None
-    session["seen"] = now.isoformat()
+    if request.headers.get(POLL_HEADER) != "1":  # a page refreshing itself is not someone using the console
+        session["seen"] = now.isoformat()
     return actor_of(user)
 
 
@@ -66,6 +72,9 @@ def page_actor(db: Session, roles: Iterable[Role] | None = None) -> Actor:
     (coming back afterwards); signed in without one of `roles` → 403 (the desk is not theirs).
     Which *data* the actor sees is decided by the scoped queries, where out of scope is 404."""
     actor = signed_in(db)
+    if actor is None and request.headers.get("HX-Request") == "true":
+        # an htmx swap (a poll, a filter): the whole page goes to the sign-in form, not the fragment's place
+        abort(Response(status=401, headers={"HX-Redirect": url_for("auth.login")}))
     if actor is None:
         target = request.full_path if request.method == "GET" else None
         abort(redirect(url_for("auth.login", next=target) if target else url_for("auth.login")))

@@ -161,6 +161,29 @@ def test_an_idle_session_is_signed_out(console: FlaskClient, clock: FrozenClock)
     assert reply.headers["Location"].startswith("/console/login")
 
 
+def test_a_page_refreshing_itself_does_not_keep_an_idle_session_alive(console: FlaskClient, clock: FrozenClock) -> None:
+    """The dialer page and an import's progress poll every few seconds: those requests carry X-Console-Poll and
+    do not count as use, so a desk left open still signs out; htmx is told to take the whole page to sign-in."""
+    login(console, "王芳")
+    poll = {"HX-Request": "true", "X-Console-Poll": "1"}
+    signed_in_at = clock.now()
+    for minutes in (10, 20, 29):
+        clock.set(signed_in_at + timedelta(minutes=minutes))
+        assert console.get("/console/cases", headers=poll).status_code == 200  # still signed in, not renewed
+    clock.set(signed_in_at + timedelta(minutes=31))  # 31 minutes since the last use, 2 since the last poll
+    reply = console.get("/console/cases", headers=poll)
+    assert (reply.status_code, reply.headers["HX-Redirect"]) == (401, "/console/login")
+    assert console.get("/console/cases").status_code == 302  # the session was ended
+
+
+def test_an_htmx_swap_by_the_user_counts_as_use(console: FlaskClient, clock: FrozenClock) -> None:
+    login(console, "王芳")
+    clock.set(clock.now() + timedelta(minutes=29))
+    assert console.get("/console/cases?type=", headers={"HX-Request": "true"}).status_code == 200
+    clock.set(clock.now() + timedelta(minutes=29))
+    assert console.get("/console/cases").status_code == 200
+
+
 def test_a_desk_outside_the_users_roles_is_refused_in_chinese(console: FlaskClient, session: Session,
                                                                settings: Settings) -> None:
     add_user(session, operator_actor("root"), "李客服", PASSWORD, ["agent"], ["110100"], now=NOW, settings=settings.console)
