@@ -22,10 +22,13 @@ def simulate_group() -> None:
 
 
 def simulated(app: App) -> App:
-    """The app with a virtual clock (from HUIFANG_NOW or now) and simulation credentials if none are set."""
+    """The app with a virtual clock (from HUIFANG_NOW or now) and simulation credentials if none are set.
+    Recordings are stored inside their callback (recordings.download_threads = 0): on a virtual clock the next
+    tick comes at once, where a deployment's download pool has had seconds to store them."""
     from kit.clock import FrozenClock
 
-    settings = app.settings
+    settings = dataclasses.replace(app.settings, recordings=dataclasses.replace(app.settings.recordings,
+                                                                                download_threads=0))
     if not settings.twilio.auth_token:
         settings = dataclasses.replace(settings, twilio=dataclasses.replace(
             settings.twilio, account_sid=SIMULATED_ACCOUNT, auth_token=SIMULATED_TOKEN))
