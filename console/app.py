@@ -33,6 +33,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.cases.routes import cases
     from console.policies.routes import policies
     from console.recordings.routes import recordings
+    from console.reports.routes import reports
     from console.users.routes import users
 
     if len(secret_key) < 32:
@@ -51,6 +52,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
                                      static_url_path="/console/static"))
     for desk in (auth, cases, policies, agent_desk, recordings, users):
         app.register_blueprint(desk)
+    app.register_blueprint(reports)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -35,6 +35,7 @@ RECORDING_READERS = frozenset({Role.COMPLIANCE, Role.SUPERVISOR, Role.QA, Role.O
 RECORDING_PLAYERS = RECORDING_READERS | {Role.BRANCH}
 RECORDING_KEEPERS = frozenset({Role.COMPLIANCE, Role.OPERATOR, Role.SYSTEM})  # verify, purge, disputes
 AUDIT_READERS = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.OPERATOR})
+REPORT_READERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})  # the dashboard and the KPI page (docs/console.md)
 
 
 class NotAllowed(PermissionError):
