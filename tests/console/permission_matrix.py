@@ -50,6 +50,8 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 # * qa reads the case queue, cases, policies and recordings of every branch (sampling is not built yet) and,
 #   like compliance (read-only on cases), does not resolve or assign (403).
 # * exports are the queue's filtered rows: whoever reads the queue may export what it shows (and is audited).
+# * the dashboard (/console/ for supervisors) and the KPI page are the supervisor's (the roles table: "dashboards");
+#   a branch user does not get them for their own branches (the other roles keep their landing pages).
 # * admin: users only; every other desk is 403, recordings included ("not compliance exports").
 # * several roles: each role's rights over that role's scope. branch+compliance reads every branch but works
 #   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
@@ -64,7 +66,7 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
     ("POST /console/login",                                                "200",    HOME,                   HOME,               HOME,        HOME,        HOME,        HOME,              HOME,               HOME),
-    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  QUEUE,       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
+    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  "200",       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
     ("GET /console/cases?branch={code}",                                   "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=csv",                        "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=xlsx",                       "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
@@ -81,6 +83,9 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/recordings/{recording}/audio?for=policy:{policy}",      "login",  "206|404",              "403",              "206",       "206",       "206",       "403",             "206",              "206|404"),
     # a recording asked for from a page it is not on (the other side's case): not found, for everyone
     ("GET /console/recordings/{recording}/audio?for=case:{opposite_case}", "login",  "404",                  "403",              "404",       "404",       "404",       "403",             "404",              "404"),
+    ("GET /console/reports/kpi?month=2026-11",                             "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/reports/kpi?month=2026-11&by=agent&format=csv",         "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/reports/kpi?month=2026-11&by=product_type&format=xlsx", "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
     ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
@@ -97,5 +102,5 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
 }
 CHANGES = ("/resolve", "/assign", "/outcome")  # a POST here that succeeds changes the database
-AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/")  # each one given: one audit line
+AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/", "/console/reports/kpi?month=2026-11&by=")  # each one given: one audit line
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
