@@ -14,7 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cases.kpi import GROUPING_ZH, GROUPINGS, HEADERS_ZH, RATES, Month, ReportError, agent_warnings, kpi, to_csv, to_xlsx
+from cases.kpi import (
+    GROUPING_ZH,
+    GROUPINGS,
+    HEADERS_ZH,
+    RATES,
+    Month,
+    ReportError,
+    agent_warnings,
+    kpi,
+    to_csv,
+    to_xlsx,
+)
 from console.cases.export import MEDIA_TYPES, attachment
 from console.context import context, page_actor, unit_of_work
 from console.dashboard.charts import kpi_chart

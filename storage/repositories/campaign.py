@@ -23,7 +23,7 @@ from storage.models import Branch, Call, CallbackTask, Case, Policy
 from storage.repositories.cases import sla_expression
 from storage.scope import scoped
 
-S = TypeVar("S", bound="Select[Any]")
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 # a task still to be called back: waiting, held, or being dialled / on a call now
 UNFINISHED = (TaskStatus.QUEUED, TaskStatus.HELD, TaskStatus.DIALING, TaskStatus.IN_PROGRESS)
 

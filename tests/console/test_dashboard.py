@@ -67,11 +67,14 @@ def chart(page: str, name: str) -> dict[str, object]:
 
 def test_the_supervisor_lands_on_todays_campaign(boss: FlaskClient) -> None:
     page = boss.get("/console/").get_data(as_text=True)
-    assert "回访作业看板" in page and "2026-11-25（星期三）" in page
+    assert "回访作业看板" in page
+    assert "2026-11-25（星期三）" in page
     assert {n: tile(page, n) for n in ("due", "dialed", "reached", "in-progress", "completed", "late",
                                         "at-risk-count")} == {
         "due": 9, "dialed": 5, "reached": 3, "in-progress": 2, "completed": 2, "late": 1, "at-risk-count": 3}
-    assert "其中暂停拨打 1" in page and "其中拨号中 1" in page and "今日逾期完成 1" in page
+    assert "其中暂停拨打 1" in page
+    assert "其中拨号中 1" in page
+    assert "今日逾期完成 1" in page
     assert "接通率 60.0%" in page  # 3 of the 5 dialled
     assert table_rows(page, "今日回访结果") == [
         ["标准件", "1", "50.0%"], ["次标准件", "0", "0.0%"], ["问题件", "1", "50.0%"], ["核实件", "0", "0.0%"],
@@ -93,7 +96,9 @@ def test_the_tasks_at_risk_link_to_their_policy_in_deadline_order(boss: FlaskCli
 def test_the_last_30_days_rates_by_day(boss: FlaskClient) -> None:
     page = boss.get("/console/").get_data(as_text=True)
     rows = {r[0]: r[1:] for r in table_rows(page, "近 30 天接通率与成功率")}
-    assert len(rows) == 30 and min(rows) == "2026-10-27" and max(rows) == "2026-11-25"
+    assert len(rows) == 30
+    assert min(rows) == "2026-10-27"
+    assert max(rows) == "2026-11-25"
     assert rows["2026-11-25"] == ["5", "3", "60.0%", "2", "40.0%"]
     assert rows["2026-11-24"] == ["1", "1", "100.0%", "1", "100.0%"]
     assert rows["2026-11-22"] == ["1", "0", "0.0%", "0", "0.0%"]  # an answering machine is nobody
@@ -132,8 +137,10 @@ def test_the_htmx_refresh_sends_the_dashboard_part_with_its_filter(boss: FlaskCl
     assert 'hx-get="/console/?branch=120100" hx-trigger="every 60s"' in full
     part = boss.get("/console/?branch=120100", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert part.lstrip().startswith("{#") is False
-    assert part.strip().startswith('<div id="dashboard"') and "<html" not in part
-    assert 'hx-get="/console/?branch=120100"' in part and tile(part, "due") == 2
+    assert part.strip().startswith('<div id="dashboard"')
+    assert "<html" not in part
+    assert 'hx-get="/console/?branch=120100"' in part
+    assert tile(part, "due") == 2
 
 
 def test_the_page_loads_echarts_and_the_chart_script_from_the_console(boss: FlaskClient) -> None:
@@ -142,7 +149,8 @@ def test_the_page_loads_echarts_and_the_chart_script_from_the_console(boss: Flas
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
     assert "/console/static/vendor/echarts/echarts-6.1.0.min.js" in scripts
     assert "/console/static/charts.js" in scripts
-    assert "<script>" not in page and "script-src 'self'" in reply.headers["Content-Security-Policy"]
+    assert "<script>" not in page
+    assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
     assert boss.get("/console/static/charts.js").status_code == 200
 
 

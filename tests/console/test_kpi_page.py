@@ -64,7 +64,8 @@ def page_rows(page: str) -> dict[str, dict[str, str]]:
         for name, cell in re.findall(r'<td data-rate="([a-z_]+)">(.*?)</td>', row, flags=re.S):
             rate = re.search(r'<span class="rate">([^<]*)</span>', cell)
             frac = re.search(r'<span class="frac"[^>]*>([^<]*)</span>', cell)
-            assert rate is not None and frac is not None
+            assert rate is not None
+            assert frac is not None
             found[name], found[f"{name}.of"] = rate.group(1), frac.group(1)
         out[key] = found
     return out
@@ -91,8 +92,10 @@ def test_the_page_shows_the_clis_numbers(boss: FlaskClient, db_url: str, by: str
 def test_the_hand_built_month_reads_as_worked_out(boss: FlaskClient) -> None:
     page = boss.get("/console/reports/kpi?month=2026-11&by=branch").get_data(as_text=True)
     rows = page_rows(page)
-    assert rows["合计"]["success_rate"] == "50.0%" and rows["合计"]["success_rate.of"] == "2 / 4"
-    assert "110100 北京分公司" in page and "310100 上海分公司" in page
+    assert rows["合计"]["success_rate"] == "50.0%"
+    assert rows["合计"]["success_rate.of"] == "2 / 4"
+    assert "110100 北京分公司" in page
+    assert "310100 上海分公司" in page
     assert '<input type="month" name="month" value="2026-11">' in page
 
 
@@ -117,7 +120,8 @@ def test_the_default_is_this_month_by_branch(boss: FlaskClient) -> None:
 def test_the_csv_export_is_the_clis_file_and_is_audited(boss: FlaskClient, db_url: str, engine: Engine,
                                                          tmp_path: Path, by: str) -> None:
     reply = boss.get(f"/console/reports/kpi?month=2026-11&by={by}&format=csv")
-    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert reply.status_code == 200
+    assert reply.mimetype == "text/csv"
     assert "attachment" in reply.headers["Content-Disposition"]
     path = tmp_path / "cli.csv"
     result = CliRunner().invoke(cli, ["report", "kpi", "--month", "2026-11", "--by", by, "--csv", str(path)],
@@ -151,7 +155,8 @@ def test_the_xlsx_export_has_the_pages_rows(boss: FlaskClient, db_url: str) -> N
 ])
 def test_bad_input_is_named_in_chinese(boss: FlaskClient, engine: Engine, query: str, words: str) -> None:
     reply = boss.get(f"/console/reports/kpi?{query}")
-    assert reply.status_code == 200 and reply.mimetype == "text/html"
+    assert reply.status_code == 200
+    assert reply.mimetype == "text/html"
     assert words in reply.get_data(as_text=True)
     with Session(engine) as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "kpi_export")).all() == []
