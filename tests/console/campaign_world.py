@@ -108,3 +108,53 @@ def build_campaign(session: Session, tmp_path: Path, settings: Settings, clock: 
 
 def _branch_of(session: Session, policy_no: str) -> int:
     return session.scalars(select(Policy.branch_id).where(Policy.policy_no == policy_no)).one()
+
+
+BRANCHES = (("110100", "北京分公司"), ("120100", "天津分公司"), ("310100", "上海分公司"), ("440100", "广州分公司"),
+            ("510100", "成都分公司"))
+
+
+def build_busy_month(session: Session, tmp_path: Path, settings: Settings, clock: FrozenClock,
+                     calendar: BusinessCalendar, *, per_branch: int = 40, seed: int = 7) -> None:
+    """A month's campaign to look at (the screenshot): policies in five branches called on one to three of the
+    last 30 days (most reached, some not), their deadlines up to a week after the last call, results in every
+    class, and work orders raised over the last three weeks (so the SLA mix is normal, warning, overdue)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = [policy_row(policy_no=f"M{code}{n:03d}", applicant_name=f"{name[:2]}客户{n}", branch_code=code,
+                       branch_name=name, agent_code=f"A{code[:3]}{n % 4}")
+            for code, name in BRANCHES for n in range(per_branch)]
+    make(session, tmp_path, settings, clock)(rows)
+    today = NOW.date()
+    kinds = [CaseType.FIRST_EXPLANATION_CASE, CaseType.VERIFICATION_CASE, CaseType.PROXY_SIGNATURE_CASE,
+             CaseType.MIS_SELLING_CASE, CaseType.DIALECT_CASE]
+    for row in rows:
+        calls_made = rng.choices((0, 1, 2, 3), (8, 50, 27, 15))[0]
+        days = sorted({today - timedelta(days=rng.randint(0, 29)) for _ in range(calls_made)})
+        deadline = (days[-1] if days else today) + timedelta(days=rng.randint(0, 8))
+        outcome = rng.choices(list(ResultClass), (70, 8, 12, 10))[0]
+        done = bool(days) and rng.random() < 0.8
+        completed = at(days[-1].strftime("%m-%d"), "10:30") if done and days else None
+        if completed is not None and completed > NOW:
+            completed = NOW - timedelta(minutes=rng.randint(5, 60))
+        plan = TaskPlan(TaskStatus.COMPLETED if completed else TaskStatus.QUEUED, deadline,
+                        outcome if completed else None, completed, attempts=len(days))
+        task = shape(session, row["policy_no"], plan)
+        for n, day in enumerate(days):
+            placed = min(at(day.strftime("%m-%d"), f"{9 + rng.randint(0, 8):02d}:{rng.randint(0, 59):02d}"),
+                         NOW - timedelta(minutes=70 - n))
+            last = n == len(days) - 1
+            if last and completed is not None:
+                call(session, task, min(placed, completed - timedelta(minutes=10)), CallOutcome.COMPLETED,
+                     answered=True, result=outcome)
+            else:
+                call(session, task, placed, rng.choice([CallOutcome.NO_ANSWER, CallOutcome.BUSY,
+                                                        CallOutcome.NO_ANSWER, CallOutcome.HANGUP]),
+                     answered=rng.random() < 0.2)
+        if completed is not None and outcome in (ResultClass.PROBLEM, ResultClass.VERIFICATION):
+            raised = NOW - timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 8))
+            open_cases(session, [NewCase(task.policy_id, task.id, _branch_of(session, row["policy_no"]),
+                                         rng.choice(kinds), "explanation_needed", f"{row['policy_no']} 待处理")],
+                       now=raised, settings=settings.cases, calendar=calendar)
+    session.commit()

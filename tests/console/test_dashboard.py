@@ -59,7 +59,7 @@ def table_rows(page: str, label: str) -> list[list[str]]:
 
 
 def chart(page: str, name: str) -> dict[str, object]:
-    found = re.search(rf'id="chart-{name}" data-chart="([^"]*)"', page)
+    found = re.search(rf'class="chart chart-{name}" data-chart="([^"]*)"', page)
     assert found is not None, name
     text = found.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
     return json.loads(text)  # type: ignore[no-any-return]
