@@ -38,7 +38,10 @@ def reached(call: type[Call] = Call) -> ColumnElement[bool]:
 
 
 def _policies(stmt: S, actor: Actor, branch_id: int | None, policy_id: Any) -> S:
-    """`stmt` (over tasks or calls) joined to their policy, kept to the actor's branches and the chosen one."""
+    """`stmt` (over tasks or calls) kept to the actor's branches and the chosen one, through their policy (not
+    joined when neither limits it: a supervisor's whole campaign reads the tasks or calls alone)."""
+    if branch_id is None and actor.branch_codes is None:
+        return stmt
     stmt = stmt.join(Policy, Policy.id == policy_id)  # type: ignore[assignment]
     if branch_id is not None:
         stmt = stmt.where(Policy.branch_id == branch_id)  # type: ignore[assignment]
@@ -108,12 +111,14 @@ def at_risk(session: Session, actor: Actor, branch_id: int | None, *, first: dat
                  CallbackTask.deadline <= last, ~answered)
     total = session.scalar(_policies(select(func.count()).select_from(CallbackTask), actor, branch_id,
                                      CallbackTask.policy_id).where(where)) or 0
-    stmt = _policies(select(Policy.policy_no, Policy.applicant_name, Branch.code, Branch.name, CallbackTask.deadline,
-                            CallbackTask.attempts, CallbackTask.status, CallbackTask.next_attempt_at,
-                            CallbackTask.appointment_at)
-                     .select_from(CallbackTask), actor, branch_id, CallbackTask.policy_id) \
-        .join(Branch, Branch.id == Policy.branch_id).where(where) \
-        .order_by(CallbackTask.deadline, CallbackTask.attempts, CallbackTask.id).limit(limit)
+    stmt = (select(Policy.policy_no, Policy.applicant_name, Branch.code, Branch.name, CallbackTask.deadline,
+                   CallbackTask.attempts, CallbackTask.status, CallbackTask.next_attempt_at, CallbackTask.appointment_at)
+            .select_from(CallbackTask).join(Policy, Policy.id == CallbackTask.policy_id)
+            .join(Branch, Branch.id == Policy.branch_id).where(where)
+            .order_by(CallbackTask.deadline, CallbackTask.attempts, CallbackTask.id).limit(limit))
+    if branch_id is not None:
+        stmt = stmt.where(Policy.branch_id == branch_id)
+    stmt = scoped(stmt, actor, Policy.branch_id, joined=True)
     names = ("policy_no", "applicant", "branch_code", "branch_name", "deadline", "attempts", "status",
              "next_attempt_at", "appointment_at")
     return int(total), [dict(zip(names, row, strict=True)) for row in session.execute(stmt)]
