@@ -128,25 +128,25 @@ def dashboard(session: Session, actor: Actor, now: datetime, calendar: BusinessC
     today = now.astimezone(BUSINESS_TZ).date()
     until = calendar.add_working_days(today, AT_RISK_WORKING_DAYS)
     total, rows = repo.at_risk(session, actor, branch_id, first=today, last=until, limit=AT_RISK_SHOWN)
+    days = _days(session, actor, branch_id, today)  # the last of them is today
     return Dashboard(
-        now=now, branch=branch or None, today=_today(session, actor, branch_id, today, now),
+        now=now, branch=branch or None, today=_today(session, actor, branch_id, today, now, days[-1]),
         at_risk_until=until, at_risk_total=total,
         at_risk=[AtRiskTask(**row, working_days_left=_working_days(
             calendar, today, row["deadline"])) for row in rows],
-        days=_days(session, actor, branch_id, today),
+        days=days,
         cases=_cases(session, actor, branch_id, now, ids),
         branches={code: name for code, name in sorted(ids.values())})
 
 
-def _today(session: Session, actor: Actor, branch_id: int | None, today: date, now: datetime) -> Today:
+def _today(session: Session, actor: Actor, branch_id: int | None, today: date, now: datetime,
+           calls: DayRates) -> Today:
     start, end = business_start_of(today), business_start_of(today + timedelta(days=1))
     unfinished = repo.unfinished_tasks(session, actor, branch_id, today=today, now=now)
     done = repo.completed_between(session, actor, branch_id, start, end)
-    calls = repo.calls_by_day(session, actor, branch_id, start, end, success_classes=SUCCESS_CLASSES)
-    dialed, reached, _ = calls.get(today, (0, 0, 0))
     completed = sum(n for n, _ in done.values())
-    return Today(day=today, due=unfinished["open"] + completed, held=unfinished["held"], dialed=dialed,
-                 reached=reached, dialing=unfinished["dialing"], in_call=unfinished["in_call"], completed=completed,
+    return Today(day=today, due=unfinished["open"] + completed, held=unfinished["held"], dialed=calls.dialed,
+                 reached=calls.reached, dialing=unfinished["dialing"], in_call=unfinished["in_call"], completed=completed,
                  results={c.value: done.get(c.value, (0, 0))[0] for c in ResultClass},
                  late_open=unfinished["late"], late_completed=sum(m for _, m in done.values()))
 
