@@ -1,4 +1,6 @@
-"""Console queue benchmark: `GET /console/cases` over 100,000 open cases in 20 branches on PostgreSQL.
+"""Console benchmark: the case queue `GET /console/cases` over 100,000 open cases in 20 branches, and the
+supervisor's dashboard `GET /console/` and KPI page `GET /console/reports/kpi` over 1,000,000 policies' tasks and
+their calls, on PostgreSQL.
 
     .venv/bin/python bench/console.py [--open 100000] [--closed 100000] [--policies 1000000] [--runs 30]
         [--warmup 3] [--revision head] [--churn 0.01] [--only NAME,…] [--rebuild] [--drop] [--explain-all]
@@ -7,7 +9,9 @@
    comment: sizes, seed, data version) matches: policies from huifang.synthetic over twelve months in the 20
    synthetic branches, a callback task per policy that needs one, open cases (more of them recent, so the
    SLA mix is normal / warning / overdue as a real backlog's) beside closed ones, some assigned; loaded with
-   COPY, then VACUUM ANALYZE. `--rebuild` builds it again, `--drop` drops it at the end.
+   COPY, then VACUUM ANALYZE. `--rebuild` builds it again, `--drop` drops it at the end. The calls the
+   dashboard reads (one per attempt of every attempted task, bench/dashboard_data.py) are added once, marked
+   by the calls table's comment.
 2. Puts the schema at `--revision` (`head`, or e.g. `0009` for the schema without the queue indexes) and
    VACUUM ANALYZEs. `--churn 0.01` then updates 1 % of the open cases (no change, a new row version) so
    their pages are not all-visible, as between two autovacuums: index-only scans read those pages.
@@ -15,7 +19,9 @@
    supervisor with the test client (in process: no network), and times each request of a representative set
    (default page, each filter, a deep page) over `--runs` rounds after `--warmup` rounds, the requests
    interleaved within a round so a burst of load on this shared machine hits them all alike. Reports p50 /
-   p95 / max of the server time (the whole request: session, queries, template) and of the SQL inside it.
+   p95 / max of the server time (the whole request: session, queries, template) and of the SQL inside it,
+   against each request's target: 300 ms p95 for the queue, 500 ms for the dashboard (a full page, and the
+   part htmx asks for every 60 s) and the KPI page (each grouping).
 4. Writes EXPLAIN (ANALYZE, BUFFERS) of the slowest request's slowest statement (of every request's with
    `--explain-all`) to bench/out/console-explain-<revision>.txt.
 Prints one JSON object on stdout; progress goes to stderr.
@@ -41,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from dashboard_data import ensure_calls  # noqa: E402  (bench/dashboard_data.py: the calls)
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from queue_data import (  # noqa: E402  (bench/queue_data.py: the database and its data)
@@ -73,7 +80,8 @@ from kit.calendar import BusinessCalendar  # noqa: E402
 from kit.clock import FrozenClock  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 
-TARGET_P95_MS = 300.0
+TARGET_P95_MS = 300.0  # the queue
+DASHBOARD_TARGET_P95_MS = 500.0  # the dashboard and the KPI page (issue 16)
 OUT = ROOT / "bench" / "out"
 
 
@@ -116,6 +124,13 @@ class Request:
     name: str
     user: str
     query: str
+    path: str = "/console/cases"
+    headers: tuple[tuple[str, str], ...] = ()
+    target_ms: float = TARGET_P95_MS
+
+    @property
+    def url(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
 
 
 def pick(engine: Engine, branch: str) -> dict[str, str]:
@@ -165,7 +180,43 @@ def requests_for(terms: dict[str, str], fields: set[str]) -> tuple[list[Request]
         out += [Request("branch_month", b, f"month={last_month}"), Request("supervisor_month", s, f"month={last_month}")]
     else:
         skipped.append("month: QueueFilter has no `month` field yet (the teammate's change): not measured")
-    return out, skipped
+    return out + dashboard_requests(terms), skipped
+
+
+def dashboard_requests(terms: dict[str, str]) -> list[Request]:
+    """The supervisor's dashboard (the page; the part htmx refreshes; one branch) and the KPI page by every
+    grouping for the month before NOW's (a whole month of tasks due) and NOW's own."""
+    s, target = SUPERVISOR, DASHBOARD_TARGET_P95_MS
+    last_month = (NOW.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    htmx = (("HX-Request", "true"),)
+    out = [Request("dashboard", s, "", "/console/", target_ms=target),
+           Request("dashboard_refresh", s, "", "/console/", htmx, target),
+           Request("dashboard_branch", s, f"branch={terms['branch']}", "/console/", target_ms=target),
+           Request("dashboard_branch_refresh", s, f"branch={terms['branch']}", "/console/", htmx, target)]
+    for by in ("branch", "channel", "agent", "product_type"):
+        out.append(Request(f"kpi_{by}", s, f"month={last_month}&by={by}", "/console/reports/kpi", target_ms=target))
+    out.append(Request("kpi_branch_this_month", s, f"month={NOW:%Y-%m}&by=branch", "/console/reports/kpi",
+                       target_ms=target))
+    return out
+
+
+def campaign_dataset(engine: Engine) -> dict[str, Any]:
+    """What the dashboard reads: tasks, calls (all, the last 30 days', today's), tasks due today."""
+    today = NOW.date()
+    with engine.connect() as conn:
+        def scalar(sql: str, **params: Any) -> Any:
+            return conn.execute(text(sql), params).scalar_one()
+
+        start = datetime.combine(today, datetime.min.time(), tzinfo=NOW.tzinfo)
+        return {
+            "tasks": scalar("SELECT count(*) FROM callback_tasks"),
+            "tasks_unfinished": scalar("SELECT count(*) FROM callback_tasks WHERE status IN "
+                                       "('queued', 'held', 'dialing', 'in_progress')"),
+            "calls": scalar("SELECT count(*) FROM calls"),
+            "calls_last_30_days": scalar("SELECT count(*) FROM calls WHERE created_at >= :s",
+                                         s=start - timedelta(days=29)),
+            "calls_today": scalar("SELECT count(*) FROM calls WHERE created_at >= :s", s=start),
+        }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -185,7 +236,7 @@ def measure(app: Flask, timer: SqlTimer, requests: list[Request], runs: int,
         for r in requests:
             timer.take()
             started = time.perf_counter()
-            reply = clients[r.user].get(f"/console/cases?{r.query}" if r.query else "/console/cases")
+            reply = clients[r.user].get(r.url, headers=dict(r.headers))
             elapsed = time.perf_counter() - started
             statements = timer.take()
             if reply.status_code != 200:
@@ -204,7 +255,7 @@ def measure(app: Flask, timer: SqlTimer, requests: list[Request], runs: int,
     for r in requests:
         times = totals[r.name]
         stats[r.name] = {
-            "url": f"/console/cases?{r.query}" if r.query else "/console/cases", "user": r.user, "rows": rows[r.name],
+            "url": r.url, "headers": dict(r.headers), "user": r.user, "rows": rows[r.name], "target_p95_ms": r.target_ms,
             "p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 0.95), 1),
             "max_ms": round(max(times), 1), "min_ms": round(min(times), 1),
             "sql_p50_ms": round(statistics.median(sql[r.name]), 1),
@@ -297,10 +348,13 @@ def main() -> None:
     log(f"schema {before} -> {revision}; VACUUM ANALYZE")
     vacuum_analyze(url)  # every run starts from a vacuumed table (a --churn run before may have been cut short)
 
+    calls = ensure_calls(engine, args.seed)
+    log(f"calls: {calls}")
     churned = churn(engine, args.churn, args.seed) if args.churn else None
     out: dict[str, Any] = {"machine": machine(), "postgres": postgres(engine), "revision": revision,
                            "now": NOW.isoformat(), "database": {"name": PG_DATABASE, "marker": marker, **built},
-                           "dataset": dataset(engine, args.branch), "churn": churned}
+                           "dataset": {**dataset(engine, args.branch), **campaign_dataset(engine)}, "calls": calls,
+                           "churn": churned}
     fields = {f.name for f in dataclasses.fields(QueueFilter)}
     requests, skipped = requests_for(pick(engine, args.branch), fields)
     if args.only:
@@ -320,10 +374,11 @@ def main() -> None:
     out["prepared_statements"] = prepared(engine)
     out["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     out |= {"runs": args.runs, "warmup": args.warmup, "users": {BRANCH_USER: [args.branch], SUPERVISOR: "all"},
-            "requests": stats, "skipped": skipped, "target_p95_ms": TARGET_P95_MS}
+            "requests": stats, "skipped": skipped,
+            "target_p95_ms": {"queue": TARGET_P95_MS, "dashboard_and_kpi": DASHBOARD_TARGET_P95_MS}}
     slowest = max(stats, key=lambda n: stats[n]["p95_ms"])
     out["slowest"] = {"request": slowest, "p95_ms": stats[slowest]["p95_ms"]}
-    out["pass"] = all(s["p95_ms"] <= TARGET_P95_MS for s in stats.values())
+    out["pass"] = all(s["p95_ms"] <= s["target_p95_ms"] for s in stats.values())
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"console-explain-{revision}.txt"
     timer_off = [slowest] + ([n for n in stats if n != slowest] if args.explain_all else [])

@@ -374,6 +374,7 @@ def build(args: argparse.Namespace, url: str, settings: Settings) -> dict[str, f
     with engine.begin() as conn:
         for table in ("branches", "agents", "policies", "callback_tasks", "cases"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+    set_revision(engine, "head")  # the accounts as the code has them now (users gained columns after 0009)
     with unit_of_work(make_session_factory(engine)) as db:
         root = operator_actor("bench")
         add_user(db, root, BRANCH_USER, PASSWORD, ["branch"], [args.branch], now=NOW, settings=settings.console)

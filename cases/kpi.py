@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -124,7 +124,8 @@ def to_csv(report: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def to_xlsx(report: dict[str, Any], path: Path) -> None:
+def to_xlsx(report: dict[str, Any], path: Path | IO[bytes]) -> None:
+    """The report as a workbook, written to a file (the CLI's --xlsx) or a binary stream (the console's export)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 

@@ -36,6 +36,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.imports.routes import imports
     from console.policies.routes import policies
     from console.recordings.routes import recordings
+    from console.reports.routes import reports
     from console.users.routes import users
 
     if len(secret_key) < 32:
@@ -55,6 +56,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     for desk in (auth, cases, policies, agent_desk, recordings, users, imports, dialer_desk):
         app.register_blueprint(desk)
     app.register_blueprint(audit_desk)
+    app.register_blueprint(reports)
 
     @app.after_request
     def _headers(response: Response) -> Response:

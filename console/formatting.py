@@ -43,6 +43,16 @@ def phone(e164: str | None) -> str:
     return e164 or ""
 
 
+def percent(value: float | None) -> str:
+    """A rate as the reports print it (huifang report kpi): 62.5%; - where there is no denominator."""
+    return "-" if value is None else f"{value:.1%}"
+
+
+def ratio(numerator: int, denominator: int) -> str:
+    """numerator / denominator as a percentage: 62.5%; - for a zero denominator."""
+    return percent(numerator / denominator if denominator else None)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {"local_time": local_time, "day": day, "money": money, "phone": phone,
-                                          "zh": zh, "zh_list": zh_list}
+                                          "zh": zh, "zh_list": zh_list, "percent": percent, "ratio": ratio}
 GLOBAL_FUNCTIONS: dict[str, Callable[..., Any]] = {"local_time": local_time}

@@ -36,6 +36,7 @@ RECORDING_PLAYERS = RECORDING_READERS | {Role.BRANCH}
 RECORDING_KEEPERS = frozenset({Role.COMPLIANCE, Role.OPERATOR, Role.SYSTEM})  # verify, purge, disputes
 AUDIT_READERS = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.OPERATOR})
 POLICY_IMPORTERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR})  # upload policy files (console imports)
+REPORT_READERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})  # the dashboard and the KPI page (docs/console.md)
 
 
 class NotAllowed(PermissionError):

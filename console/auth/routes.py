@@ -10,8 +10,9 @@ from wtforms.validators import DataRequired
 
 from accounts.service import by_name, sign_in
 from console.context import context, page_actor, unit_of_work
+from console.dashboard.routes import dashboard_page
 from console.desk import desk
-from kit.actor import CASE_READERS, Actor, Role
+from kit.actor import CASE_READERS, REPORT_READERS, Actor, Role
 
 auth = desk("auth", __name__)
 
@@ -44,15 +45,19 @@ def login() -> Response | str:
 
 
 @auth.get("/", endpoint="home")
-def home() -> Response:
-    """Each role's first desk: the case queue for those who read cases, the hand-off desk for agents, the
-    accounts for administrators."""
+def home() -> Response | str:
+    """Each role's first desk: the dashboard for supervisors (this page itself), the case queue for those who
+    read cases, the hand-off desk for agents, the accounts for administrators."""
     with unit_of_work() as db:
         actor = page_actor(db)
+        if actor.has(REPORT_READERS):
+            return dashboard_page(db, actor)
     return redirect(home_for(actor))
 
 
 def home_for(actor: Actor) -> str:
+    if actor.has(REPORT_READERS):
+        return url_for("auth.home")
     if actor.has(CASE_READERS):
         return url_for("cases.queue_page")
     if actor.has({Role.AGENT}):

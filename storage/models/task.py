@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flows.vocab import ResultClass
@@ -14,6 +14,11 @@ from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 class CallbackTask(IdMixin, TimestampMixin, Base):
     __tablename__ = "callback_tasks"
+    __table_args__ = (
+        # the dashboard: today's completions, the tasks at risk by deadline; the monthly KPIs' tasks due
+        Index("ix_callback_tasks_completed_at", "completed_at"),
+        Index("ix_callback_tasks_deadline", "deadline"),
+    )
 
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), unique=True)
     status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), index=True)

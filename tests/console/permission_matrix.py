@@ -51,6 +51,8 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 # * qa reads the case queue, cases, policies and recordings of every branch (sampling is not built yet) and,
 #   like compliance (read-only on cases), does not resolve or assign (403).
 # * exports are the queue's filtered rows: whoever reads the queue may export what it shows (and is audited).
+# * the dashboard (/console/ for supervisors) and the KPI page are the supervisor's (the roles table: "dashboards");
+#   a branch user does not get them for their own branches (the other roles keep their landing pages).
 # * admin: users only; every other desk is 403, recordings included ("not compliance exports").
 # * several roles: each role's rights over that role's scope. branch+compliance reads every branch but works
 #   only its own: another branch's case is 404 to the resolve and assign forms (the handling scope does not
@@ -73,7 +75,7 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
     ("POST /console/login",                                                "200",    HOME,                   HOME,               HOME,        HOME,        HOME,        HOME,              HOME,               HOME),
-    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  QUEUE,       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
+    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  "200",       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
     ("GET /console/cases?branch={code}",                                   "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=csv",                        "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=xlsx",                       "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
@@ -101,6 +103,9 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("POST /console/recordings/purge",                                     "login",  "403",                  "403",              "403",       RETENTION,   "403",       "403",             RETENTION,          "403"),
     ("GET /console/audit?action=find",                                     "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
     ("GET /console/audit?action=find&format=csv",                          "login",  "403",                  "403",              "403",       "200",       "403",       "200",             "200",              "200"),
+    ("GET /console/reports/kpi?month=2026-11",                             "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/reports/kpi?month=2026-11&by=agent&format=csv",         "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
+    ("GET /console/reports/kpi?month=2026-11&by=product_type&format=xlsx", "login",  "403",                  "403",              "200",       "403",       "403",       "403",             "403",              "403"),
     ("GET /console/users",                                                 "login",  "403",                  "403",              "403",       "403",       "403",       "200",             "403",              "200"),
     # policy files: supervisors and administrators (an upload without a file: the form again, 422)
     ("GET /console/imports",                                               "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
@@ -140,6 +145,7 @@ CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST her
 # each one given: one audit line (a search, an export, a playback)
 AUDITED = ("/console/cases?branch={code}&format=", "/console/recordings/{recording}/", "/console/recordings/bundle",
            "/console/recordings?",
-           "/console/audit?action=find&format=", "/console/imports/{import}/rejected")
+           "/console/audit?action=find&format=", "/console/imports/{import}/rejected",
+           "/console/reports/kpi?month=2026-11&by=")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP = "application/zip"
