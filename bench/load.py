@@ -45,9 +45,9 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.load_measure import histograms, peak, percentiles, server_percentiles, snapshot, used  # noqa: E402
 from bench.load_twilio import TABLE, HarnessConfig, harness_main  # noqa: E402
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
@@ -64,7 +64,6 @@ METRICS_TOKEN = "bench-load-metrics-token"
 ACCOUNT = "AC" + "1" * 32
 CALLER_ID = "+861085550000"
 EXPECTED = "standard"
-TICKS = os.sysconf("SC_CLK_TCK")
 KO_FLOWS = ROOT / "tests" / "ivr" / "harness" / "ko_flows"
 
 
@@ -85,115 +84,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# -- CPU from /proc -------------------------------------------------------------------------------
-
-
-def stats() -> dict[int, list[str]]:
-    out = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                out[int(entry)] = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-    return out
-
-
-def tree_cpu(roots: list[int], table: dict[int, list[str]]) -> float:
-    """utime+stime (s) of the processes under `roots`, themselves included."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for pid, fields in table.items():
-        children[int(fields[1])].append(pid)
-    total, todo = 0, list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in table:
-            total += int(table[pid][11]) + int(table[pid][12])
-        todo.extend(children.get(pid, []))
-    return total / TICKS
-
-
-def postgres_cpu(table: dict[int, list[str]]) -> float:
-    pids = [pid for pid in table if Path(f"/proc/{pid}/comm").exists()
-            and Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"]
-    return sum(int(table[p][11]) + int(table[p][12]) for p in pids) / TICKS
-
-
-def machine_busy() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / TICKS  # all but idle and iowait
-
-
-def snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
-    table = stats()
-    out = {name: tree_cpu(pids, table) for name, pids in groups.items()}
-    out["postgres"] = postgres_cpu(table)
-    out["machine"] = machine_busy()
-    return out
-
-
-# -- percentiles ----------------------------------------------------------------------------------
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"n": len(ordered), "p50": round(pick(0.50), 1), "p95": round(pick(0.95), 1),
-            "p99": round(pick(0.99), 1), "max": round(ordered[-1], 1)}
-
-
-def histograms(base: str) -> dict[str, dict[float, float]]:
-    """Cumulative bucket counts of the server's latency (by route) and ASR decode histograms."""
-    reply = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
-    reply.raise_for_status()
-    out: dict[str, dict[float, float]] = defaultdict(dict)
-    for family in text_string_to_metric_families(reply.text):
-        for sample in family.samples:
-            if sample.name == "huifang_http_request_duration_seconds_bucket":
-                key = sample.labels["route"].rsplit("/", 1)[-1]
-            elif sample.name == "huifang_asr_decode_seconds_bucket":
-                key = "asr_decode"
-            else:
-                continue
-            bound = float(sample.labels["le"])
-            out[key][bound] = out[key].get(bound, 0.0) + sample.value
-    return out
-
-
-def server_percentiles(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]
-                       ) -> dict[str, dict[str, float]]:
-    """p50/p95/p99 (ms) of what the level added to each histogram, interpolated inside buckets."""
-    out = {}
-    for key, buckets in after.items():
-        bounds = sorted(buckets)
-        counts = [buckets[b] - before.get(key, {}).get(b, 0.0) for b in bounds]
-        total = counts[-1] if counts else 0
-        if total <= 0:
-            continue
-        result: dict[str, float] = {"n": total}
-        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-            rank, low, below = q * total, 0.0, 0.0
-            for bound, count in zip(bounds, counts, strict=True):
-                if count >= rank:
-                    top = bound if bound != float("inf") else low
-                    share = (rank - below) / (count - below) if count > below else 1.0
-                    result[name] = round((low + (top - low) * share) * 1000, 1)
-                    break
-                low, below = bound, count
-        out[key] = result
-    return out
-
-
-# -- a level --------------------------------------------------------------------------------------
-
-
-def peak(intervals: list[tuple[float, float]]) -> int:
-    points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda p: (p[0], p[1]))
-    live = most = 0
-    for _, step in points:
-        live += step
-        most = max(most, live)
-    return most
+# -- a level ---
 
 
 def run_level(n: int, tasks: list[int], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +105,7 @@ def run_level(n: int, tasks: list[int], ctx: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.1)
     placement_s = time.perf_counter() - started
     placed_cpu = snapshot(ctx["groups"])
-    metrics_before = histograms(ctx["base"])
+    metrics_before = histograms(ctx["base"], METRICS_TOKEN)
     started = time.perf_counter()
     for control in ctx["controls"]:
         control.put(("go",))
@@ -223,7 +114,7 @@ def run_level(n: int, tasks: list[int], ctx: dict[str, Any]) -> dict[str, Any]:
     reports = [ctx["results"].get(timeout=2000) for _ in ctx["controls"]]
     wall = time.perf_counter() - started
     after = snapshot(ctx["groups"])
-    metrics_after = histograms(ctx["base"])
+    metrics_after = histograms(ctx["base"], METRICS_TOKEN)
     times: dict[str, list[float]] = defaultdict(list)
     statuses: Counter[int] = Counter()
     calls = [call for report in reports for call in report["calls"]]
@@ -247,13 +138,12 @@ def run_level(n: int, tasks: list[int], ctx: dict[str, Any]) -> dict[str, Any]:
             "SELECT result_class FROM calls WHERE call_sid = ANY(:s)"), {"s": sids}).scalars())
         per_dialer = dict(conn.execute(text("SELECT via, count(*) FROM bench_twilio_calls WHERE level = :l "
                                             "GROUP BY via ORDER BY via"), {"l": label}).all())
-    used = {k: round(after[k] - placed_cpu[k], 1) for k in after}
-    used["other_processes"] = round(used["machine"] - sum(v for k, v in used.items() if k != "machine"), 1)
+    cpu = used(placed_cpu, after)
     webhooks = sum(len(v) for v in times.values())
     return {
         "concurrent_calls": n, "placed": placed, "placement_s": round(placement_s, 1),
         "placed_by_dialer": {f"dialer{k}": v for k, v in per_dialer.items()},
-        "placement_cpu_s": {k: round(placed_cpu[k] - placing[k], 1) for k in placed_cpu},
+        "placement_cpu_s": used(placing, placed_cpu),
         "peak_concurrent_calls": peak([(c["start"], c["end"]) for c in calls]),
         "calls_wall_s": round(wall, 1), "webhooks": webhooks, "webhooks_per_s": round(webhooks / wall, 1),
         "webhook_ms_client": {route: percentiles(v) for route, v in sorted(times.items())},
@@ -264,11 +154,11 @@ def run_level(n: int, tasks: list[int], ctx: dict[str, Any]) -> dict[str, Any]:
         "error_samples": failures[:3], "calls_completed": sum(v for k, v in results.items() if k != "None"),
         "results": dict(results), "calls_right_result": results.get(EXPECTED, 0),
         "whole_call_recordings_stored": stored,
-        "cpu_s": used, "cpu_cores_used": {k: round(v / wall, 2) for k, v in used.items()},
+        "cpu_s": cpu, "cpu_cores_used": {k: round(v / wall, 2) for k, v in cpu.items()},
     }
 
 
-# -- set-up ---------------------------------------------------------------------------------------
+# -- set-up ---
 
 
 def environment(url: str, base: str, workdir: Path, args: argparse.Namespace, media: str) -> dict[str, str]:
@@ -412,7 +302,9 @@ def main() -> None:
         engine.dispose()
         if not args.keep_db:
             admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    print(json.dumps(out, indent=2, ensure_ascii=False))
+        if out:  # what was measured, also when stopped early (Ctrl-C)
+            out["complete"] = len(out["levels"]) == len(args.levels)
+            print(json.dumps(out, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ TABLE = ("CREATE TABLE IF NOT EXISTS bench_twilio_calls (sid text PRIMARY KEY, t
          "from_number text, via int, level text, created_at timestamptz DEFAULT clock_timestamp())")
 PERSONAS = {"keypad": {"mode": "dtmf", "answers": {"default": "yes"}}, "asr": {"mode": "audio"}}
 ANSWERS = ("yes", "no", "human", "unintelligible")
+IDLE_S = 2.0  # a connection idle this long is not reused: gunicorn closes idle ones after web.keepalive (5 s)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class PacedTransport(HttpTransport):
         if form.get("Digits") or form.get("RecordingUrl"):
             pause += self.pace.uniform(0.5, 2.0)  # the callee reacts
         time.sleep(pause * self.speed)
+        if pause * self.speed >= IDLE_S:  # a fresh connection: not one the server may be closing (keepalive)
+            self.http.close()
         self.last = self.clock.now()
         started = time.perf_counter()
         status, body = super().post(url, form)
