@@ -129,6 +129,21 @@ def disable(session: Session, actor: Actor, name: str, *, now: datetime) -> User
     return user
 
 
+def enable(session: Session, actor: Actor, name: str, password: str, *, now: datetime,
+           settings: ConsoleSettings) -> User:
+    """Let a disabled account sign in again, with a new password: the sessions it had before it was disabled
+    stay ended (a session is bound to the password's change time)."""
+    actor.require({Role.ADMIN, Role.OPERATOR}, "manage users")
+    user = _existing(session, name)
+    if not user.disabled:
+        raise AccountError(f"user {name} is not disabled")
+    set_password(session, actor, name, password, now=now, settings=settings)
+    user.disabled = False
+    _audit(session, actor.user, "user_enabled", name, now)
+    session.flush()
+    return user
+
+
 def listing(session: Session, actor: Actor) -> list[User]:
     actor.require({Role.ADMIN, Role.OPERATOR}, "list users")
     return list(session.scalars(select(User).order_by(User.name)))

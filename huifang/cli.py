@@ -61,7 +61,8 @@ def _clock_from_env() -> Clock | None:
 
 
 def handled(func: F) -> F:
-    """Turn expected failures into one line on stderr, never a traceback."""
+    """Turn expected failures into one line on stderr, never a traceback (every command gets this from the
+    root group, `Handled`; a function called outside click can use it directly)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -75,6 +76,14 @@ def handled(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Handled(click.Group):
+    """The root group: whatever command runs under it, a bad config, a bad file or a database without the
+    schema (or out of reach) is one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return handled(super().invoke)(ctx)
+
+
 def _database_message(exc: Exception) -> str:
     text = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
     lowered = text.lower()
@@ -83,7 +92,7 @@ def _database_message(exc: Exception) -> str:
     return f"database error: {text}"
 
 
-@click.group(epilog="Reference: docs/cli.md (every command, its options, --json output and exit codes).")
+@click.group(cls=Handled, epilog="Reference: docs/cli.md (every command, its options, --json output and exit codes).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML config file (default ./config.toml, else built-in defaults).")
 @click.pass_context

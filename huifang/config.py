@@ -318,13 +318,24 @@ def _validate_ivr(settings: Settings) -> None:
             raise ConfigError(f"ivr.{key}: must be at least 1, got {getattr(ivr, key)}")
     rec = settings.recordings
     for key in ("download_attempts", "claim_lease_seconds", "fetch_batch_size", "max_download_mb",
-                "retention_years_short_term", "retention_years_long_term"):
+                "download_queue_limit"):
         if getattr(rec, key) < 1:
             raise ConfigError(f"recordings.{key}: must be at least 1, got {getattr(rec, key)}")
+    if rec.download_threads < 0:
+        raise ConfigError(f"recordings.download_threads: must be 0 (inside the callback) or more, "
+                          f"got {rec.download_threads}")
+    for key, least in RETENTION_MINIMUM_YEARS.items():
+        if getattr(rec, key) < least:
+            raise ConfigError(f"recordings.{key}: the regulatory minimum is {least} years (docs/domain.md §7), "
+                              f"got {getattr(rec, key)}")
     _validate_media_origins(settings)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Recordings must be kept at least this long (保险销售行为可回溯管理暂行办法 Art.13; docs/domain.md §7): a
+# setting below is refused at start-up rather than purging what the regulator requires.
+RETENTION_MINIMUM_YEARS = {"retention_years_short_term": 5, "retention_years_long_term": 10,
+                           "retention_years_after_dispute": 2}
 
 
 def _validate_media_origins(settings: Settings) -> None:

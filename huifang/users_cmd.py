@@ -1,4 +1,4 @@
-"""`huifang users add | list | disable | set-password | set-agent-line`: the console's accounts (accounts.service).
+"""`huifang users add | list | disable | enable | set-password | set-agent-line`: the console's accounts (accounts.service).
 Passwords are read from standard input, never from the command line (it would show in `ps` and shell history)."""
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from accounts.service import ROLES, AccountError, add_user, disable, listing, set_agent_line, set_password
+from accounts.service import (
+    ROLES,
+    AccountError,
+    add_user,
+    disable,
+    enable,
+    listing,
+    set_agent_line,
+    set_password,
+)
 from huifang.app import App
 from huifang.output import emit_json, emit_table
 from kit.actor import NotAllowed
@@ -101,6 +110,19 @@ def users_disable(app: App, name: str) -> None:
         disable(session, app.actor, name, now=app.clock.now())
         session.commit()
     click.echo(f"{name}: disabled")
+
+
+@users_group.command("enable")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the new password from standard input.")
+@click.pass_obj
+def users_enable(app: App, name: str, password_stdin: bool) -> None:
+    """Let a disabled account sign in again, with a new password (its old sessions stay ended)."""
+    password = _password()
+    with app.unit_of_work() as session, _refusals():
+        enable(session, app.actor, name, password, now=app.clock.now(), settings=app.settings.console)
+        session.commit()
+    click.echo(f"{name}: enabled")
 
 
 @users_group.command("list")

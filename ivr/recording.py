@@ -1,8 +1,10 @@
 """The whole-call recording callback: record what Twilio announced (one transaction), then store the audio
 after it has committed (so the announcement survives a failed download), with no transaction open during
-the download (recordings.downloader)."""
+the download (recordings.downloader), after the callback is answered (recordings.background)."""
 
 from __future__ import annotations
+
+from concurrent.futures import Future
 
 from sqlalchemy.orm import Session
 
@@ -33,8 +35,8 @@ def announce(session: Session, svc: IvrServices, callback: RecordingCallback) ->
     return recording.status == "pending"
 
 
-def store(svc: IvrServices, callback: RecordingCallback) -> Outcome:
+def store(svc: IvrServices, callback: RecordingCallback) -> Future[Outcome] | None:
     """Download and store the announced recording: call it after the announcement has committed, with no
-    transaction open (the downloader claims, downloads, then records the result in transactions of its own).
-    Not downloadable yet → kept pending and retried by the retry job."""
-    return svc.downloader.fetch(callback.recording_sid)
+    transaction open. It runs on the process's download pool (or here, with recordings.download_threads = 0);
+    whatever is not stored stays pending and is retried by the retry job."""
+    return svc.recording_downloads.submit(callback.recording_sid)

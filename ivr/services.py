@@ -22,7 +22,8 @@ from ivr.twiml import TurnUrls, hangup, render_turn
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
 from kit.settings import Settings
-from recordings.downloader import Downloader
+from recordings.background import BackgroundDownloads, InlineDownloads, RecordingDownloads
+from recordings.downloader import Downloader, Outcome
 from recordings.media import MediaClient
 from recordings.store import RecordingStore
 
@@ -76,6 +77,19 @@ class IvrServices:
         """Recording downloads: claim, download with no transaction open, finish."""
         return Downloader(sessions=self.sessions, media=self.media, files=self.files, clock=self.clock,
                           settings=self.settings.recordings)
+
+    @cached_property
+    def recording_downloads(self) -> RecordingDownloads:
+        """Where a recording callback's download runs: a small pool per process, after the callback is answered
+        (recordings.background), or inside it when recordings.download_threads is 0."""
+        rec = self.settings.recordings
+
+        def fetch(recording_sid: str) -> Outcome:
+            return self.downloader.fetch(recording_sid)
+
+        if rec.download_threads == 0:
+            return InlineDownloads(fetch)
+        return BackgroundDownloads(fetch, rec.download_threads, rec.download_queue_limit)
 
     @cached_property
     def agent_tokens(self) -> AgentTokens:

@@ -156,6 +156,8 @@ class RecordingSettings:
     claim_lease_seconds: int = 600  # a downloader's lease on a recording; after it another process may take it
     fetch_batch_size: int = 10  # recordings the retry job claims at a time (all downloaded within one lease)
     max_download_mb: int = 64  # a recording larger than this is refused (kept pending with the reason)
+    download_threads: int = 2  # per web process: downloads after the callback is answered (0: inside it)
+    download_queue_limit: int = 1000  # per web process: more waiting downloads are left to the retry job
     short_term_years: int = 1
     retention_years_short_term: int = 5
     retention_years_long_term: int = 10

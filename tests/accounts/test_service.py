@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.service import REFUSED, AccountError, add_user, disable, set_password, sign_in
+from accounts.service import REFUSED, AccountError, add_user, disable, enable, set_password, sign_in
 from huifang.cli import cli
 from kit.actor import Actor, NotAllowed, Role, operator_actor
 from kit.clock import BUSINESS_TZ, FrozenClock
@@ -75,6 +75,24 @@ def test_a_disabled_account_cannot_sign_in_and_a_new_password_lifts_a_lock(sessi
     assert sign_in(session, "王芳", "another horse 2", now=NOW, settings=RULES).refusal == "账号已停用，请联系管理员"
 
 
+def test_an_enabled_account_signs_in_again_with_its_new_password_only(session: Session, branch: str) -> None:
+    user = add_user(session, ADMIN, "王芳", "correct horse 1", ["branch"], [branch], now=NOW, settings=RULES)
+    with pytest.raises(AccountError, match="user 王芳 is not disabled"):
+        enable(session, ADMIN, "王芳", "new horse 3!", now=NOW, settings=RULES)
+    disable(session, ADMIN, "王芳", now=NOW)
+    later = NOW + timedelta(days=3)
+    with pytest.raises(AccountError, match="at least 10 characters"):
+        enable(session, ADMIN, "王芳", "short", now=later, settings=RULES)
+    assert user.disabled
+    enable(session, ADMIN, "王芳", "new horse 3!", now=later, settings=RULES)
+    assert (user.disabled, user.password_changed_at) == (False, later)  # sessions from before stay ended
+    assert sign_in(session, "王芳", "correct horse 1", now=later, settings=RULES).refusal == REFUSED
+    assert sign_in(session, "王芳", "new horse 3!", now=later, settings=RULES).actor is not None
+    with pytest.raises(NotAllowed):
+        enable(session, Actor.of("周敏", [Role.COMPLIANCE]), "王芳", "new horse 4!", now=later, settings=RULES)
+    assert [a for a, _ in _audit(session)][-4:] == ["password_set", "user_enabled", "login_failed", "login"]
+
+
 @pytest.mark.parametrize(("roles", "branches", "password", "message"), [
     ([], [], "long enough 1", "--role: give at least one role"),
     (["boss"], [], "long enough 1", "--role 'boss': not a role"),
@@ -109,6 +127,10 @@ def test_users_cli(db_url: str, tmp_path: Path) -> None:
     assert CliRunner().invoke(cli, ["users", "disable", "王芳"], env=env).stdout == "王芳: disabled\n"
     listed = json.loads(CliRunner().invoke(cli, ["users", "list", "--json"], env=env).stdout)
     assert [(u["name"], u["disabled"]) for u in listed] == [("王芳", True)]
+    enabled = CliRunner().invoke(cli, ["users", "enable", "王芳", "--password-stdin"], input="batter staple 2\n", env=env)
+    assert (enabled.exit_code, enabled.stdout) == (0, "王芳: enabled\n")
+    again = CliRunner().invoke(cli, ["users", "enable", "王芳", "--password-stdin"], input="batter staple 3\n", env=env)
+    assert (again.exit_code, again.stderr.strip()) == (1, "Error: user 王芳 is not disabled")
     assert "correct horse" not in CliRunner().invoke(cli, ["audit", "list", "--json"], env=env).stdout
 
 

@@ -140,6 +140,14 @@ class TestErrors:
         fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
         assert "run `huifang db upgrade`" in self.one_line(run(fresh, "tasks", "list"))
 
+    @pytest.mark.parametrize("command", [["users", "list"], ["cases", "list"], ["report", "kpi", "--month", "2026-11"],
+                                         ["audit", "list"], ["recordings", "fetch"], ["policies", "show", "P1"]])
+    def test_every_command_without_the_schema_says_so_in_one_line(self, tmp_path: Path, command: list[str]) -> None:
+        fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+        result = run(fresh, *command)
+        assert (result.exit_code, self.one_line(result)) == (1, "huifang: the database has no huifang schema yet: "
+                                                                "run `huifang db upgrade`")
+
     def test_unreachable_database(self) -> None:
         url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"
         assert self.one_line(run(url, "tasks", "list")).startswith("huifang: database error:")

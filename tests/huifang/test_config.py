@@ -70,6 +70,10 @@ def test_calendar_years_are_read(tmp_path: Path) -> None:
         ("[calendar.years.2027]\nholidays = [\"2028-01-01\"]\n", r"calendar\.years\.2027\.holidays\[0\]: 2028-01-01 is not in 2027"),
         ("[calendar.years.next]\n", r"calendar\.years\.next: the key must be a year"),
         ("[ivr]\nfallback_base_url = \"ivr2.example.com\"\n", r"ivr\.fallback_base_url: must be empty .* http\(s\)"),
+        ("[recordings]\nretention_years_long_term = 3\n",
+         r"recordings\.retention_years_long_term: the regulatory minimum is 10 years .* got 3"),
+        ("[recordings]\nretention_years_after_dispute = 1\n", r"recordings\.retention_years_after_dispute: .* minimum is 2"),
+        ("[recordings]\ndownload_threads = -1\n", r"recordings\.download_threads: must be 0 .* got -1"),
         ("[database\n", r"not valid TOML"),
     ],
 )

@@ -237,14 +237,16 @@ def verbs(twiml: ET.Element) -> list[str]:
 
 
 def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keypad: bool = False,
-              row: dict[str, str] | None = None, **ivr_overrides: Any) -> Ivr:
+              row: dict[str, str] | None = None, download_threads: int = 0, **ivr_overrides: Any) -> Ivr:
+    """The IVR app on the test database. Recordings are downloaded inside the callback unless
+    `download_threads` (the background pool is tested on its own: tests/ivr/test_recording_background.py)."""
     settings = dataclasses.replace(
         Settings(),
         twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN),
         ivr=dataclasses.replace(IvrSettings(public_base_url=BASE, agent_target="+861088880000"), **ivr_overrides),
     )
-    settings = dataclasses.replace(settings, recordings=dataclasses.replace(settings.recordings,
-                                                                            root=str(tmp_path / "recordings")))
+    settings = dataclasses.replace(settings, recordings=dataclasses.replace(
+        settings.recordings, root=str(tmp_path / "recordings"), download_threads=download_threads))
     clock = FrozenClock(NOW)
     calendar = BusinessCalendar(settings.calendar)
     sessions = make_session_factory(engine)

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import requests
 from flask import Flask
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from twilio.request_validator import RequestValidator
 
 from huifang.app import App
@@ -59,6 +60,28 @@ def place(engine: Engine, task_id: int, call_sid: str) -> str:
     return call_sid
 
 
+def hold_the_call(backend: str, engine: Engine, db_url: str, call_sid: str) -> tuple[object, object]:
+    """Lock what the next webhook for the call needs: its row (PostgreSQL) or the database (SQLite)."""
+    if backend == "postgresql":
+        connection = engine.connect()
+        transaction = connection.begin()
+        connection.execute(text("SELECT id FROM calls WHERE call_sid = :sid FOR UPDATE"), {"sid": call_sid})
+        return connection, transaction
+    lite = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    lite.execute("BEGIN IMMEDIATE")
+    return lite, None
+
+
+def release(backend: str, held: tuple[object, object]) -> None:
+    connection, transaction = held
+    if backend == "postgresql":
+        transaction.rollback()  # type: ignore[attr-defined]
+        connection.close()  # type: ignore[attr-defined]
+    else:
+        connection.rollback()  # type: ignore[attr-defined]
+        connection.close()  # type: ignore[attr-defined]
+
+
 def status_form(call_sid: str, status: str, **extra: str) -> dict[str, str]:
     return {"CallSid": call_sid, "AccountSid": ACCOUNT, "From": "+861085551234", "To": "+8613812345678",
             "CallStatus": status, "ApiVersion": "2010-04-01", "Direction": "outbound-api", **extra}
@@ -91,7 +114,9 @@ def free_port() -> int:
 class ServeProcess:
     """`huifang serve` (gunicorn) in a subprocess on a free loopback port, over the test database."""
 
-    def __init__(self, db_url: str, tmp_path: Path, *args: str, **settings: object) -> None:
+    def __init__(self, db_url: str, tmp_path: Path, *args: str, now: str | None = None, **settings: object) -> None:
+        """`settings`: section__name=value (HUIFANG__SECTION__NAME, JSON); `now`: HUIFANG_NOW, the app's clock
+        frozen there (ISO 8601 with offset), as the harness's virtual clock stands when a call starts."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "HUIFANG_DATABASE_URL": db_url,
@@ -102,6 +127,8 @@ class ServeProcess:
                     "HUIFANG__RECORDINGS__ROOT": json.dumps(str(tmp_path / "recordings")),
                     "HUIFANG_METRICS_TOKEN": METRICS_TOKEN, "HUIFANG_SECRET_KEY": SECRET_KEY}
         self.env.pop("HUIFANG_NOW", None)
+        if now is not None:
+            self.env["HUIFANG_NOW"] = now
         for key, value in settings.items():
             section, name = key.split("__")
             self.env[f"HUIFANG__{section.upper()}__{name.upper()}"] = json.dumps(value)

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from storage.models import Call
 from tests.huifang.serving.helpers import (
     METRICS_TOKEN,
     SECRET_KEY,
     ServeProcess,
+    hold_the_call,
     one_task,
     place,
+    release,
     status_form,
 )
 from tests.ivr.conftest import TOKEN
@@ -77,35 +78,13 @@ def test_serve_answers_health_readiness_signed_webhooks_and_metrics_behind_the_t
     assert any(line["message"].startswith("Booting worker") for line in lines)  # gunicorn's lines, as JSON too
 
 
-def _hold_the_call(backend: str, engine: Engine, db_url: str, call_sid: str) -> tuple[object, object]:
-    """Lock what the next webhook for the call needs: its row (PostgreSQL) or the database (SQLite)."""
-    if backend == "postgresql":
-        connection = engine.connect()
-        transaction = connection.begin()
-        connection.execute(text("SELECT id FROM calls WHERE call_sid = :sid FOR UPDATE"), {"sid": call_sid})
-        return connection, transaction
-    lite = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
-    lite.execute("BEGIN IMMEDIATE")
-    return lite, None
-
-
-def _release(backend: str, held: tuple[object, object]) -> None:
-    connection, transaction = held
-    if backend == "postgresql":
-        transaction.rollback()  # type: ignore[attr-defined]
-        connection.close()  # type: ignore[attr-defined]
-    else:
-        connection.rollback()  # type: ignore[attr-defined]
-        connection.close()  # type: ignore[attr-defined]
-
-
 def test_sigterm_lets_an_in_flight_webhook_finish_then_exits_cleanly(
         server: ServeProcess, backend: str, engine: Engine, db_url: str, tmp_path: Path) -> None:
     task = one_task(engine, tmp_path)
     sid = place(engine, task, "CA" + "2" * 32)
     path = f"/twilio/voice/status?task={task}"
     assert server.webhook(path, status_form(sid, "initiated")).status_code == 200
-    held = _hold_the_call(backend, engine, db_url, sid)
+    held = hold_the_call(backend, engine, db_url, sid)
     answers: list[requests.Response] = []
     in_flight = threading.Thread(target=lambda: answers.append(server.webhook(path, status_form(sid, "ringing"))))
     try:
@@ -118,7 +97,7 @@ def test_sigterm_lets_an_in_flight_webhook_finish_then_exits_cleanly(
             raise AssertionError("the webhook never showed as in flight")
         server.process.send_signal(signal.SIGTERM)
     finally:
-        _release(backend, held)
+        release(backend, held)
     in_flight.join(timeout=60)
     assert [(a.status_code, a.text) for a in answers] == [(200, "taken\n")]
     assert server.terminate() == 0
