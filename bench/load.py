@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--recording-deadline", type=float, default=60.0)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
+    # stopped (timeout, kill): the processes stopped, the database dropped, what was measured printed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="huifang-bench-load-"))
     port, ports = free_port(), [free_port() for _ in range(args.dialers)]
     base, media = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ports[0]}"
