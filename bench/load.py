@@ -4,7 +4,7 @@ real `huifang dialer` processes through a fake Twilio (bench/load_twilio.py) in 
     .venv/bin/python bench/load.py [--capture keypad|asr] [--levels 10,100,300,1000] [--dialers 4]
                                    [--speed 1.0] [--ramp 10] [--workers 2] [--threads 8] [--keep-db]
 
-A database (huifang_bench_load) is created, migrated and filled with synthetic policies, every callback task
+A database of its own (huifang_bench_load_PID) is created, migrated and filled with synthetic policies, every callback task
 parked (next attempt in a month). `huifang serve --webhooks-only` runs with `twilio.api_base_url` on harness
 process 0 (Twilio's media host: whole-call and answer recordings are downloaded from it) and, in ASR mode,
 the Korean test flow and the packaged Korean Vosk model (the only one; loaded before gunicorn forks). Each of
@@ -58,7 +58,7 @@ from storage import migrate  # noqa: E402
 from storage.db import units_of_work  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-DATABASE = "huifang_bench_load"
+DATABASE = f"huifang_bench_load_{os.getpid()}"  # its own: another run (or session) never drops it
 TOKEN = "bench-load-token"
 METRICS_TOKEN = "bench-load-metrics-token"
 ACCOUNT = "AC" + "1" * 32
