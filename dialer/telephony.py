@@ -8,6 +8,9 @@ configuration (back off and say so loudly).
 
 A provider that can list the calls it placed (`CallLookup`) lets a dialer that takes over a claim whose
 placement is unknown (a dead dialer, a lost answer) find the call instead of dialling the number again.
+
+Requests go to Twilio's API unless `twilio.api_base_url` names another origin (a harness's fake Twilio on
+loopback, validated in huifang.config): the client's https://api.twilio.com URLs are rewritten to it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
@@ -29,6 +33,7 @@ RATE_LIMIT_CODES = frozenset({20429})  # Too Many Requests (also any HTTP 429)
 NOT_TAKEN_STATUSES = frozenset({503})  # Service Unavailable: Twilio did not take the request, try again later
 API_TIMEOUT_S = 15.0  # a POST /Calls (or a lookup) with no answer after this is given up (its call may exist)
 CLOCK_SKEW = timedelta(seconds=60)  # our clock against Twilio's DateCreated, when looking a placement up
+TWILIO_API = "https://api.twilio.com"  # the origin twilio-python builds its URLs on
 
 
 class PlacementProblem(StrEnum):
@@ -74,15 +79,32 @@ class CallLookup(Protocol):
         PlacementError when the provider cannot tell now."""
 
 
+class ApiBaseHttpClient(TwilioHttpClient):
+    """twilio-python's HTTP client sending what it addresses to https://api.twilio.com to `base_url` instead
+    (scheme, host and port; the path and query kept)."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if url == TWILIO_API or url.startswith(TWILIO_API + "/"):
+            url = self.base_url + url[len(TWILIO_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
 class TwilioProvider:
     def __init__(self, account_sid: str, auth_token: str, client: Client | None = None,
-                 timeout_s: float = API_TIMEOUT_S) -> None:
+                 timeout_s: float = API_TIMEOUT_S, api_base_url: str = TWILIO_API) -> None:
         if not account_sid or not auth_token:
             raise ValueError("twilio.account_sid and twilio.auth_token are needed to place calls")
         self._headers: Mapping[str, str] = {}  # of the last response from Twilio's API (its Retry-After)
         # without a timeout a Twilio that never answers would stop the dialer for good
-        self.client = client or Client(account_sid, auth_token, http_client=TwilioHttpClient(
-            timeout=timeout_s, request_hooks={"response": [self._keep_headers]}))
+        hooks = {"response": [self._keep_headers]}
+        base = api_base_url.rstrip("/")
+        http = (TwilioHttpClient(timeout=timeout_s, request_hooks=hooks) if base == TWILIO_API
+                else ApiBaseHttpClient(base, timeout=timeout_s, request_hooks=hooks))
+        self.client = client or Client(account_sid, auth_token, http_client=http)
 
     def place(self, request: CallRequest) -> str:
         try:

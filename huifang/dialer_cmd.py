@@ -37,7 +37,8 @@ def build_dialer(app: App, provider: TelephonyProvider | None = None) -> Dialer:
 
     return Dialer(
         settings=settings, clock=app.clock, calendar=app.calendar, sessions=make_session_factory(app.engine),
-        provider=provider or TwilioProvider(settings.twilio.account_sid, settings.twilio.auth_token),
+        provider=provider or TwilioProvider(settings.twilio.account_sid, settings.twilio.auth_token,
+                                            api_base_url=settings.twilio.api_base_url),
         dialer_id=f"{socket.gethostname()}:{os.getpid()}", prepare=prepare_prompts,
     )
 

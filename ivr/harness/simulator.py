@@ -93,6 +93,16 @@ class CallLog:
     errors: list[Notification] = field(default_factory=list)  # webhook failures, in order
 
 
+@dataclass(frozen=True)
+class CallUrls:
+    """The URLs a call was placed with (POST /Calls: Url, StatusCallback, RecordingStatusCallback); a fake
+    Twilio that took the dialer's request plays the call against these."""
+
+    answer: str
+    status: str
+    recording_status: str
+
+
 @dataclass
 class Simulator:
     transport: Transport
@@ -116,18 +126,24 @@ class Simulator:
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1,
-            fallback_url: str | None = None) -> CallLog:
-        """One call; `fallback_url`: the FallbackUrl it was placed with (default: the simulator's)."""
-        caller = _Caller(self, task_id, call_sid, to, persona, attempt, fallback_url or self.fallback_url)
+            fallback_url: str | None = None, urls: CallUrls | None = None) -> CallLog:
+        """One call; `fallback_url`: the FallbackUrl it was placed with (default: the simulator's); `urls`: the
+        other URLs it was placed with (default: the app's, under `base_url`, as the dialer asks for them)."""
+        base = self.base_url
+        urls = urls or CallUrls(answer=f"{base}/twilio/voice/answer?task={task_id}",
+                                status=f"{base}/twilio/voice/status?task={task_id}",
+                                recording_status=f"{base}/twilio/recording")
+        caller = _Caller(self, task_id, call_sid, to, persona, attempt, fallback_url or self.fallback_url, urls)
         caller.run()
         return caller.log
 
 
 class _Caller:
     def __init__(self, sim: Simulator, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int,
-                 fallback_url: str | None) -> None:
+                 fallback_url: str | None, urls: CallUrls) -> None:
         self.sim, self.task_id, self.persona = sim, task_id, persona
         self.fallback_url = fallback_url
+        self.urls = urls
         self.log = CallLog(call_sid)
         self.to = to
         self.pickup = persona.pickup_on(attempt)
@@ -214,7 +230,7 @@ class _Caller:
         form = self.params(CallStatus=status, SequenceNumber=str(self.sequence), CallbackSource="call-progress-events",
                            Timestamp=format_datetime(self.sim.clock.now(), usegmt=True), **extra)
         self.sequence += 1
-        self.callback(f"{self.sim.base_url}/twilio/voice/status?task={self.task_id}", form)
+        self.callback(self.urls.status, form)
 
     # -- the call -----------------------------------------------------------------------------
 
@@ -234,7 +250,7 @@ class _Caller:
         self.answered_at = self.sim.clock.now()
         answered_by = "machine_start" if self.pickup == "machine" else "human"
         try:
-            verbs: list[Verb] | None = self.webhook(f"{self.sim.base_url}/twilio/voice/answer?task={self.task_id}",
+            verbs: list[Verb] | None = self.webhook(self.urls.answer,
                                                     self.params(AnsweredBy=answered_by))
         except _ApplicationError:
             verbs = None
@@ -266,7 +282,7 @@ class _Caller:
         self.sim.clock.advance(timedelta(seconds=2))
         absent = self.sim.recordings_absent > 0
         self.sim.recordings_absent -= absent
-        self.callback(f"{self.sim.base_url}/twilio/recording", {
+        self.callback(self.urls.recording_status, {
             "AccountSid": self.sim.account_sid, "CallSid": self.log.call_sid, "RecordingSid": sid,
             "RecordingUrl": "" if absent else url, "RecordingStatus": "absent" if absent else "completed",
             "RecordingDuration": "0" if absent else str(seconds),

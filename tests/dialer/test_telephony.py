@@ -122,3 +122,44 @@ def test_calls_placed_since_a_time_are_listed_by_number_and_caller_id() -> None:
 def test_credentials_are_required() -> None:
     with pytest.raises(ValueError, match="twilio.account_sid and twilio.auth_token"):
         TwilioProvider("", "")
+
+
+@responses.activate
+def test_requests_go_to_twilio_api_base_url_when_it_is_not_twilios() -> None:
+    """A harness's fake Twilio on loopback (twilio.api_base_url): placing and looking up go there, every page
+    of a listing too; nothing is sent to api.twilio.com (responses refuses any URL not registered)."""
+    from datetime import UTC, datetime
+
+    fake = f"http://127.0.0.1:8099/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
+    responses.add(responses.POST, fake, json=_created("CA" + "f" * 32), status=201)
+    page_2 = f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json?To=x&Page=1&PageSize=1"
+    responses.add(responses.GET, fake, json={"calls": [{**_created("CA" + "1" * 32),
+                                                       "date_created": "Wed, 25 Nov 2026 02:00:30 +0000"}],
+                                             "next_page_uri": page_2, "page": 0, "page_size": 1})
+    responses.add(responses.GET, "http://127.0.0.1:8099" + page_2,
+                  json={"calls": [{**_created("CA" + "2" * 32), "date_created": "Wed, 25 Nov 2026 02:03:00 +0000"}],
+                        "next_page_uri": None, "page": 1, "page_size": 1})
+    provider = TwilioProvider(ACCOUNT, "token", api_base_url="http://127.0.0.1:8099/")
+    assert provider.place(REQUEST) == "CA" + "f" * 32
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+    since = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert provider.placed_since(REQUEST.to, REQUEST.caller_id, since) == ["CA" + "1" * 32, "CA" + "2" * 32]
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [fake, fake, fake]  # type: ignore[union-attr]
+
+
+def test_the_dialer_command_gives_the_provider_twilio_api_base_url() -> None:
+    import dataclasses
+
+    from dialer.telephony import ApiBaseHttpClient
+    from huifang.app import App
+    from huifang.dialer_cmd import build_dialer
+    from kit.settings import Settings, TwilioSettings
+
+    settings = dataclasses.replace(Settings(), twilio=TwilioSettings(
+        account_sid=ACCOUNT, auth_token="token", api_base_url="http://127.0.0.1:8099"))
+    settings = dataclasses.replace(settings, database=dataclasses.replace(settings.database, url="sqlite://"))
+    provider = build_dialer(App(settings=settings)).provider
+    assert isinstance(provider, TwilioProvider)
+    http = provider.client.http_client
+    assert isinstance(http, ApiBaseHttpClient)
+    assert http.base_url == "http://127.0.0.1:8099"
