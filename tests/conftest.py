@@ -28,6 +28,16 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
 PROMPT_SECRET = b"test-prompt-url-secret-0123456789abcdef"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked heavy (minutes each) run only with HUIFANG_TEST_HEAVY=1: CI runs the representative set."""
+    if os.environ.get("HUIFANG_TEST_HEAVY") == "1":
+        return
+    skip = pytest.mark.skip(reason="heavy (minutes): set HUIFANG_TEST_HEAVY=1 to run it")
+    for item in items:
+        if item.get_closest_marker("heavy") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> PromptCache:
     """Prompt audio rendered by the real espeak-ng, shared by the whole run (renders once per text); its names

@@ -20,7 +20,7 @@ from storage.models import ImportJob
 from tests.console.test_browser import _shot, _sign_in
 from tests.console.test_imports import cli_summary
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.heavy]
 ROWS = 50_000
 
 
