@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -62,7 +63,7 @@ def to_csv(lines: list[list[str]], headers: tuple[str, ...] = HEADERS) -> bytes:
     return ("\ufeff" + text.getvalue()).encode("utf-8")
 
 
-def to_xlsx(lines: list[list[str]], headers: tuple[str, ...] = HEADERS, widths: tuple[int, ...] = WIDTHS,
+def to_xlsx(lines: Sequence[Sequence[object]], headers: tuple[str, ...] = HEADERS, widths: tuple[int, ...] = WIDTHS,
             title: str = "问题件工单") -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)

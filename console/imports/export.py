@@ -4,18 +4,14 @@ quote the file's values); cells that would run as a formula are defused."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.cases.export import MEDIA_TYPES, attachment, defused
+from console.cases.export import to_xlsx as sheet
 from intake.columns import BY_NAME
 from kit.actor import Actor
 from kit.clock import BUSINESS_TZ
@@ -37,23 +33,7 @@ def rejected_lines(summary: dict[str, Any] | None) -> list[list[Any]]:
 
 
 def to_xlsx(job: ImportJob) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("被拒绝的行")
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    bold = Font(bold=True)
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for line in rejected_lines(job.summary):
-        sheet.append(line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return sheet(rejected_lines(job.summary), HEADERS, WIDTHS, "被拒绝的行")
 
 
 def rejected_download(db: Session, actor: Actor, job: ImportJob, now: datetime) -> Response:

@@ -39,6 +39,7 @@ from intake.columns import COLUMNS
 from intake.reader import IntakeFileError, open_table
 from kit.actor import POLICY_IMPORTERS
 from recordings.audit import audit
+from storage.models import ImportJob
 
 imports = desk("imports", __name__)
 SHOWN_REJECTED = 200  # rejected rows listed on the page; all of them are in the XLSX
@@ -154,15 +155,19 @@ def _refusal(db: Session, stored: jobs.Stored, now: datetime, confirmed: bool) -
             "如确需再次导入，请勾选“仍然导入”并重新选择文件。"), earlier.id
 
 
+def _job_status(db: Session, job_id: int) -> tuple[ImportJob, str]:
+    """The job (404 when there is none) and its status as the page shows it (a dead process's job: stale)."""
+    found = job(db, job_id)
+    if found is None:
+        abort(404)
+    return found, jobs.view_status(found, context().clock.now(), _stale_after())
+
+
 @imports.get("/imports/<int:job_id>", endpoint="job_page")
 def job_view(job_id: int) -> str:
-    ctx = context()
     with unit_of_work() as db:
         actor = page_actor(db, POLICY_IMPORTERS)
-        found = job(db, job_id)
-        if found is None:
-            abort(404)
-        status = jobs.view_status(found, ctx.clock.now(), _stale_after())
+        found, status = _job_status(db, job_id)
         rejected = (found.summary or {}).get("rejected", [])
         return render_template("console/imports/job.html", actor=actor, job=found, status=status,
                                status_zh=STATUS_ZH, numbers=counts(found.summary), rejected=rejected[:SHOWN_REJECTED],
@@ -173,13 +178,9 @@ def job_view(job_id: int) -> str:
 @imports.get("/imports/<int:job_id>/progress", endpoint="progress")
 def progress_view(job_id: int) -> Response:
     """The progress bar (htmx polls it); once the job has ended, the page is reloaded to show its summary."""
-    ctx = context()
     with unit_of_work() as db:
         actor = page_actor(db, POLICY_IMPORTERS)
-        found = job(db, job_id)
-        if found is None:
-            abort(404)
-        status = jobs.view_status(found, ctx.clock.now(), _stale_after())
+        found, status = _job_status(db, job_id)
         html = render_template("console/imports/_progress.html", actor=actor, job=found, status=status,
                                status_zh=STATUS_ZH, numbers=counts(found.summary))
     response = make_response(html)
