@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.classify import classify
-from flows.engine import CallerInput, EngineLimits, FlowEngine, InputKind
+from flows.engine import CallerInput, EngineLimits, FlowEngine, InputKind, Phase
 from flows.library import load_library
 from flows.vocab import ResultClass
 from tests.flows.facts_factory import facts
@@ -16,6 +16,7 @@ from tests.flows.facts_factory import facts
 LIB = load_library()
 MESSAGES = LIB.messages["zh-CN"]
 LIMITS = EngineLimits()
+HANDOFF_REPORTS = {InputKind.TRANSFERRED, InputKind.AGENT_UNAVAILABLE, InputKind.HANGUP}
 
 POLICIES = st.fixed_dictionaries({
     "product_type": st.sampled_from(["traditional", "participating", "universal", "investment_linked", "health"]),
@@ -45,6 +46,8 @@ def test_any_answers_end_in_one_of_the_four_classes_within_the_turn_limit(policy
     steps = 0
     while not turn.ended:
         given_ = next(answers, CallerInput(InputKind.SILENCE))  # a caller who stops answering
+        if state.phase is Phase.HANDOFF and given_.kind not in HANDOFF_REPORTS:
+            given_ = CallerInput(InputKind.AGENT_UNAVAILABLE)  # the IVR reports how the hand-off went, nothing else
         state, turn = eng.step(state, given_)
         steps += 1
         assert steps <= LIMITS.max_turns + 1, f"no end after {steps} turns: {state}"
