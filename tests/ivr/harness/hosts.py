@@ -187,6 +187,7 @@ class RoundRobin:
         self.posts = 0
         self.served: dict[str, int] = dict.fromkeys(self.hosts, 0)
         self.refused: dict[str, int] = dict.fromkeys(self.hosts, 0)
+        self.lost: list[str] = []  # requests sent whose answer never came, with the error
         self.before: Callable[[int, str], None] = lambda n, url: None
         self._next = 0
 
@@ -211,6 +212,7 @@ class RoundRobin:
                     self.refused[host] += 1
                     self.down.append(host)
                     continue
+                self.lost.append(f"{method} {host}{path}: {type(exc).__name__}: {exc}")  # why a test saw a 502
                 return None  # sent, and the host went away before answering
             self.served[host] += 1
             return reply
@@ -221,7 +223,9 @@ class RoundRobin:
         self.before(self.posts, url)
         signature = self.validator.compute_signature(url, form)
         reply = self._send("POST", url, data=form, headers={"X-Twilio-Signature": signature})
-        return (502, "bad gateway\n") if reply is None else (reply.status_code, reply.text)
+        if reply is None:
+            return 502, f"bad gateway: {self.lost[-1] if self.lost else 'no host left'}\n"
+        return reply.status_code, reply.text
 
     def get(self, url: str) -> tuple[int, bytes]:
         reply = self._send("GET", url)
