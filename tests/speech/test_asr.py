@@ -178,8 +178,10 @@ def test_the_same_audio_at_8k_and_16k_gives_the_same_answer(recognizer: AnswerRe
 def test_concurrent_recognition_matches_serial(recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
     # Kaldi dithers the features with random noise, so scores move a little from run to run (confidences
     # ±0.02; some clips even flip between two decodes): the clips here are ones whose
-    # answer is far from any threshold, so a difference can only come from recognisers sharing state.
-    clips = [_said(tts, text, rate=rate) for text in ("네", "아니야", "안녕하세요") for rate in (150, 170)]
+    # answer is far from any threshold (confidence 1.0 in 40 decodes each), so a difference can only come from
+    # recognisers sharing state. 네 at 170 wpm was not (confidence 0.55: it flipped to unknown once in a full run).
+    clips = [_said(tts, text, rate=rate) for text, rate in (("네", 150), ("네", 160), ("아니야", 150), ("아니야", 170),
+                                                             ("안녕하세요", 150), ("안녕하세요", 170))]
     clips.append(silence(1.0))
     serial = [recognizer.recognize(clip).intent for clip in clips]
     assert serial == [Intent.YES, Intent.YES, Intent.NO, Intent.NO, Intent.UNKNOWN, Intent.UNKNOWN, Intent.SILENCE]
