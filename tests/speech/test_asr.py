@@ -296,10 +296,11 @@ def test_syllables_are_hangul_blocks_and_han_characters(word: str, count: int) -
 def test_a_no_that_single_syllables_explain_better_is_unknown(
         model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
     """사과 세 개 ("three apples") has 아니야's three syllables and length, so the grammar and the rules take
-    it as a no; the check pass hears it as single syllables. Decoded three times (Kaldi dithers)."""
+    it as a no; the check pass hears it as single syllables. Kaldi dithers: without the check the clip is a no in
+    28 of 30 decodes here, so the precondition takes ten (three once gave three unknowns in a full run)."""
     clip = speak(tts, "사과 세 개", "ko-KR", 210, 35, None, 1)
     unchecked = AnswerRecognizer(model, dataclasses.replace(load_lexicon("ko-KR"), check_syllables=()))
-    assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(3)}
+    assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(10)}
     results = [recognizer.recognize(clip) for _ in range(3)]
     assert not {r.intent for r in results} & {Intent.YES, Intent.NO}
     assert any(r.rejected.startswith("the check pass heard") for r in results)
