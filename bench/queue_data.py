@@ -24,10 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from alembic import command  # noqa: E402
-from alembic.migration import MigrationContext  # noqa: E402
-from alembic.script import ScriptDirectory  # noqa: E402
-from sqlalchemy import Engine, Table, create_engine, text  # noqa: E402
+from console_db import (  # noqa: E402  (bench/console_db.py: the benchmark database itself)
+    copy_rows,
+    recreate_database,
+    set_revision,
+    vacuum_analyze,
+)
+from sqlalchemy import Engine, text  # noqa: E402
 
 from accounts.service import add_user  # noqa: E402
 from cases.queue import month_starts  # noqa: E402
@@ -38,12 +41,9 @@ from kit.actor import operator_actor  # noqa: E402
 from kit.calendar import BusinessCalendar  # noqa: E402
 from kit.clock import BUSINESS_TZ  # noqa: E402
 from kit.settings import Settings  # noqa: E402
-from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from storage.models import Agent, Branch, CallbackTask, Case, Policy  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-PG_DATABASE = "huifang_bench_console"
 DATA_VERSION = 1  # bump when the generated data changes: a database built before is then rebuilt
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BUSINESS_TZ)
 MONTHS = 12  # policies issued over the twelve months up to NOW
@@ -69,100 +69,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# --- the database ---------------------------------------------------------------------------------------------
-
-def server() -> Engine:
-    return create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-
-
 def marker_of(args: argparse.Namespace) -> str:
     spec = {"v": DATA_VERSION, "open": args.open, "closed": args.closed, "policies": args.policies, "seed": args.seed}
     return "huifang-bench-console " + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def existing_marker() -> str | None:
-    admin = server()
-    with admin.connect() as conn:
-        found = conn.execute(text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :d"),
-                             {"d": PG_DATABASE}).one_or_none()
-    admin.dispose()
-    return None if found is None else (found[0] or "")
-
-
-def recreate_database() -> None:
-    admin = server()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = server()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-    admin.dispose()
-
-
-def set_marker(marker: str) -> None:
-    admin = server()
-    with admin.connect() as conn:
-        conn.execute(text(f"COMMENT ON DATABASE {PG_DATABASE} IS '{marker}'"))
-    admin.dispose()
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def set_revision(engine: Engine, revision: str) -> str:
-    """The schema at `revision` (upgrading or downgrading); returns the revision it is at."""
-    with engine.begin() as connection:
-        config = migrate.alembic_config()
-        config.attributes["connection"] = connection
-        script = ScriptDirectory.from_config(config)
-        target = script.get_revision(revision)
-        if target is None:
-            raise SystemExit(f"--revision {revision}: no such revision")
-        current = MigrationContext.configure(connection).get_current_revision()
-        below = {r.revision for r in script.iterate_revisions(current, "base")} if current else set()
-        if target.revision in below:
-            command.downgrade(config, target.revision)
-        else:
-            command.upgrade(config, target.revision)
-    return current_revision(engine) or ""
-
-
-def vacuum_analyze(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-
 
 # --- the data -------------------------------------------------------------------------------------------------
-
-def columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns]
-
-
-def copy_rows(engine: Engine, table: Table, rows: Iterator[dict[str, Any]]) -> int:
-    """COPY the rows into the table (every column; the ones a row lacks are NULL). Returns the count."""
-    names = columns(table)
-    raw = engine.raw_connection()
-    count = 0
-    try:
-        pg: Any = raw.driver_connection
-        with pg.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(tuple(row.get(n) for n in names))
-                count += 1
-        pg.commit()
-    finally:
-        raw.close()
-    return count
-
 
 def e164(phone: str) -> tuple[str, bool]:
     digits = phone.replace(" ", "")
