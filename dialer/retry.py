@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cases.actions import open_second_explanation
 from cases.service import NewCase, open_cases
+from channels.switch import fall_through
 from dialer.hours import CallingRules
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
@@ -67,6 +68,10 @@ def close_unreachable(session: Session, task: CallbackTask, attempts: int, days:
                       settings: Settings, rules: CallingRules) -> None:
     policy = session.get(Policy, task.policy_id)
     assert policy is not None
+    if task.confirming_case_id is None and fall_through(
+            session, task, now=now, settings=settings, calendar=rules.calendar,
+            why=f"电话回访未能联系到投保人（{attempts}次，{days}天）") is not None:
+        return  # the next channel of channels.sequence takes over
     apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
           reason_codes=[ReasonCode.UNREACHABLE.value])
     if task.confirming_case_id is not None:  # the callback confirming an explanation failed (§14 rule 29)

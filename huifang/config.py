@@ -205,6 +205,17 @@ def _dates(values: Any, path: str, year: int) -> frozenset[date]:
     return frozenset(out)
 
 
+def _validate_channels(settings: Settings) -> None:
+    sequence = settings.channels.sequence
+    if not sequence:
+        raise ConfigError("channels.sequence: must name at least one channel (phone, ecallback, letter, visit)")
+    twice = sorted({str(c) for c in sequence if sequence.count(c) > 1})
+    if twice:
+        raise ConfigError(f"channels.sequence: {twice[0]} is listed more than once")
+    if settings.channels.ecallback_wait_days < 1:
+        raise ConfigError("channels.ecallback_wait_days: must be at least 1 working day")
+
+
 def validate(settings: Settings) -> None:
     """Cross-field rules; each failure names the key."""
     co = settings.cooling_off
@@ -233,6 +244,7 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"questionnaire.{key}: must be a positive number, got {getattr(q, key)}")
     if settings.dual_recording.elderly_age < 1:
         raise ConfigError("dual_recording.elderly_age: must be a positive age")
+    _validate_channels(settings)
     for case_type, rule in settings.cases.sla.items():
         if case_type not in CASE_TYPES:
             raise ConfigError(f"cases.sla.{case_type}: not a case type (one of {', '.join(CASE_TYPES)})")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kit.calendar import YearTable
-from kit.vocab import DayType, ProductType
+from kit.vocab import CallbackChannel, DayType, ProductType
 
 
 class VariantRule(StrEnum):
@@ -197,6 +197,16 @@ class DialerSettings:
     stale_after_ticks: int = 3  # a dialer silent for this many of its tick intervals is shown as stale
 
 
+def _default_channel_sequence() -> tuple[CallbackChannel, ...]:
+    return (CallbackChannel.PHONE, CallbackChannel.ECALLBACK, CallbackChannel.LETTER)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    sequence: tuple[CallbackChannel, ...] = field(default_factory=_default_channel_sequence)
+    ecallback_wait_days: int = 3  # working days an unanswered e-callback link waits before the next channel
+
+
 @dataclass(frozen=True)
 class ReportSettings:
     agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
@@ -248,6 +258,7 @@ class Settings:
     ivr: IvrSettings = field(default_factory=IvrSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)

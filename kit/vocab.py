@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
-    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CaseStatus", "Channel", "DayType",
+    "OPEN_CASE_STATUSES", "OPEN_TASK_STATUSES", "AgentOutcome", "CallOutcome", "CallbackChannel", "CaseStatus", "Channel",
+    "DayType",
     "ExclusionReason", "Gender", "HoldReason", "PaymentFrequency", "ProductType", "QuestionnaireVariant",
     "HandoffReason", "HoldSource", "RecordingStatus", "RetryReason", "SlaStatus", "TaskStatus",
 ]
@@ -29,6 +30,15 @@ class Channel(StrEnum):
     INTERMEDIARY = "intermediary"
     TELESALES = "telesales"
     INTERNET = "internet"
+
+
+class CallbackChannel(StrEnum):
+    """How a callback reaches the applicant (回访方式; docs/domain.md §5). Not the sales channel (`Channel`)."""
+
+    PHONE = "phone"  # 电话回访: the robot's call
+    ECALLBACK = "ecallback"  # 电子化回访: an SMS link to the H5 questionnaire
+    LETTER = "letter"  # 信函回访: a printed questionnaire and a receipt signed by the applicant
+    VISIT = "visit"  # 上门回访: a visit by someone other than the policy's agent, the questionnaire signed
 
 
 class PaymentFrequency(StrEnum):

@@ -1,4 +1,5 @@
-"""Calls (one per Twilio CallSid) with the flow state between webhooks, and their event log (the transcript)."""
+"""Calls (one per Twilio CallSid, or one per off-phone session of the questionnaire) with the flow state between
+turns, and their event log (the transcript)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flows.vocab import ResultClass
-from kit.vocab import AgentOutcome, CallOutcome
+from kit.vocab import AgentOutcome, CallbackChannel, CallOutcome
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 
@@ -20,7 +21,10 @@ class Call(IdMixin, TimestampMixin, Base):
               postgresql_include=["task_id", "policy_id", "answered_at", "outcome", "result_class"]),
     )
 
-    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio's CallSid; a session id off the phone
+    # phone: a Twilio call. ecallback / letter / visit: the same questionnaire run off the phone (channels/)
+    channel: Mapped[CallbackChannel] = mapped_column(enum_column(CallbackChannel), default=CallbackChannel.PHONE,
+                                                     server_default=CallbackChannel.PHONE.value)
     task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     dialled_number: Mapped[str | None] = mapped_column(String(32))  # the number called (E.164), as it was then

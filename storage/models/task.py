@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flows.vocab import ResultClass
-from kit.vocab import HoldReason, HoldSource, QuestionnaireVariant, TaskStatus
+from kit.vocab import CallbackChannel, HoldReason, HoldSource, QuestionnaireVariant, TaskStatus
 from storage.base import Base, IdMixin, TimestampMixin, enum_column
 
 
@@ -25,6 +25,9 @@ class CallbackTask(IdMixin, TimestampMixin, Base):
     opens_on: Mapped[date]
     deadline: Mapped[date]
     questionnaire_variant: Mapped[QuestionnaireVariant] = mapped_column(enum_column(QuestionnaireVariant))
+    # the channel the callback is on now (channels.sequence); the dialer claims only phone tasks
+    channel: Mapped[CallbackChannel] = mapped_column(enum_column(CallbackChannel), default=CallbackChannel.PHONE,
+                                                     server_default=CallbackChannel.PHONE.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     result_class: Mapped[ResultClass | None] = mapped_column(enum_column(ResultClass))

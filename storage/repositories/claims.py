@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from kit.vocab import ProductType, TaskStatus
+from kit.vocab import CallbackChannel, ProductType, TaskStatus
 from storage.models import Branch, Call, CallbackTask, Policy
 
 ACTIVE = (TaskStatus.DIALING, TaskStatus.IN_PROGRESS)
@@ -44,9 +44,10 @@ def in_flight(session: Session, now: datetime) -> int:
 
 
 def _queued_due(now: datetime, today: date) -> ColumnElement[bool]:
-    """Queued, open, its next attempt and its appointment (if any) due."""
+    """Queued on the phone channel, open, its next attempt and its appointment (if any) due."""
     return and_(
         CallbackTask.status == TaskStatus.QUEUED,
+        CallbackTask.channel == CallbackChannel.PHONE,
         CallbackTask.opens_on <= today,
         or_(CallbackTask.next_attempt_at.is_(None), CallbackTask.next_attempt_at <= now),
         or_(CallbackTask.appointment_at.is_(None), CallbackTask.appointment_at <= now),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from huifang.case_rules import CaseRules
 from kit.actor import operator_actor
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
-from kit.settings import Settings
-from kit.vocab import CaseStatus, TaskStatus
+from kit.settings import ChannelSettings, Settings
+from kit.vocab import CallbackChannel, CaseStatus, TaskStatus
 from storage.models import Agent, CallbackTask, Case, Policy, TaskHold
 from tests.factories import policy_row
 from tests.intake.test_service import make
@@ -73,7 +74,8 @@ def test_a_corrected_phone_releases_the_hold_and_queues_the_callback(desk: Desk)
 def test_an_appointment_reopens_an_unreachable_task(desk: Desk) -> None:
     policy, task = desk.policy()
     rules = CallingRules.from_settings(desk.settings.dialer, desk.calendar)
-    close_unreachable(desk.session, task, 3, 2, now=NOW, settings=desk.settings, rules=rules)
+    phone_only = dataclasses.replace(desk.settings, channels=ChannelSettings(sequence=(CallbackChannel.PHONE,)))
+    close_unreachable(desk.session, task, 3, 2, now=NOW, settings=phone_only, rules=rules)
     case = desk.session.scalars(select(Case)).one()
     with pytest.raises(ActionRefused, match="--at: .* is in the night"):
         desk.do(case, Action.APPOINTMENT_SET, appointment_at=NOW + timedelta(hours=13))

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from cases.sla import status_at
 from flows.vocab import CaseType
 from huifang.demo_cmd import DemoRun
 from kit.calendar import BusinessCalendar
@@ -147,8 +148,9 @@ def test_the_handlers_whole_journey_on_the_demo_with_a_recording(page: Page, dem
     callback is queued again, sign out."""
     user = demo_console.users["branch"]
     case_id, policy_no = _recorded_verification_case(demo_console.run, user.branches[0])
-    with demo_console.run.app.unit_of_work() as s:
-        sla = s.scalars(select(Case.sla_status).where(Case.id == case_id)).one()
+    with demo_console.run.app.unit_of_work() as s:  # the status the queue shows: at the console's clock
+        warn, due = s.execute(select(Case.warn_at, Case.due_at).where(Case.id == case_id)).one()
+    sla = status_at(demo_console.run.ended_at, warn, due)
     _sign_in(page, demo_console.url, user.name, user.password)
     page.get_by_label("时效状态").select_option(sla.value)
     page.get_by_role("button", name="查询").click()

@@ -8,15 +8,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from dialer.loop import Dialer
 from dialer.pacing import Pacer
 from dialer.telephony import CallRequest
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
-from kit.vocab import TaskStatus
+from kit.vocab import CallbackChannel, TaskStatus
 from speech.cache import PromptCache
+from storage.models import AuditEvent
 from tests.dialer.conftest import FakeProvider, local
 from tests.factories import policy_row
 from tests.ivr.conftest import Ivr, build_ivr
@@ -54,7 +55,7 @@ class Campaign:
 @pytest.fixture
 def campaign(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[Campaign]:
     ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(receipt_signed_date="2026-11-20",
-                                                                  receipt_logged_date="2026-11-20"))
+                                                                  receipt_logged_date="2026-11-20"), channels=None)
     with ivr.http:
         yield Campaign(ivr)
 
@@ -65,23 +66,69 @@ def test_busy_waits_and_moves_to_another_part_of_the_day(campaign: Campaign) -> 
     assert campaign.wait_for_next() == local("2026-11-25T12:00:30")  # 10:00:30 + 2 h, the afternoon
 
 
-def test_three_failed_contacts_on_two_days_make_the_applicant_unreachable(campaign: Campaign) -> None:
+def _three_failed_contacts(campaign: Campaign) -> datetime:
     campaign.unanswered("no-answer")
     campaign.wait_for_next()
     campaign.unanswered("busy")
     third = campaign.wait_for_next()
     campaign.unanswered("no-answer")
-    task = campaign.ivr.task()
-    assert (task.status, task.result_class, task.reason_codes) == (TaskStatus.COMPLETED, ResultClass.VERIFICATION,
-                                                                   [ReasonCode.UNREACHABLE.value])
-    assert task.attempts == 3
+    assert campaign.ivr.task().attempts == 3
     times = [t.astimezone(BUSINESS_TZ) for t in campaign.attempt_times]
     assert len({t.date() for t in times}) >= 2
     assert len({campaign.dialer.rules.daypart(t) for t in times}) == 3
     assert third.date() != times[0].date() or third.date() != times[1].date()
-    cases = campaign.ivr.cases()
+    return third
+
+
+@pytest.fixture
+def phone_only(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Iterator[Campaign]:
+    ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(receipt_signed_date="2026-11-20",
+                                                                  receipt_logged_date="2026-11-20"),
+                    channels=(CallbackChannel.PHONE,))
+    with ivr.http:
+        yield Campaign(ivr)
+
+
+def test_three_failed_contacts_on_two_days_make_the_applicant_unreachable(phone_only: Campaign) -> None:
+    """No channel after the phone (channels.sequence = ["phone"]): the callback ends as unreachable."""
+    _three_failed_contacts(phone_only)
+    task = phone_only.ivr.task()
+    assert (task.status, task.result_class, task.reason_codes) == (TaskStatus.COMPLETED, ResultClass.VERIFICATION,
+                                                                   [ReasonCode.UNREACHABLE.value])
+    cases = phone_only.ivr.cases()
     assert [(c.type, c.reason) for c in cases] == [(CaseType.VERIFICATION_CASE, "unreachable")]
+    assert phone_only.dialer.tick().claimed == 0
+
+
+def test_after_the_phone_attempts_the_callback_waits_for_its_e_callback_link(campaign: Campaign) -> None:
+    """The default sequence (phone, ecallback, letter): the task stays open, queued on the e-callback channel
+    for its SMS link; the dialer never claims it again, no case is opened, and the move is audited."""
+    _three_failed_contacts(campaign)
+    task = campaign.ivr.task()
+    assert (task.status, task.channel, task.result_class, task.next_attempt_at) == (
+        TaskStatus.QUEUED, CallbackChannel.ECALLBACK, None, None)
+    assert campaign.ivr.cases() == []
+    with campaign.ivr.session() as s:
+        trail = s.scalars(select(AuditEvent).where(AuditEvent.action == "channel")).all()
+        assert [(e.operator, e.detail) for e in trail] == [("system", "phone → ecallback")]
+        assert "3次，2天" in trail[0].reason or "3次，3天" in trail[0].reason
+    campaign.ivr.clock.advance(timedelta(days=1))
     assert campaign.dialer.tick().claimed == 0
+
+
+def test_a_letter_after_the_phone_closes_the_callback_and_gives_the_branch_a_letter_case(
+        engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> None:
+    ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(receipt_signed_date="2026-11-20",
+                                                                  receipt_logged_date="2026-11-20"),
+                    channels=(CallbackChannel.PHONE, CallbackChannel.LETTER))
+    with ivr.http:
+        campaign = Campaign(ivr)
+        _three_failed_contacts(campaign)
+        task = ivr.task()
+        assert (task.status, task.channel, task.result_class) == (
+            TaskStatus.COMPLETED, CallbackChannel.LETTER, ResultClass.VERIFICATION)
+        assert [(c.type, c.reason) for c in ivr.cases()] == [(CaseType.LETTER_CASE, "unreachable")]
+        assert "信函回访" in ivr.cases()[0].detail
 
 
 def test_a_machine_is_retried(campaign: Campaign) -> None:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from huifang.cli import cli
-from storage.models import Call, Recording
+from kit.vocab import CallbackChannel, TaskStatus
+from storage.models import Call, CallbackTask, Policy, Recording
 from tests.factories import policy_row, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,8 +121,24 @@ def test_a_campaign_from_a_personas_file(engine: Engine, db_url: str, tmp_path: 
     summary = json.loads(result.stdout)
     assert set(summary) >= {"calls", "results", "cases", "late"}
     assert summary["calls"] == 3  # busy three times, on two days at least
-    assert summary["results"] == {"verification": 1}
-    assert summary["cases"] == {"verification_case": 1}
+    # the phone attempts used up, the default channels.sequence puts the callback on the e-callback channel:
+    # no result yet and no case, the task queued for its SMS link
+    assert (summary["results"], summary["cases"]) == ({}, {})
+    with Session(engine) as s:
+        task = s.scalars(select(CallbackTask).join(Policy).where(Policy.policy_no == policy_no)).one()
+        assert (task.status, task.channel) == (TaskStatus.QUEUED, CallbackChannel.ECALLBACK)
+
+
+def test_a_campaign_with_the_phone_alone_ends_unreachable(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env, policy_no = _setup(db_url, tmp_path)
+    cast = tmp_path / "cast.yaml"
+    cast.write_text(f"personas:\n  busy: {{pickup: busy}}\nassign:\n  {policy_no}: busy\n", encoding="utf-8")
+    env = {**env, "HUIFANG__CHANNELS__SEQUENCE": '["phone"]'}
+    result = CliRunner().invoke(cli, ["simulate", "campaign", "--personas", str(cast), "--days", "5", "--json"],
+                                env=env)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["results"], summary["cases"]) == ({"verification": 1}, {"verification_case": 1})
 
 
 def test_the_demo_shows_every_result_class(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from ivr.services import IvrServices
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import IvrSettings, Settings, TwilioSettings
+from kit.vocab import CallbackChannel
 from kit.wire import is_call_sid, is_recording_sid
 from recordings.media import MediaClient
 from recordings.store import FileStore
@@ -237,9 +238,12 @@ def verbs(twiml: ET.Element) -> list[str]:
 
 
 def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keypad: bool = False,
-              row: dict[str, str] | None = None, download_threads: int = 0, **ivr_overrides: Any) -> Ivr:
+              row: dict[str, str] | None = None, download_threads: int = 0,
+              channels: tuple[CallbackChannel, ...] | None = (CallbackChannel.PHONE,), **ivr_overrides: Any) -> Ivr:
     """The IVR app on the test database. Recordings are downloaded inside the callback unless
-    `download_threads` (the background pool is tested on its own: tests/ivr/test_recording_background.py)."""
+    `download_threads` (the background pool is tested on its own: tests/ivr/test_recording_background.py).
+    `channels`: the callback's channel sequence. The IVR's tests are the phone channel's, so by default the phone
+    is the only one (its attempts used up, the callback ends as unreachable); None: the configured default."""
     settings = dataclasses.replace(
         Settings(),
         twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN),
@@ -247,6 +251,8 @@ def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keyp
     )
     settings = dataclasses.replace(settings, recordings=dataclasses.replace(
         settings.recordings, root=str(tmp_path / "recordings"), download_threads=download_threads))
+    if channels is not None:
+        settings = dataclasses.replace(settings, channels=dataclasses.replace(settings.channels, sequence=channels))
     clock = FrozenClock(NOW)
     calendar = BusinessCalendar(settings.calendar)
     sessions = make_session_factory(engine)

@@ -97,7 +97,8 @@ def serve(db_url: str, tmp_path: Path, prompt_cache: PromptCache, media: Loopbac
                         ivr__fallback_base_url=fallback_base_url, ivr__agent_target=AGENT,
                         twilio__api_base_url=media.url, speech__prompt_cache_dir=str(prompt_cache.root),
                         speech__prompt_url_secret=PROMPT_SECRET.decode(),
-                        recordings__root=str(tmp_path / "recordings"))  # build_ivr's, shared by every host
+                        recordings__root=str(tmp_path / "recordings"),  # build_ivr's, shared by every host
+                        channels__sequence=["phone"])  # build_ivr's: the phone channel alone
 
 
 # -- processes and connections, from /proc ----------------------------------------------------------------

@@ -34,7 +34,8 @@ from ivr.prompts import PromptIndex
 from ivr.services import IvrServices
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
-from kit.settings import IvrSettings, Settings, TwilioSettings
+from kit.settings import ChannelSettings, IvrSettings, Settings, TwilioSettings
+from kit.vocab import CallbackChannel
 from recordings.media import MediaClient
 from recordings.store import FileStore
 from speech.cache import PromptCache
@@ -99,7 +100,8 @@ def main(argv: list[str]) -> None:
         ivr=IvrSettings(public_base_url=BASE, agent_target="+861088880000", fallback_base_url=args.fallback_base_url))
     # recordings downloaded inside the callback (download_threads 0): the test stops this host right after a call
     settings = dataclasses.replace(settings, recordings=dataclasses.replace(settings.recordings, root=args.recordings,
-                                                                            download_threads=0))
+                                                                            download_threads=0),
+                                   channels=ChannelSettings(sequence=(CallbackChannel.PHONE,)))  # as build_ivr
     prompts = Path(args.prompts)
     media = MediaClient(ACCOUNT, TOKEN, sleep=lambda seconds: None)
     media.http.mount("https://api.twilio.com/", AnyRecording())
