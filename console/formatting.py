@@ -10,12 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from console.labels import zh, zh_list
+from intake.identity import mask_id as mask_id  # re-exported: the import messages mask IDs too
 from kit.clock import BUSINESS_TZ
-
-
-def mask_id(id_no: str) -> str:
-    """370102********1234: the region and the last four, nothing in between (docs/console.md)."""
-    return id_no[:6] + "*" * max(0, len(id_no) - 10) + id_no[-4:] if len(id_no) > 10 else "*" * len(id_no)
 
 
 def local_time(at: datetime | None) -> str:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
+from intake import problems
+from intake.problems import ValueProblem
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
@@ -25,21 +28,27 @@ def check_char(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
+def mask_id(id_no: str) -> str:
+    """370102********1234: the region and the last four, nothing in between (how staff see an ID number: the
+    console, the Chinese import messages)."""
+    return id_no[:6] + "*" * max(0, len(id_no) - 10) + id_no[-4:] if len(id_no) > 10 else "*" * len(id_no)
+
+
 def looks_like_resident_id(text: str) -> bool:
     return len(text) == 18 and text[:17].isdigit() and (text[17].isdigit() or text[17] in "xX")
 
 
 def parse_resident_id(text: str) -> ResidentId:
-    """Validate an 18-character resident ID; raises ValueError with a message fit for an import report."""
+    """Validate an 18-character resident ID; raises ValueProblem (a ValueError: the import report's problem)."""
     number = text.strip().upper()
     if not looks_like_resident_id(number):
-        raise ValueError("a resident ID has 17 digits and a check digit or X")
+        raise ValueProblem(problems.ID_SHAPE, value=mask_id(text.strip()))
     if check_char(number[:17]) != number[17]:
-        raise ValueError(f"resident ID checksum fails (check character should be {check_char(number[:17])})")
+        raise ValueProblem(problems.ID_CHECKSUM, value=mask_id(number), expected=check_char(number[:17]))
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError(f"resident ID holds an impossible birth date {number[6:14]}") from None
+        raise ValueProblem(problems.ID_IMPOSSIBLE_BIRTH, value=mask_id(number), digits=number[6:14]) from None
     return ResidentId(number=number, birth_date=birth, male=int(number[16]) % 2 == 1)
 
 

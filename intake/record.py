@@ -48,9 +48,13 @@ class PolicyRecord:
 
 @dataclass(frozen=True)
 class RowError:
+    """One problem of a rejected row: `error` in English (the JSON contract), `error_zh` its Chinese twin (both
+    from one entry of intake.problems)."""
+
     row: int
     column: str
     error: str
+    error_zh: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "error": self.error}
+        return {"row": self.row, "column": self.column, "error": self.error, "error_zh": self.error_zh}

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake import rules
+from intake import problems, rules
 from intake.phone_quality import reevaluate_phone_holds
 from intake.reader import IntakeTable, RawRow
 from intake.record import PolicyRecord, RowError
@@ -189,7 +189,8 @@ class PolicyIntake:
             return result
         record = result
         if record.policy_no in seen:
-            return [RowError(raw.row, "policy_no", f"policy_no {record.policy_no} repeats row {seen[record.policy_no]}")]
+            return [problems.DUPLICATE_POLICY_NO.at(raw.row, "policy_no", policy_no=record.policy_no,
+                                                    first=seen[record.policy_no])]
         seen[record.policy_no] = raw.row
         decision = rules.callback_decision(
             is_group=record.is_group,
@@ -204,7 +205,8 @@ class PolicyIntake:
                     record.receipt_signed_date, record.cooling_off_days, self.settings.cooling_off, self.calendar
                 )
             except UnknownCalendarYear as exc:
-                return [RowError(raw.row, "receipt_signed_date", f"cannot compute the cooling-off end: {exc}")]
+                return [problems.CALENDAR_YEAR_UNKNOWN.at(raw.row, "receipt_signed_date", reason=exc, year=exc.year,
+                                                          signed=record.receipt_signed_date)]
         dual = record.dual_recorded
         if dual is None:
             dual = rules.in_dual_recording_scope(

@@ -1,4 +1,5 @@
-"""Row validation: one raw row → a PolicyRecord, or every problem in it with its column and a message."""
+"""Row validation: one raw row → a PolicyRecord, or every problem in it with its column and a message in English
+and in Chinese (each message is an entry of intake.problems)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from functools import lru_cache
 from typing import TypeVar
 
 from intake import columns as cols
-from intake.identity import looks_like_resident_id, parse_resident_id
+from intake import problems as p
+from intake.identity import looks_like_resident_id, mask_id, parse_resident_id
 from intake.phones import normalize_phone
+from intake.problems import Problem, ValueProblem
 from intake.reader import RawRow
 from intake.record import PolicyRecord, RowError
 from kit.settings import Settings
@@ -29,8 +32,8 @@ class _Row:
         self.values = raw.values
         self.errors: list[RowError] = []
 
-    def fail(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.raw.row, column, message))
+    def fail(self, column: str, problem: Problem, **params: object) -> None:
+        self.errors.append(problem.at(self.raw.row, column, **params))
 
     def text(self, column: str) -> str:
         return self.values.get(column, "")  # trimmed by the reader (intake.reader._row_dict)
@@ -38,7 +41,7 @@ class _Row:
     def required(self, column: str) -> str | None:
         value = self.text(column)
         if not value:
-            self.fail(column, f"{cols.describe(column)} is required")
+            self.fail(column, p.REQUIRED)
             return None
         return value
 
@@ -48,8 +51,8 @@ class _Row:
             return None
         try:
             return parser(value)
-        except ValueError as exc:
-            self.fail(column, f"{cols.describe(column)}: {exc}")
+        except ValueProblem as exc:
+            self.fail(column, exc.problem, **exc.params)
             return None
 
 
@@ -66,14 +69,27 @@ def accepted_words(mapping: Mapping[str, T]) -> str:
     return ", ".join(words.values())
 
 
-def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None) -> Callable[[str], T]:
+def chinese_words(mapping: Mapping[str, T]) -> str:
+    """Each value's first Chinese word (its identifier when it has none), in the enumeration's order:
+    `传统、分红、…` (what the Chinese message offers; the identifiers are accepted too)."""
+    words: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = str(value)
+        if name not in words or (words[name] == name and not key.isascii()):
+            words[name] = name if key.isascii() else key
+    return "、".join(words.values())
+
+
+def _choice(mapping: Mapping[str, T], what: str, allowed: str | None = None,
+            allowed_zh: str | None = None) -> Callable[[str], T]:
     allowed = allowed or accepted_words(mapping)
+    allowed_zh = allowed_zh or chinese_words(mapping)
 
     def parse(value: str) -> T:
         key = value.strip()
         found = mapping.get(key.lower(), mapping.get(key))
         if found is None:
-            raise ValueError(f"{value!r} is not a known {what} ({allowed})")
+            raise ValueProblem(p.UNKNOWN_VALUE, value=value, what=what, allowed=allowed, allowed_zh=allowed_zh)
         return found
 
     return parse
@@ -84,21 +100,21 @@ def parse_date(value: str) -> date:
     """A date in one of the accepted spellings (cached: a file repeats its issue and receipt days)."""
     match = _DATE.match(value.strip())
     if not match:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        raise ValueProblem(p.NOT_A_DATE, value=value)
     parts = [p for p in match.groups() if p is not None]
     try:
         return date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
-        raise ValueError(f"{value!r} is not a real calendar date") from None
+        raise ValueProblem(p.NOT_A_CALENDAR_DATE, value=value) from None
 
 
 def _positive_int(value: str) -> int:
     try:
         number = int(value.strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a whole number") from None
+        raise ValueProblem(p.NOT_A_WHOLE_NUMBER, value=value) from None
     if number < 1:
-        raise ValueError(f"{number} must be at least 1")
+        raise ValueProblem(p.BELOW_ONE, number=number)
     return number
 
 
@@ -112,20 +128,20 @@ def _premium(value: str) -> Decimal:
     try:
         amount = Decimal(value.replace(",", "").replace("，", "").strip())
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount") from None
+        raise ValueProblem(p.NOT_AN_AMOUNT, value=value) from None
     if not amount.is_finite() or amount <= 0:
-        raise ValueError(f"{value} must be greater than 0")
+        raise ValueProblem(p.NOT_POSITIVE, value=value)
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError(f"{value} has more than 2 decimal places")
+        raise ValueProblem(p.TOO_MANY_DECIMALS, value=value)
     return amount
 
 
-_yes_no = _choice(cols.YES_NO, "yes/no value", "Y / N / 是 / 否")
+_yes_no = _choice(cols.YES_NO, "yes/no value", "Y / N / 是 / 否", "是、否、Y、N")
 # built once (their messages list the accepted words): a parser made per row cost a tenth of the import's time
 _product_type = _choice(cols.PRODUCT_TYPES, "product type")
 _channel = _choice(cols.CHANNELS, "channel")
 _payment_frequency = _choice(cols.PAYMENT_FREQUENCIES, "payment frequency")
-_gender = _choice(cols.GENDERS, "gender", "M/男, F/女")
+_gender = _choice(cols.GENDERS, "gender", "M/男, F/女", "男、女、M、F")
 
 
 def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord | list[RowError]:
@@ -165,41 +181,40 @@ def validate_row(raw: RawRow, settings: Settings, today: date) -> PolicyRecord |
 
     # Cross-field rules: impossible dates and values that contradict each other.
     if frequency is PaymentFrequency.SINGLE and payment_years not in (None, 1):
-        r.fail("payment_years", f"{cols.describe('payment_years')}: a single premium is paid over 1 year, not {payment_years}")
+        r.fail("payment_years", p.SINGLE_PREMIUM_YEARS, years=payment_years)
     if issue_date and issue_date > today:
-        r.fail("issue_date", f"{cols.describe('issue_date')}: {issue_date} is in the future")
+        r.fail("issue_date", p.IN_THE_FUTURE, day=issue_date)
     if birth and issue_date and birth > issue_date:
-        r.fail("applicant_birth_date", f"{cols.describe('applicant_birth_date')}: {birth} is after the issue date {issue_date}")
+        r.fail("applicant_birth_date", p.BIRTH_AFTER_ISSUE, birth=birth, issue=issue_date)
     if signed and issue_date and signed < issue_date:
-        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')}: {signed} is before the issue date {issue_date}")
+        r.fail("receipt_signed_date", p.SIGNED_BEFORE_ISSUE, signed=signed, issue=issue_date)
     if signed and signed > today:
-        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')}: {signed} is in the future")
+        r.fail("receipt_signed_date", p.IN_THE_FUTURE, day=signed)
     if logged and not signed and not r.text("receipt_signed_date"):
-        r.fail("receipt_signed_date", f"{cols.describe('receipt_signed_date')} is required when the receipt is logged")
+        r.fail("receipt_signed_date", p.SIGNED_MISSING, logged=logged)
     if logged and signed and logged < signed:
-        r.fail("receipt_logged_date", f"{cols.describe('receipt_logged_date')}: {logged} is before the signing date {signed}")
+        r.fail("receipt_logged_date", p.LOGGED_BEFORE_SIGNED, logged=logged, signed=signed)
     if logged and logged > today:
-        r.fail("receipt_logged_date", f"{cols.describe('receipt_logged_date')}: {logged} is in the future")
+        r.fail("receipt_logged_date", p.IN_THE_FUTURE, day=logged)
     if id_no and looks_like_resident_id(id_no.upper()):
         try:
             resident = parse_resident_id(id_no)
             id_no = resident.number
             if birth and resident.birth_date != birth:
-                r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: the ID's birth date "
-                       f"{resident.birth_date} differs from applicant_birth_date {birth}")
+                r.fail("applicant_id_no", p.ID_BIRTH_MISMATCH, value=mask_id(id_no), id_birth=resident.birth_date, birth=birth)
             if gender and resident.male != (gender is Gender.MALE):
-                r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: the ID's sex differs from applicant_gender")
-        except ValueError as exc:
-            r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: {exc}")
+                r.fail("applicant_id_no", p.ID_SEX_MISMATCH, value=mask_id(id_no), id_sex="男" if resident.male else "女",
+                       gender=r.text("applicant_gender"))
+        except ValueProblem as exc:
+            r.fail("applicant_id_no", exc.problem, **exc.params)
     elif id_no and id_no.isdigit() and len(id_no) in (17, 19):
-        r.fail("applicant_id_no", f"{cols.describe('applicant_id_no')}: {len(id_no)} digits; a resident ID has 18")
+        r.fail("applicant_id_no", p.ID_LENGTH, value=mask_id(id_no), length=len(id_no))
     days = 0
     if product_type is not None:
         days = cooling_off_days or settings.cooling_off.default_days[product_type]
         minimum = settings.cooling_off.health_minimum_days
         if product_type is ProductType.HEALTH and days < minimum:
-            r.fail("cooling_off_days", f"{cols.describe('cooling_off_days')}: {days} days is below the {minimum}-day "
-                   "minimum for long-term health (健康保险管理办法 Art.15)")
+            r.fail("cooling_off_days", p.HEALTH_COOLING_OFF, days=days, minimum=minimum)
     if r.errors:
         return r.errors
     assert policy_no

@@ -1,6 +1,7 @@
 """The rejected rows of an import as XLSX, for the core-system team to fix: the spreadsheet row number, the column
-(identifier and Chinese header) and the message, one line per problem. Written to the audit trail (the messages
-quote the file's values); cells that would run as a formula are defused."""
+(identifier and Chinese header), the message in Chinese (错误说明) and in English (the `error` of `huifang import
+--json`), one line per problem. Written to the audit trail (the messages quote the file's values); cells that
+would run as a formula are defused."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ from kit.clock import BUSINESS_TZ
 from recordings.audit import audit
 from storage.models import ImportJob
 
-HEADERS = ("行号", "列名", "中文表头", "错误说明")
-WIDTHS = (8, 24, 16, 100)
+HEADERS = ("行号", "列名", "中文表头", "错误说明", "英文说明")
+WIDTHS = (8, 24, 16, 70, 100)
+
+
+def message_zh(problem: dict[str, Any]) -> str:
+    """A rejected row's Chinese message (a job imported before messages had one: its English)."""
+    return str(problem.get("error_zh") or problem["error"])
 
 
 def rejected_lines(summary: dict[str, Any] | None) -> list[list[Any]]:
@@ -28,7 +34,7 @@ def rejected_lines(summary: dict[str, Any] | None) -> list[list[Any]]:
         column = str(problem["column"])
         spec = BY_NAME.get(column)
         lines.append([int(problem["row"]), defused(column), spec.label_zh if spec else "",
-                      defused(str(problem["error"]))])
+                      defused(message_zh(problem)), defused(str(problem["error"]))])
     return lines
 
 

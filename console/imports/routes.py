@@ -2,7 +2,8 @@
 `POST /console/imports` (upload a CSV/XLSX policy file: stored, then imported in the background by
 console.imports.jobs with the intake of `huifang import`), `GET /console/imports/<id>` (its progress, polled with
 htmx, then its summary and rejected rows), the rejected rows as XLSX, importing a stale job's file again, and
-`GET /console/imports/held` (the tasks the phone rules hold, with their verification case).
+`GET /console/imports/held` (every task held now for its phone, with its verification case; query `reason`,
+`branch`, `page`).
 
 The upload route alone accepts a body up to `[console] upload_max_mb`; every other route keeps
 `web.max_content_length`. The same file (same SHA-256) imported before is refused until the user ticks
@@ -38,6 +39,7 @@ from console.imports.queries import counts, held_page, history, job
 from intake.columns import COLUMNS
 from intake.reader import IntakeFileError, open_table
 from kit.actor import POLICY_IMPORTERS
+from kit.vocab import HoldReason
 from recordings.audit import audit
 from storage.models import ImportJob
 
@@ -232,8 +234,17 @@ def rerun_route(job_id: int) -> Response:
 
 @imports.get("/imports/held", endpoint="held_page")
 def held_view() -> str:
+    """The held tasks, filtered by `reason` (a hold reason) and `branch` (a branch code); an unknown reason is
+    named beside its field and not applied."""
+    errors: dict[str, str] = {}
+    reason_text = request.args.get("reason", "").strip()
+    reason = HoldReason(reason_text) if reason_text in {r.value for r in HoldReason} else None
+    if reason_text and reason is None:
+        errors["reason"] = f"reason 参数无效：{reason_text}（应为 {'、'.join(r.value for r in HoldReason)}）"
+    branch = request.args.get("branch", "").strip() or None
     with unit_of_work() as db:
         actor = page_actor(db, POLICY_IMPORTERS)
-        result = held_page(db, actor, _page_number())
+        result = held_page(db, actor, _page_number(), reason=reason, branch=branch)
         return render_template("console/imports/held.html", actor=actor, result=result, args=request.args,
+                               errors=errors, reasons=list(HoldReason),
                                sees_branches=actor.branch_codes is None or bool(actor.branch_codes))

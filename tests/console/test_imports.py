@@ -1,7 +1,7 @@
 """保单导入 (/console/imports): an upload is stored privately and imported in the background by the intake of
 `huifang import` (same counts as the CLI), its progress is in the database, a job whose process died is shown
-as 中断 and can be imported again, the rejected rows download as XLSX, and the held tasks link to their
-verification case."""
+as 中断 and can be imported again, the rejected rows read in Chinese (the English beside) and download as XLSX,
+and the held tasks link to their verification case (tests/console/test_imports_held.py: the whole held list)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -208,10 +209,9 @@ def test_the_rejected_rows_download_as_xlsx_and_are_audited(
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     labels = {c.name: c.label_zh for c in COLUMNS}
     rejected = job_row(engine, job_id).summary["rejected"]  # type: ignore[index]
-    assert rows[0] == ("行号", "列名", "中文表头", "错误说明")
-    assert rows[1:] == [(r["row"], r["column"], labels[r["column"]], r["error"]) for r in rejected]
-    assert rows[3][0] == 50
-    assert "储蓄型" in rows[3][3]
+    assert rows[0] == ("行号", "列名", "中文表头", "错误说明", "英文说明")
+    assert rows[1:] == [(r["row"], r["column"], labels[r["column"]], r["error_zh"], r["error"]) for r in rejected]
+    assert (rows[3][0], rows[3][3]) == (50, "产品类型「储蓄型」不是可识别的取值（可填：传统、分红、万能、投连、健康）")
     with Session(engine) as s:
         line = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_rejects")).one()
         assert line.operator == "张总"
@@ -286,3 +286,22 @@ def test_held_tasks_are_listed_with_their_reason_and_verification_case(
     case = supervisor.get(f"/console/cases/{links[0]}")
     assert case.status_code == 200
     assert "核实件" in case.get_data(as_text=True)
+
+
+def test_rejected_rows_are_shown_in_chinese_with_the_english_beside(
+        console_app: Flask, supervisor: FlaskClient, engine: Engine) -> None:
+    job_id = finished(console_app, upload(supervisor, SAMPLE.read_bytes()))
+    page = supervisor.get(f"/console/imports/{job_id}").get_data(as_text=True)
+    assert "产品类型「储蓄型」不是可识别的取值（可填：传统、分红、万能、投连、健康）" in page
+    assert escape("product_type (产品类型): '储蓄型' is not a known product type") in page  # the English under it
+    with Session(engine) as s:  # a job imported before the messages had a Chinese twin: its English in both places
+        job = s.get(ImportJob, job_id)
+        assert job is not None
+        assert job.summary is not None
+        rejected = job.summary["rejected"]
+        job.summary = {**job.summary, "rejected": [{k: v for k, v in r.items() if k != "error_zh"} for r in rejected]}
+        s.commit()
+    old = supervisor.get(f"/console/imports/{job_id}").get_data(as_text=True)
+    assert f'<td class="detail">{escape(rejected[2]["error"])}</td>' in old
+    book = load_workbook(io.BytesIO(supervisor.get(f"/console/imports/{job_id}/rejected.xlsx").data), read_only=True)
+    assert [r[3] for r in list(book.worksheets[0].iter_rows(values_only=True))[1:]] == [r["error"] for r in rejected]

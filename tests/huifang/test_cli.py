@@ -40,7 +40,7 @@ class TestImportAndInspect:
         assert set(summary) >= {"rows", "imported", "updated", "excluded", "tasks_created", "held", "rejected"}
         assert summary["rows"] == 52
         assert summary["rejected"]
-        assert all(set(r) == {"row", "column", "error"} for r in summary["rejected"])
+        assert all(set(r) == {"row", "column", "error", "error_zh"} for r in summary["rejected"])
         assert summary["imported"] == summary["rows"] - len({r["row"] for r in summary["rejected"]})
         assert summary["held"] == 7  # 1 agent phone + 3 shared + 3 wrong numbers
         assert summary["ignored_columns"] == ["备注"]

@@ -38,6 +38,10 @@ def test_a_row_with_two_errors_is_one_rejected_row(db_url: str, tmp_path: Path) 
     channel = next(r["error"] for r in summary["rejected"] if r["column"] == "channel")
     assert channel == ("channel (销售渠道): '直销' is not a known channel (agency/个险, bancassurance/银保, "
                        "intermediary/经代, telesales/电销, internet/网销)")
+    # its Chinese twin (additive: `error` is unchanged), with the column's Chinese header and the words to use
+    assert [(r["column"], r["error_zh"]) for r in summary["rejected"]] == [
+        ("channel", "销售渠道「直销」不是可识别的取值（可填：个险、银保、经代、电销、网销）"),
+        ("premium", "保费(元)「0」必须大于 0")]
 
 
 def test_a_file_whose_every_row_is_rejected_exits_1_after_its_summary(db_url: str, tmp_path: Path) -> None:

@@ -2,7 +2,16 @@ from datetime import date
 
 import pytest
 
-from intake.identity import check_char, make_resident_id, parse_resident_id
+from intake.identity import check_char, make_resident_id, mask_id, parse_resident_id
+from intake.problems import ValueProblem
+from intake.record import RowError
+
+
+def refusal(text: str) -> RowError:
+    """The import report's problem for `text` in the applicant's ID column."""
+    with pytest.raises(ValueProblem) as caught:
+        parse_resident_id(text)
+    return caught.value.problem.at(2, "applicant_id_no", **caught.value.params)
 
 
 def test_a_published_example_id_validates() -> None:
@@ -14,14 +23,22 @@ def test_a_published_example_id_validates() -> None:
 
 
 def test_a_wrong_check_character_is_named() -> None:
-    with pytest.raises(ValueError, match="checksum fails .* should be X"):
-        parse_resident_id("110105194912310021")
+    problem = refusal("110105194912310021")
+    assert problem.error == "applicant_id_no (投保人证件号): resident ID checksum fails (check character should be X)"
+    assert problem.error_zh == "投保人证件号「110105********0021」校验码错误（按前 17 位计算，末位应为 X），请核对证件号码"
 
 
 def test_an_impossible_birth_date_is_refused() -> None:
     first17 = "11010519490231002"
-    with pytest.raises(ValueError, match="impossible birth date 19490231"):
-        parse_resident_id(first17 + check_char(first17))
+    problem = refusal(first17 + check_char(first17))
+    assert problem.error.endswith("resident ID holds an impossible birth date 19490231")
+    assert "出生日期「19490231」不存在" in problem.error_zh
+
+
+def test_the_chinese_message_masks_the_number_as_the_console_does() -> None:
+    assert mask_id("370102199001011234") == "370102********1234"
+    assert mask_id("E1234567") == "********"
+    assert "「110105*******1002」" in refusal("11010519491231002").error_zh  # 17 characters: not an ID's shape
 
 
 def test_made_ids_round_trip_with_sex() -> None:

@@ -155,6 +155,7 @@ class TestImport:
         summary = imp([policy_row(policy_no="X1"), policy_row(policy_no="X1")])
         assert summary.imported == 1
         assert [(e.row, e.column, e.error) for e in summary.rejected] == [(3, "policy_no", "policy_no X1 repeats row 2")]
+        assert summary.rejected[0].error_zh == "保单号「X1」与第 2 行重复，同一文件中每张保单只能出现一次"
 
     def test_dual_recording_scope_is_derived_only_when_absent(self, session, tmp_path, settings, clock) -> None:
         imp = make(session, tmp_path, settings, clock)
@@ -187,6 +188,8 @@ class TestCalendarYears:
         [error] = summary.rejected
         assert error.column == "receipt_signed_date"
         assert "[calendar.years.2027]" in error.error
+        assert error.error_zh == ("无法计算犹豫期截止日：业务日历缺少 2027 年的节假日数据（回执签收日期「2026-12-20」），"
+                                  "请系统管理员在配置中补充 [calendar.years.2027] 后重新导入")
 
     def test_the_config_table_supplies_the_year(self, session, tmp_path, settings) -> None:
         clock = FrozenClock(datetime(2026, 12, 28, 10, 0, tzinfo=BUSINESS_TZ))
