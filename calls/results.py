@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cases.service import NewCase, close_case_ids, open_cases
+from channels.switch import chosen_by_applicant
 from dialer.hours import CallingRules
 from dialer.retry import schedule_after_delay, schedule_retry
 from flows.classify import Classification
@@ -19,7 +20,7 @@ from flows.model import EndReason
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from flows.words_zh import REASON_ZH, RESULT_ZH, TOPIC_ZH
 from kit.settings import Settings
-from kit.vocab import RetryReason, TaskStatus
+from kit.vocab import CallbackChannel, RetryReason, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
 from tasks.lifecycle import TaskEvent, allowed, apply
@@ -44,6 +45,9 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
         return
     if (result.retry or end_reason is EndReason.NOT_RECEIVED) and not allowed(task.status, TaskEvent.RETRY):
         pass  # a test call on a finished task (`huifang simulate call`) asks for another: the task stays as it is
+    elif end_reason is EndReason.LINK_REQUESTED:  # the applicant chose the SMS link: the e-callback job sends it
+        chosen_by_applicant(session, task, CallbackChannel.ECALLBACK, now=now,
+                            why=f"投保人在电话回访中按9要求改用短信链接（{call.call_sid}）")
     elif result.retry:  # not reached yet: the dialer's rules say when to call again
         reason = RetryReason.APPLICANT_ABSENT if end_reason is EndReason.APPLICANT_ABSENT else RetryReason.HANGUP
         schedule_retry(session, task, reason, ended, now=now, settings=settings, rules=rules)

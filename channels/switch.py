@@ -117,3 +117,18 @@ def fall_through(session: Session, task: CallbackTask, *, now: datetime, setting
           detail=f"{before} → {nxt}")
     session.flush()
     return nxt
+
+
+def chosen_by_applicant(session: Session, task: CallbackTask, to: CallbackChannel, *, now: datetime,
+                        why: str) -> None:
+    """The applicant chose another channel during a call (the right to choose, docs/domain.md R7): the task
+    leaves the call queued on `to` (for the e-callback: waiting for its link), audited as the robot's doing."""
+    policy = session.get(Policy, task.policy_id)
+    assert policy is not None
+    before = task.channel
+    if task.status in (TaskStatus.DIALING, TaskStatus.IN_PROGRESS):
+        apply(task, TaskEvent.RETRY, now)
+    task.channel, task.updated_at = to, now
+    audit(session, actor=SYSTEM, action="channel", target=f"policy {policy.policy_no}", now=now, reason=why,
+          detail=f"{before} → {to}")
+    session.flush()

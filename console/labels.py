@@ -29,7 +29,8 @@ PRODUCT_TYPE_ZH = {"traditional": "传统型", "participating": "分红型", "un
                    "investment_linked": "投资连结型", "health": "健康险"}
 END_REASON_ZH = {"completed": "问卷完成", "identity_failed": "身份核实不通过", "applicant_absent": "本人不在",
                  "not_received": "未收到合同", "refused": "拒访", "language_barrier": "语言沟通不畅",
-                 "hangup": "中途挂断", "handed_off": "转人工"}
+                 "hangup": "中途挂断", "handed_off": "转人工",
+                 "link_requested": "改用短信链接"}
 ANSWER_ZH = {"yes": "是", "no": "否", "clarified": "解释后确认", "unresolved": "解释后仍不清楚",
              "human_requested": "要求人工解释"}
 INPUT_ZH = {"yes": "是", "no": "否", "repeat": "请重复", "human": "要求转人工", "unknown": "未识别", "silence": "无应答",

@@ -101,6 +101,9 @@ class Classification:
 def classify(answers: Mapping[str, str], end_reason: EndReason, identity_verified: bool) -> Classification:
     """§8.6 / §9.1: contact failures → verification; any unresolved negative → problem; negatives all
     clarified on the call → sub_standard; everything affirmative → standard."""
+    if end_reason is EndReason.LINK_REQUESTED:  # not finished: the e-callback decides (calls.results)
+        return Classification(ResultClass.VERIFICATION, (ReasonCode.ECALLBACK_CHOSEN,), (), True,
+                              ("R7: the applicant chooses the callback method → the e-callback SMS link",))
     if end_reason in END_RULES or end_reason is EndReason.HANGUP:
         end = END_RULES.get(end_reason) or (HANGUP_AFTER_IDENTITY if identity_verified else HANGUP_BEFORE_IDENTITY)
         opened = (CaseToOpen(end.case, end.reason, None),) if end.case else ()

@@ -29,6 +29,7 @@ class InputKind(StrEnum):
     # what the IVR reports after a hand-off request
     TRANSFERRED = "transferred"
     AGENT_UNAVAILABLE = "agent_unavailable"
+    LINK = "link"  # finish by the e-callback SMS link instead (key 9; docs/domain.md §5: the applicant chooses)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Answer(StrEnum):
     HUMAN_REQUESTED = "human_requested"  # asked for a person to explain
 
 
-KEYPAD = {"1": InputKind.YES, "2": InputKind.NO, "0": InputKind.HUMAN, "*": InputKind.REPEAT}
+KEYPAD = {"1": InputKind.YES, "2": InputKind.NO, "0": InputKind.HUMAN, "*": InputKind.REPEAT, "9": InputKind.LINK}
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,10 @@ class FlowEngine:
             return state, self._ask(state, step, [])
         if step.kind is StepKind.VERIFY_BIRTHDAY:
             return self._identity(state, step, given, kind)
+        if kind is InputKind.LINK:  # only the verified applicant may move the callback to their phone's SMS
+            if not state.identity_verified:
+                return self._not_understood(state, step)
+            return self._end(state, EndReason.LINK_REQUESTED, [self._system("end_link_requested")])
         if kind is InputKind.HUMAN and state.identity_verified and step.topic is not None:
             answers = {**state.answers, step.topic.value: Answer.HUMAN_REQUESTED.value}
             return self._handoff(replace(state, answers=answers))

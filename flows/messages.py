@@ -20,6 +20,7 @@ REQUIRED_MESSAGES = (
     "human_first",  # a policy rule sends this caller to a person right after identity
     "human_first_unavailable",  # ... and no person is free: the robot asks instead
     "turn_limit",  # the call went round in circles
+    "end_link_requested",  # the applicant chose the e-callback SMS link (key 9) instead of the call
 )
 
 

@@ -34,6 +34,7 @@ class EndReason(StrEnum):
     LANGUAGE_BARRIER = "language_barrier"
     HANGUP = "hangup"
     HANDED_OFF = "handed_off"
+    LINK_REQUESTED = "link_requested"  # the applicant chose to finish by the e-callback SMS link (key 9)
 
 
 # End reasons a flow file may name in `on_no: {end: ...}`.

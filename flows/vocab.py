@@ -60,6 +60,7 @@ class ReasonCode(StrEnum):
     IDENTITY_FAILED = "identity_failed"
     CLAIMS_SURRENDERED = "claims_surrendered"
     RECORDING_MISSING = "recording_missing"  # added to a call whose whole-call recording never came (§14 rule 19)
+    ECALLBACK_CHOSEN = "ecallback_chosen"  # the applicant chose the e-callback link during the call (R7)
 
 
 class CaseType(StrEnum):

@@ -15,6 +15,7 @@ REASON_ZH = {  # docs/domain.md §9.2
     "policy_data_mismatch": "保单信息有误", "language_barrier": "语言沟通不畅", "unreachable": "联系不上投保人",
     "not_received": "未收到合同", "applicant_absent": "本人不在", "identity_failed": "核实身份不通过",
     "claims_surrendered": "客户称已退保", "recording_missing": "录音缺失",
+    "ecallback_chosen": "投保人选择短信链接回访",
 }
 REASON_ZH = {  # docs/domain.md §9.2
     "thought_deposit": "误认为存款（不知是保险）", "unclear_coverage": "不清楚保险责任/责任免除",
@@ -25,6 +26,7 @@ REASON_ZH = {  # docs/domain.md §9.2
     "policy_data_mismatch": "保单信息有误", "language_barrier": "语言沟通不畅", "unreachable": "联系不上投保人",
     "not_received": "未收到合同", "applicant_absent": "本人不在", "identity_failed": "核实身份不通过",
     "claims_surrendered": "客户称已退保", "recording_missing": "录音缺失",
+    "ecallback_chosen": "投保人选择短信链接回访",
 }
 TOPIC_ZH = {
     "identity": "身份确认", "policy_received": "收到保险合同", "receipt_signed": "签收回执",

@@ -60,7 +60,7 @@ def run_case(case: dict[str, Any], library: FlowLibrary) -> dict[str, Any]:
     return {
         "flow": {"id": flow.id, "version": flow.version},
         "transcript": transcript,
-        "end_reason": state.end_reason,
+        "end_reason": str(state.end_reason) if state.end_reason else None,
         "answers": dict(state.answers),
         "result_class": result.result_class.value,
         "reason_codes": [r.value for r in result.reason_codes],

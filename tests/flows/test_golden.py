@@ -30,5 +30,6 @@ def test_the_cases_cover_every_product_type_variant_and_end_state() -> None:
                                                   "investment_linked", "health"}
     assert {load_case(p).get("policy", {}).get("variant", "A") for p in CASES} == {"A", "B"}
     assert {r["end_reason"] for r in results} == {"completed", "identity_failed", "applicant_absent", "not_received",
-                                                  "refused", "language_barrier", "hangup", "handed_off"}
+                                                  "refused", "language_barrier", "hangup", "handed_off",
+                                                  "link_requested"}
     assert {r["result_class"] for r in results} == {"standard", "sub_standard", "problem", "verification"}

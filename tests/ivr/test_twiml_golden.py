@@ -141,7 +141,7 @@ def turn_silence(s: Script) -> None:
         s.turn(f"no input ({n}) → reprompt", no_input=True)
     s.turn("no input (3) → keypad only", no_input=True)
     s.turn("key 1 → next question, keypad only", digits="1")
-    s.turn("key 9 while keypad only → end (language barrier)", digits="9")
+    s.turn("key 7 while keypad only → end (language barrier)", digits="7")
 
 
 def turn_to_the_end(s: Script) -> None:

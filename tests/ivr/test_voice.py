@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from flows.vocab import CaseType, ResultClass
-from kit.vocab import CallOutcome, TaskStatus
+from kit.vocab import CallbackChannel, CallOutcome, TaskStatus
 from speech.lexicon import Intent
+from storage.models import AuditEvent
 from tests.ivr.conftest import BASE, BIRTHDAY, Ivr, sid, verbs
 
 
@@ -284,3 +286,23 @@ def test_the_same_turn_delivered_concurrently_is_taken_once(ivr: Ivr) -> None:
     assert ivr.call().turn_seq == seq + 1
     answers = [e for e in ivr.events()[events:] if e.kind == "answer"]
     assert len(answers) == 1
+
+
+def test_key_9_after_identity_ends_the_call_and_puts_the_callback_on_the_e_callback(ivr: Ivr) -> None:
+    """The applicant may choose the callback method (docs/domain.md R7): key 9 at a question ends the call with
+    a goodbye, the task leaves it queued on the e-callback channel for its SMS link, no case is opened, the
+    move is on the audit trail, and the dialer's rules do not call again."""
+    ivr.run_to_question()
+    twiml = ivr.ok(ivr.turn(digits="9"))
+    assert verbs(twiml)[-1] == "Hangup"
+    assert "短信" in ivr.prompts_of(twiml)[0]
+    call, task = ivr.call(), ivr.task()
+    assert (call.end_reason, call.result_class, call.reason_codes) == (
+        "link_requested", ResultClass.VERIFICATION, ["ecallback_chosen"])
+    assert (task.status, task.channel, task.result_class, task.next_attempt_at) == (
+        TaskStatus.QUEUED, CallbackChannel.ECALLBACK, None, None)
+    assert ivr.cases() == []
+    with ivr.session() as s:
+        entry = s.scalars(select(AuditEvent).where(AuditEvent.action == "channel")).one()
+        assert (entry.operator, entry.detail) == ("system", "phone → ecallback")
+        assert call.call_sid in entry.reason
