@@ -64,13 +64,13 @@ def test_twilio_messaging_needs_a_sender() -> None:
 class Flaky:
     """Fails the first `failures` sends; checks each send sees its claim committed (no transaction held)."""
 
-    sessions: object
+    engine: Engine
     failures: int = 0
     sent: list[str] = field(default_factory=list)
     permanent: bool = False
 
     def send(self, to: str, body: str) -> str:
-        with Session(self.sessions) as other:  # type: ignore[call-overload]
+        with Session(self.engine) as other:
             row = other.scalars(select(SmsMessage).where(SmsMessage.body == body)).one()
             assert row.claimed_by is not None  # the claim was committed before the send
         if self.failures:
