@@ -21,7 +21,6 @@ from ecallback.links import by_token
 from kit.settings import Settings
 from kit.vocab import CallbackChannel
 from storage.models import Call, CallbackTask, CallEvent, EcallbackLink, Policy
-from storage.repositories import calls as call_repo
 
 INVALID, EXPIRED, USED, LOCKED, IDENTITY, QUESTION, DONE = (
     "invalid", "expired", "used", "locked", "identity", "question", "done")
@@ -131,18 +130,6 @@ def answer(session: Session, ctx: CallContext, token: str, seq: int, value: str,
     return _after(session, link, call, now)
 
 
-def record_screen(session: Session, shown: Screen, token: str, detail: dict[str, Any], now: datetime) -> None:
-    """Keep a shown screen (its text and SHA-256, the browser) in the session's record, when there is one."""
-    link = by_token(session, token)
-    if link is None or link.call_id is None:
-        return
-    call = call_repo.by_sid(session, _sid(session, link.call_id), lock=True)
-    assert call is not None
-    call_repo.add_events(session, call, now, [{"who": "web", "kind": "screen", "topic": None, "text": shown.text,
-                                               "detail": {**detail, "screen": shown.kind, "sha256": shown.sha256,
-                                                          "seq": shown.seq}}])
-
-
 # -- pieces ------------------------------------------------------------------------------------------
 
 
@@ -234,9 +221,3 @@ def _with_error(session: Session, ctx: CallContext, token: str, now: datetime, e
     shown = screen(session, ctx, token, now)
     shown.error = error
     return shown
-
-
-def _sid(session: Session, call_id: int) -> str:
-    call = session.get(Call, call_id)
-    assert call is not None
-    return call.call_sid

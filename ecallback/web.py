@@ -15,8 +15,10 @@ from werkzeug.wrappers import Response
 from calls.context import CallContext
 from calls.sessions import session_context
 from ecallback import pages
+from ecallback.traces import record_screen
 from messaging.queue import Outbound
 from messaging.senders import build_sender
+from recordings.store import RecordingStore
 from storage.db import unit_of_work
 
 EXTENSION = "huifang.ecallback"
@@ -27,14 +29,15 @@ class EcallbackContext:
     sessions: sessionmaker[Session]
     calls: CallContext  # the questionnaire off the phone (calls.sessions.session_context)
     outbound: Outbound
+    files: RecordingStore  # the screens' snapshots, beside the recordings
 
     @classmethod
-    def build(cls, sessions: sessionmaker[Session], phone: CallContext) -> EcallbackContext:
+    def build(cls, sessions: sessionmaker[Session], phone: CallContext, files: RecordingStore) -> EcallbackContext:
         settings = phone.settings
         e = settings.ecallback
         calls = session_context(phone, identity_attempts=e.identity_attempts, time_limit_s=e.session_minutes * 60)
         outbound = Outbound(sessions, build_sender(settings, sessions, phone.clock), phone.clock, settings.sms)
-        return cls(sessions, calls, outbound)
+        return cls(sessions, calls, outbound, files)
 
 
 page = Blueprint("ecallback", __name__, url_prefix="/e", template_folder="templates", static_folder="static",
@@ -68,7 +71,9 @@ def _show(shown: pages.Screen, token: str) -> Response:
     html = render_template("ecallback/screen.html", s=shown, token=token)
     if shown.kind not in (pages.INVALID, pages.EXPIRED):  # an expired link changes nothing
         with unit_of_work(ctx.sessions) as session:
-            pages.record_screen(session, shown, token, _browser(), ctx.calls.clock.now())
+            record_screen(session, token=token, kind=shown.kind, text=shown.text, seq=shown.seq, html=html,
+                          detail=_browser(), now=ctx.calls.clock.now(), files=ctx.files,
+                          settings=ctx.calls.settings.recordings)
             session.commit()
     response = make_response(html, shown.status)
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL

@@ -3,17 +3,20 @@ one-time code, each question, the confirmation, a used link and an expired one."
 
 from __future__ import annotations
 
+import hashlib
 import re
+import stat
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from werkzeug.test import TestResponse
 
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
+from storage.models import EcallbackSnapshot
 from tests.ecallback.world import BORN, World, build_world
 
 pytestmark = pytest.mark.db
@@ -96,6 +99,7 @@ def test_all_yes_through_the_pages_is_standard_then_the_link_is_used(world: Worl
     assert all(len(e.detail["sha256"]) == 64 and e.detail["user_agent"].startswith("Mozilla") for e in screens)
     answers = [e for e in events if e.kind == "answer"]
     assert {e.who for e in answers} == {"applicant"}
+    _snapshots_kept(world, call.id)
     used = client.get(world.path, headers=UA)
     assert "此链接已使用" in used.get_data(as_text=True)
     assert 'name="answer"' not in used.get_data(as_text=True)
@@ -176,3 +180,22 @@ def test_an_expired_link_shows_a_clear_page_and_changes_nothing(world: World) ->
     assert (world.link().updated_at, world.link().call_id) == before
     assert world.ivr.task().status is TaskStatus.QUEUED
     assert client.get("/e/not-a-token", headers=UA).status_code == 404
+
+
+def _snapshots_kept(world: World, call_id: int) -> None:
+    """The key screens are HTML files written once (0440) with their SHA-256, kept as long as recordings."""
+    with world.ivr.session() as s:
+        shots = list(s.scalars(select(EcallbackSnapshot).where(EcallbackSnapshot.call_id == call_id)
+                               .order_by(EcallbackSnapshot.id)))
+    kinds = [shot.kind for shot in shots]
+    assert kinds[0] == "identity"
+    assert kinds[-1] == "done"
+    assert kinds.count("question") >= 5
+    root = Path(world.ivr.svc.settings.recordings.root)
+    for shot in shots:
+        path = root / shot.path
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == shot.sha256
+        assert stat.S_IMODE(path.stat().st_mode) == 0o440
+        assert path.suffix == ".html"
+        assert shot.retain_until is not None  # policy_row: a 20-year term
+    assert "回访已完成" in (root / shots[-1].path).read_text(encoding="utf-8")

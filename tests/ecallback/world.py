@@ -60,7 +60,7 @@ def build_world(engine: Engine, tmp_path: Path, prompt_cache: PromptCache) -> Wo
     app = ivr.app
     mount_console(app, ConsoleContext(svc.settings, svc.clock, svc.calendar, svc.sessions, calls=svc.calls), "k" * 40,
                   https=False)
-    mount_ecallback(app, EcallbackContext.build(svc.sessions, svc.calls))
+    mount_ecallback(app, EcallbackContext.build(svc.sessions, svc.calls, svc.files))
     with unit_of_work(svc.sessions) as s:
         task = s.get(CallbackTask, ivr.task_id)
         assert task is not None
