@@ -129,8 +129,11 @@ def identify(session: Session, ctx: CallContext, call_sid: str, seq: int, birth_
         return doc
     loaded = service.load(session, ctx, call_sid)
     state = loaded.state
+    if state.identity_verified or state.end_reason is not None:
+        raise CallConflict(f"session {call_sid}: identity is verified already (or the questionnaire has ended)")
     step = loaded.engine.flow.step(state.plan[state.index]) if state.index < len(state.plan) else None
-    if step is not None and step.kind is not StepKind.VERIFY_BIRTHDAY and doc["expect"] == str(Expect.YES_NO):
+    if (step is not None and step.kind is not StepKind.VERIFY_BIRTHDAY and step.topic is not None
+            and step.topic.value == "identity" and doc["expect"] == str(Expect.YES_NO)):
         confirmed = Heard(CallerInput(InputKind.YES, text="本人确认"), {**detail, "via": "identity_form"}, WHO)
         doc = json.loads(service.advance(session, ctx, call_sid, seq, confirmed))
         seq = doc["seq"]

@@ -87,6 +87,8 @@ def request_code(session: Session, ctx: CallContext, token: str, detail: dict[st
     and the code's SMS is queued; its message id (to send after the commit)."""
     now = ctx.clock.now()
     link, policy = _open_link(session, ctx, token, now)
+    if link.verified_at is not None:
+        raise PageRefused(_with_error(session, ctx, token, now, "验证码已验证，无需再次获取。"))
     _start(session, ctx, link, detail)
     try:
         return codes.request_code(session, link, policy, now=now, settings=ctx.settings)
@@ -110,6 +112,8 @@ def identify(session: Session, ctx: CallContext, token: str, birth_date: str, co
         session.flush()  # a wrong code counts, whatever the page shows next
         raise PageRefused(_with_error(session, ctx, token, now, str(exc))) from exc
     call = _start(session, ctx, link, detail)
+    if web_sessions.verified(call):  # the form sent again after identity passed: the questionnaire goes on
+        return None
     doc = web_sessions.current(call)
     web_sessions.identify(session, ctx, call.call_sid, doc["seq"], born, detail)
     return _after(session, link, call, now)

@@ -187,3 +187,13 @@ def test_a_task_on_another_channel_or_finished_cannot_start(world: tuple[Ivr, Ca
         assert task is not None
         with pytest.raises(CallConflict, match="completed"):
             web.open_session(s, ctx, task, CallbackChannel.ECALLBACK, detail={})
+
+
+def test_identity_given_again_after_it_passed_is_refused_and_answers_nothing(world: tuple[Ivr, CallContext]) -> None:
+    ivr, ctx = world
+    sid, doc = _open(ivr, ctx)
+    doc = _identify(ivr, ctx, sid, doc)
+    answers = len([e for e in ivr.events(sid) if e.kind == "answer"])
+    with pytest.raises(CallConflict, match="verified already"):
+        _identify(ivr, ctx, sid, doc)
+    assert len([e for e in ivr.events(sid) if e.kind == "answer"]) == answers

@@ -199,3 +199,18 @@ def _snapshots_kept(world: World, call_id: int) -> None:
         assert path.suffix == ".html"
         assert shot.retain_until is not None  # policy_row: a 20-year term
     assert "回访已完成" in (root / shots[-1].path).read_text(encoding="utf-8")
+
+
+def test_the_identity_form_sent_again_answers_no_question(world: World) -> None:
+    client = world.app.test_client()
+    page = client.get(world.path, headers=UA)
+    sent = _post(client, page, f"{world.path}/code")
+    code = world.last_code()
+    assert _post(client, sent, f"{world.path}/identity", birth_date=BORN, code=code).status_code == 303
+    count = len([e for e in world.ivr.events(world.session_call().call_sid) if e.kind == "answer"])
+    again = _post(client, sent, f"{world.path}/identity", birth_date=BORN, code=code)
+    assert again.status_code == 303
+    assert len([e for e in world.ivr.events(world.session_call().call_sid) if e.kind == "answer"]) == count
+    more = _post(client, sent, f"{world.path}/code")
+    assert "无需再次获取" in more.get_data(as_text=True)
+    assert world.link().codes_sent == 1
