@@ -39,8 +39,14 @@ def decide(session: Session, *, settings: Settings, calendar: BusinessCalendar, 
     now = clock.now()
     today = now.astimezone(BUSINESS_TZ).date()
     report = TickReport()
+    live = (select(EcallbackLink.id).where(EcallbackLink.task_id == CallbackTask.id,
+                                           EcallbackLink.closed_at.is_(None), EcallbackLink.used_at.is_(None)))
+    # a link waits ecallback_wait_days working days, so at least as many calendar days: younger ones are not due
+    settled = live.where(EcallbackLink.expires_at > now,
+                         EcallbackLink.created_at > now - timedelta(days=settings.channels.ecallback_wait_days))
     stmt = (select(CallbackTask, Policy).join(Policy, Policy.id == CallbackTask.policy_id)
-            .where(CallbackTask.channel == CallbackChannel.ECALLBACK, CallbackTask.status == TaskStatus.QUEUED)
+            .where(CallbackTask.channel == CallbackChannel.ECALLBACK, CallbackTask.status == TaskStatus.QUEUED,
+                   ~settled.exists())
             .order_by(CallbackTask.id).limit(limit).with_for_update(of=CallbackTask, skip_locked=True))
     for task, policy in session.execute(stmt).all():
         link = live_link(session, task.id)

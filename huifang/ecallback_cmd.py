@@ -60,20 +60,25 @@ def ecallback_send(app: App, policy_no: str, reason: str, as_json: bool) -> None
     click.echo(f"{policy_no}: {issued.url} (until {expires}), SMS {sent.status} {sent.provider_sid or sent.error}")
 
 
+def run_tick(app: App) -> dict[str, object]:
+    """The e-callback job (`huifang ecallback tick`, and the dialer's job `ecallback` each tick)."""
+    report = tick(app.sessions, outbound(app), settings=app.settings, calendar=app.calendar, clock=app.clock)
+    return {"links_sent": report.links_sent, "fell_through": report.fell_through, "refused": report.refused,
+            "messages": {status: sum(1 for m in report.messages if m.status == status)
+                         for status in ("sent", "pending", "failed")}}
+
+
 @ecallback_group.command("tick")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def ecallback_tick(app: App, as_json: bool) -> None:
     """Send links to queued e-callback tasks that have none; move unanswered ones to the next channel; send
     the SMS waiting in the queue."""
-    report = tick(app.sessions, outbound(app), settings=app.settings, calendar=app.calendar, clock=app.clock)
-    result = {"links_sent": report.links_sent, "fell_through": report.fell_through, "refused": report.refused,
-              "messages": {status: sum(1 for m in report.messages if m.status == status)
-                           for status in ("sent", "pending", "failed")}}
+    result = run_tick(app)
     if as_json:
         emit_json(result)
         return
-    click.echo(f"links sent: {len(report.links_sent)}; moved on: {len(report.fell_through)}; "
+    click.echo(f"links sent: {len(result['links_sent'])}; moved on: {len(result['fell_through'])}; "  # type: ignore[arg-type]
                f"messages: {result['messages']}")
 
 

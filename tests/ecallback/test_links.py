@@ -166,3 +166,35 @@ def test_cli_send_moves_the_callback_sends_the_link_and_the_outbox_shows_it(db_u
     missing = runner.invoke(cli, ["ecallback", "send", "--policy", "NOPE"], env=env)
     assert missing.exit_code == 1
     assert "no callback for policy NOPE" in missing.stderr
+
+
+def test_the_job_does_not_starve_behind_tasks_whose_links_are_waiting(
+        session: Session, tmp_path: Path, settings: Settings, calendar: BusinessCalendar,
+        clock: FrozenClock) -> None:
+    make(session, tmp_path, settings, clock)([policy_row(policy_no=f"S{n}") for n in range(3)])
+    for task in session.scalars(select(CallbackTask)):
+        task.channel = CallbackChannel.ECALLBACK
+    assert decide(session, settings=settings, calendar=calendar, clock=clock, limit=2).links_sent == ["S0", "S1"]
+    assert decide(session, settings=settings, calendar=calendar, clock=clock, limit=2).links_sent == ["S2"]
+
+
+def test_the_tick_sends_links_through_the_outbox_and_is_a_dialer_job(db_url: str, tmp_path: Path,
+                                                                     session: Session) -> None:
+    from huifang import dialer_cmd
+
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_NOW": "2026-11-25T10:00:00+08:00"}
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    csv = write_csv(tmp_path / "p.csv", [policy_row(policy_no="K1"), policy_row(policy_no="K2")])
+    assert runner.invoke(cli, ["import", str(csv)], env=env).exit_code == 0
+    k1 = session.scalars(select(CallbackTask).join(Policy).where(Policy.policy_no == "K1")).one()
+    k1.channel = CallbackChannel.ECALLBACK
+    session.commit()
+    ticked = runner.invoke(cli, ["ecallback", "tick", "--json"], env=env, catch_exceptions=False)
+    assert json.loads(ticked.stdout) == {"links_sent": ["K1"], "fell_through": {}, "refused": {},
+                                         "messages": {"sent": 1, "pending": 0, "failed": 0}}
+    entries = json.loads(runner.invoke(cli, ["sms", "outbox", "--json"], env=env).stdout)
+    assert len(entries) == 1
+    assert "K1" in entries[0]["body"]
+    assert "/e/" in entries[0]["body"]
+    assert "ecallback" in dialer_cmd.JOBS
