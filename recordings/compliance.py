@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
@@ -22,7 +23,7 @@ from recordings.bundle import to_json
 from recordings.playback import NotPlayable, playable
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore, write_private
-from storage.models import Call, Policy, Recording
+from storage.models import Call, EcallbackSnapshot, Policy, Recording
 from storage.repositories import calls as call_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
@@ -108,6 +109,8 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
     audio = [bundle.Audio(f"audio/{recording.recording_sid}.wav", files.local_path(recording.path),
                           recording.sha256 or "", recording.recording_sid)
              for recording, _call, _policy in rows if recording.status is RecordingStatus.STORED and recording.path]
+    audio += [bundle.Audio(f"screens/{PurePosixPath(shot.path).name}", files.local_path(shot.path), shot.sha256,
+                           shot.path) for shot in ecallback_snapshots(session, policy.id)]  # the e-callback's pages
     try:
         count, digest = bundle.write(out, documents, audio)
     except bundle.BundleError as exc:
@@ -242,7 +245,8 @@ def _policy_json(policy: Policy) -> dict[str, Any]:
 def _call_json(session: Session, call: Call) -> dict[str, Any]:
     events = call_repo.events(session, call.id)
     return {
-        "call_sid": call.call_sid, "started_at": isoformat_local(call.started_at or call.created_at),
+        "call_sid": call.call_sid, "channel": str(call.channel),
+        "started_at": isoformat_local(call.started_at or call.created_at),
         "dialled_number": call.dialled_number, "caller_id": call.caller_id,  # as dialled, not the policy's now
         "outcome": call.outcome.value, "flow": {"id": call.flow_id, "version": call.flow_version,
                                                 "hash": call.flow_hash},
@@ -258,3 +262,10 @@ def audit_log(session: Session, actor: Actor, limit: int = 200,
     rows = trail(session, actor, filters or TrailFilter(), limit=limit)
     return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
              "reason": a.reason, "detail": a.detail} for a in rows]
+
+
+def ecallback_snapshots(session: Session, policy_id: int) -> list[EcallbackSnapshot]:
+    """The key screens the policy's e-callback sessions showed (HTML kept beside the recordings)."""
+    stmt = (select(EcallbackSnapshot).join(Call, Call.id == EcallbackSnapshot.call_id)
+            .where(Call.policy_id == policy_id).order_by(EcallbackSnapshot.id))
+    return list(session.scalars(stmt))

@@ -4,8 +4,10 @@ one-time code, each question, the confirmation, a used link and an expired one."
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import stat
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -214,3 +216,28 @@ def test_the_identity_form_sent_again_answers_no_question(world: World) -> None:
     more = _post(client, sent, f"{world.path}/code")
     assert "无需再次获取" in more.get_data(as_text=True)
     assert world.link().codes_sent == 1
+
+
+def test_the_compliance_bundle_holds_the_session_and_its_screens(world: World, tmp_path: Path) -> None:
+    from kit.actor import operator_actor
+    from recordings import compliance
+    from storage.db import unit_of_work
+
+    client = world.app.test_client()
+    _identify(world, client)
+    _answer_all(world, client)
+    out = tmp_path / "bundle.zip"
+    svc = world.ivr.svc
+    with unit_of_work(svc.sessions) as s:
+        compliance.export(s, svc.files, world.ivr.policy_no, out, actor=operator_actor("合规"), reason="抽检",
+                          now=svc.clock.now())
+        s.commit()
+    with zipfile.ZipFile(out) as bundle:
+        names = bundle.namelist()
+        manifest = dict(reversed(line.split("  ")) for line in bundle.read("manifest.sha256").decode().splitlines())
+        screens = [n for n in names if n.startswith("screens/")]
+        assert screens
+        assert all(n.endswith(".html") and n in manifest for n in screens)
+        session_json = json.loads(bundle.read(f"calls/{world.session_call().call_sid}.json"))
+    assert (session_json["channel"], session_json["result_class"]) == ("ecallback", "standard")
+    assert any(e["kind"] == "screen" for e in session_json["transcript"])
