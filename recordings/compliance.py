@@ -27,6 +27,7 @@ from storage.models import Call, EcallbackSnapshot, Policy, Recording
 from storage.repositories import calls as call_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
+from storage.scope import scoped
 
 
 class ComplianceError(ValueError):
@@ -143,6 +144,12 @@ def verify(session: Session, files: RecordingStore, *, actor: Actor, now: dateti
             missing.append(recording.recording_sid)
         elif hashlib.sha256(files.read(recording.path)).hexdigest() != recording.sha256:
             altered.append(recording.recording_sid)
+    for shot in ecallback_snapshots(session, None):  # the e-callback's screens, kept the same way
+        checked += 1
+        if not files.exists(shot.path):
+            missing.append(shot.path)
+        elif hashlib.sha256(files.read(shot.path)).hexdigest() != shot.sha256:
+            altered.append(shot.path)
     audit(session, actor=actor, action="verify", target="all stored recordings", now=now,
           detail=f"checked {checked}, missing {missing}, altered {altered}")
     return {"checked": checked, "missing": missing, "altered": altered}
@@ -172,7 +179,7 @@ class Refused(ComplianceError):
         self.recording_sid, self.kept = recording_sid, kept
 
 
-def why_kept(recording: Recording, policy: Policy, today: date) -> Kept | None:
+def why_kept(recording: Recording | EcallbackSnapshot, policy: Policy, today: date) -> Kept | None:
     """None when the recording may be deleted today; otherwise the reason it is kept."""
     if policy.dispute_started_on and not policy.dispute_ended_on:
         return Kept("dispute", policy.dispute_started_on)
@@ -214,8 +221,18 @@ def purge(session: Session, files: RecordingStore, *, actor: Actor, now: datetim
         purged.append(recording.recording_sid)
         audit(session, actor=actor, action="purge", target=recording.recording_sid, reason=reason, now=now,
               detail=f"retained until {recording.retain_until}; sha256 {recording.sha256}")
+    checked = len(rows)
+    if not recording_sid:  # the e-callback's screens follow the same rule
+        for shot, policy in snapshots_with_policy(session, actor):
+            checked += 1
+            if why_kept(shot, policy, today) is None:
+                files.remove(shot.path)
+                shot.purged_at = now
+                purged.append(shot.path)
+                audit(session, actor=actor, action="purge", target=shot.path, reason=reason, now=now,
+                      detail=f"retained until {shot.retain_until}; sha256 {shot.sha256}")
     session.flush()
-    return {"purged": purged, "checked": len(rows)}
+    return {"purged": purged, "checked": checked}
 
 
 def set_dispute(session: Session, policy: Policy, started: date, ended: date | None, *, actor: Actor,
@@ -231,6 +248,9 @@ def set_dispute(session: Session, policy: Policy, started: date, ended: date | N
         base = retain_until(policy.issue_date, policy.policy_term_years, settings, dispute_ended_on=ended)
         recording.retain_until = None if ended is None else base
         changed += 1
+    for shot in ecallback_snapshots(session, policy.id):
+        shot.retain_until = None if ended is None else retain_until(policy.issue_date, policy.policy_term_years,
+                                                                    settings, dispute_ended_on=ended)
     audit(session, actor=actor, action="dispute", target=f"policy {policy.policy_no}", reason=reason, now=now,
           detail=f"{started} – {ended or 'open'}; {changed} recordings")
     return changed
@@ -264,8 +284,18 @@ def audit_log(session: Session, actor: Actor, limit: int = 200,
              "reason": a.reason, "detail": a.detail} for a in rows]
 
 
-def ecallback_snapshots(session: Session, policy_id: int) -> list[EcallbackSnapshot]:
-    """The key screens the policy's e-callback sessions showed (HTML kept beside the recordings)."""
+def ecallback_snapshots(session: Session, policy_id: int | None) -> list[EcallbackSnapshot]:
+    """The key screens e-callback sessions showed (HTML kept beside the recordings), not purged: of one policy,
+    or all."""
     stmt = (select(EcallbackSnapshot).join(Call, Call.id == EcallbackSnapshot.call_id)
-            .where(Call.policy_id == policy_id).order_by(EcallbackSnapshot.id))
+            .where(EcallbackSnapshot.purged_at.is_(None)).order_by(EcallbackSnapshot.id))
+    if policy_id is not None:
+        stmt = stmt.where(Call.policy_id == policy_id)
     return list(session.scalars(stmt))
+
+
+def snapshots_with_policy(session: Session, actor: Actor) -> list[tuple[EcallbackSnapshot, Policy]]:
+    stmt = (select(EcallbackSnapshot, Policy).join(Call, Call.id == EcallbackSnapshot.call_id)
+            .join(Policy, Policy.id == Call.policy_id).where(EcallbackSnapshot.purged_at.is_(None))
+            .order_by(EcallbackSnapshot.id))
+    return [(shot, policy) for shot, policy in session.execute(scoped(stmt, actor, Policy.branch_id)).all()]

@@ -46,3 +46,4 @@ class EcallbackSnapshot(IdMixin, Base):
     size_bytes: Mapped[int]
     stored_at: Mapped[datetime]
     retain_until: Mapped[date | None]  # as the policy's recordings; None: contract end unknown, keep
+    purged_at: Mapped[datetime | None]  # deleted after its retention date (the row and checksum stay)

@@ -241,3 +241,34 @@ def test_the_compliance_bundle_holds_the_session_and_its_screens(world: World, t
         session_json = json.loads(bundle.read(f"calls/{world.session_call().call_sid}.json"))
     assert (session_json["channel"], session_json["result_class"]) == ("ecallback", "standard")
     assert any(e["kind"] == "screen" for e in session_json["transcript"])
+
+
+def test_screens_are_verified_and_purged_as_recordings_are(world: World) -> None:
+    from datetime import date
+
+    from kit.actor import Actor, Role
+    from recordings import compliance
+    from storage.db import unit_of_work
+
+    keeper = Actor("档案管理员", frozenset({Role.COMPLIANCE}))
+    client = world.app.test_client()
+    _identify(world, client)
+    _answer_all(world, client)
+    svc = world.ivr.svc
+    root = Path(svc.settings.recordings.root)
+    with unit_of_work(svc.sessions) as s:
+        shots = compliance.ecallback_snapshots(s, None)
+        first = shots[0].path
+        assert compliance.verify(s, svc.files, actor=keeper, now=svc.clock.now())["altered"] == []
+        (root / first).chmod(0o640)
+        (root / first).write_text("<p>改过</p>", encoding="utf-8")
+        assert compliance.verify(s, svc.files, actor=keeper, now=svc.clock.now())["altered"] == [first]
+        assert compliance.purge(s, svc.files, actor=keeper, now=svc.clock.now(), reason="到期")["purged"] == []
+        for shot in shots:
+            shot.retain_until = date(2026, 1, 1)
+        purged = compliance.purge(s, svc.files, actor=keeper, now=svc.clock.now(), reason="到期")["purged"]
+        s.commit()
+    assert sorted(purged) == sorted(shot.path for shot in shots)
+    assert not (root / first).exists()
+    with unit_of_work(svc.sessions) as s:
+        assert compliance.ecallback_snapshots(s, None) == []

@@ -101,6 +101,7 @@ def upgrade() -> None:
         sa.Column('size_bytes', sa.Integer(), nullable=False),
         sa.Column('stored_at', TS, nullable=False),
         sa.Column('retain_until', sa.Date(), nullable=True),
+        sa.Column('purged_at', TS, nullable=True),
         sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_ecallback_snapshots_call_id_calls')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_ecallback_snapshots')),
     )
