@@ -87,7 +87,7 @@ def _fall(session: Session, task: CallbackTask, policy: Policy, reason: str, lin
           settings: Settings, calendar: BusinessCalendar, clock: Clock, report: TickReport) -> None:
     now = clock.now()
     if link is not None:
-        close(link, reason, now)
+        close(session, link, reason, now)
     nxt = fall_through(session, task, now=now, settings=settings, calendar=calendar, why=why)
     if nxt is not None:
         report.fell_through[policy.policy_no] = str(nxt)

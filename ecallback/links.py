@@ -18,10 +18,11 @@ from kit.actor import Actor
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, business_start_of
 from kit.settings import Settings
-from kit.vocab import CallbackChannel, TaskStatus
+from kit.vocab import CallbackChannel, CallOutcome, TaskStatus
 from messaging.queue import enqueue
 from recordings.audit import audit
-from storage.models import CallbackTask, EcallbackLink, Policy
+from storage.models import Call, CallbackTask, EcallbackLink, Policy
+from storage.repositories import calls as call_repo
 
 TOKEN_BYTES = 24  # 192 bits
 REPLACED, EXPIRED, UNANSWERED = "replaced", "expired", "unanswered"  # why a link was closed
@@ -67,8 +68,15 @@ def live_link(session: Session, task_id: int) -> EcallbackLink | None:
     return session.scalars(stmt.limit(1)).first()
 
 
-def close(link: EcallbackLink, reason: str, now: datetime) -> None:
+def close(session: Session, link: EcallbackLink, reason: str, now: datetime) -> None:
+    """The link stops working. A questionnaire it started and the applicant left unfinished is marked left
+    (outcome hangup, unclassified: the callback goes on by the link's successor or the next channel)."""
     link.closed_at, link.closed_reason, link.updated_at = now, reason, now
+    call = session.get(Call, link.call_id, with_for_update=True) if link.call_id else None
+    if call is not None and call.end_reason is None and call.outcome is CallOutcome.IN_PROGRESS:
+        call.outcome, call.updated_at = CallOutcome.HANGUP, now
+        call_repo.add_events(session, call, now, [{"who": "web", "kind": "status", "text": "abandoned",
+                                                   "detail": {"link_closed": reason}}])
 
 
 def issue(session: Session, task: CallbackTask, policy: Policy, *, now: datetime, settings: Settings) -> Issued:
@@ -84,7 +92,7 @@ def issue(session: Session, task: CallbackTask, policy: Policy, *, now: datetime
                           "an e-callback must be done inside it")
     before = live_link(session, task.id)
     if before is not None:
-        close(before, REPLACED, now)
+        close(session, before, REPLACED, now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     url = link_url(settings, token)
     e = settings.ecallback

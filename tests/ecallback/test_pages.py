@@ -272,3 +272,22 @@ def test_screens_are_verified_and_purged_as_recordings_are(world: World) -> None
     assert not (root / first).exists()
     with unit_of_work(svc.sessions) as s:
         assert compliance.ecallback_snapshots(s, None) == []
+
+
+def test_a_questionnaire_left_unfinished_is_marked_left_when_its_link_moves_on(world: World) -> None:
+    from ecallback.jobs import decide
+    from storage.db import unit_of_work
+
+    client = world.app.test_client()
+    _identify(world, client)
+    svc = world.ivr.svc
+    world.ivr.clock.advance(timedelta(days=5))  # Mon 30th: 3 working days, the session long idle
+    with unit_of_work(svc.sessions) as s:
+        report = decide(s, settings=svc.settings, calendar=svc.calendar, clock=svc.clock)
+        s.commit()
+    assert report.fell_through == {world.ivr.policy_no: "letter"}
+    call = world.session_call()
+    assert (call.outcome, call.end_reason, call.result_class) == ("hangup", None, None)
+    assert world.ivr.events(call.call_sid)[-1].text == "abandoned"
+    gone = client.get(world.path, headers=UA)
+    assert gone.status_code == 410
