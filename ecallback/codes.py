@@ -62,6 +62,8 @@ def check_code(link: EcallbackLink, code: str, *, now: datetime, settings: Setti
     usable(link, now)
     if link.verified_at is not None:
         return
+    if not code.strip():
+        raise CodeRefused("请输入短信验证码。")  # nothing given is not a wrong code
     if link.code_hash is None or link.code_salt is None or link.code_expires_at is None:
         raise CodeRefused("请先获取短信验证码。")
     if link.code_expires_at <= now:

@@ -82,6 +82,9 @@ def test_codes_expire_wait_between_sends_and_lock_the_link_after_five_wrong(
     fresh = re.search(r"\d{6}", session.get(SmsMessage, message_id).body)  # type: ignore[union-attr]
     assert fresh is not None
     wrong = "000000" if fresh[0] != "000000" else "111111"
+    with pytest.raises(codes.CodeRefused, match="请输入"):
+        codes.check_code(link, " ", now=clock.now(), settings=settings)
+    assert link.wrong_codes == 0
     for left in (4, 3, 2, 1):
         with pytest.raises(codes.CodeRefused, match=f"还可以再试{left}次"):
             codes.check_code(link, wrong, now=clock.now(), settings=settings)
