@@ -25,9 +25,11 @@ def _shot(page: Page, tmp_path: Path, name: str, *, publish: bool = False) -> No
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def _identify(page: Page, world: World, base: str, born: str = BORN) -> None:
+def _identify(page: Page, world: World, base: str, born: str = BORN, tmp_path: Path | None = None) -> None:
     page.goto(f"{base}{world.path}")
     expect(page.get_by_role("heading", name="身份验证")).to_be_visible()
+    if tmp_path is not None:
+        _shot(page, tmp_path, "ecallback-identity")
     page.get_by_role("button", name="获取验证码").click()
     expect(page.get_by_role("alert")).to_contain_text("验证码已发送")
     page.get_by_label("出生日期").fill(born)
@@ -54,7 +56,7 @@ def _answer_until_done(page: Page, no_on: str = "") -> None:
 def test_all_yes_is_standard_and_the_completed_link_cannot_be_reused(live: tuple[World, str], page: Page,
                                                                       tmp_path: Path) -> None:
     world, base = live
-    _identify(page, world, base)
+    _identify(page, world, base, tmp_path=tmp_path)
     expect(page.locator("p.question")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
     _shot(page, tmp_path, "ecallback-question", publish=True)
