@@ -291,3 +291,17 @@ def test_a_questionnaire_left_unfinished_is_marked_left_when_its_link_moves_on(w
     assert world.ivr.events(call.call_sid)[-1].text == "abandoned"
     gone = client.get(world.path, headers=UA)
     assert gone.status_code == 410
+
+
+def test_human_is_noted_for_a_person_to_call_back_and_opens_the_case(world: World) -> None:
+    from flows.vocab import CaseType
+
+    client = world.app.test_client()
+    _identify(world, client)
+    page = _to_question(world, client, "保险责任、责任免除")
+    _post(client, page, f"{world.path}/answer", seq=_seq(page), answer="human")
+    after = client.get(world.path, headers=UA).get_data(as_text=True)
+    assert "稍后会有专人与您联系" in after  # the engine's words when no person can take it now
+    _answer_all(world, client)
+    assert world.ivr.task().result_class == "problem"
+    assert [c.type for c in world.ivr.cases()] == [CaseType.CONTRACT_QUALITY_CASE]
