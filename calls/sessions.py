@@ -131,6 +131,8 @@ def identify(session: Session, ctx: CallContext, call_sid: str, seq: int, birth_
     state = loaded.state
     if state.identity_verified or state.end_reason is not None:
         raise CallConflict(f"session {call_sid}: identity is verified already (or the questionnaire has ended)")
+    if state.turns == 0:  # the time limit runs from the first answer: waiting for an SMS code does not count
+        loaded.call.answered_at = ctx.clock.now()
     step = loaded.engine.flow.step(state.plan[state.index]) if state.index < len(state.plan) else None
     if (step is not None and step.kind is not StepKind.VERIFY_BIRTHDAY and step.topic is not None
             and step.topic.value == "identity" and doc["expect"] == str(Expect.YES_NO)):

@@ -197,3 +197,14 @@ def test_identity_given_again_after_it_passed_is_refused_and_answers_nothing(wor
     with pytest.raises(CallConflict, match="verified already"):
         _identify(ivr, ctx, sid, doc)
     assert len([e for e in ivr.events(sid) if e.kind == "answer"]) == answers
+
+
+def test_the_time_limit_runs_from_the_first_answer_not_from_the_opening(world: tuple[Ivr, CallContext]) -> None:
+    ivr, ctx = world
+    sid, doc = _open(ivr, ctx)
+    ivr.clock.advance(timedelta(seconds=1700))  # the SMS code was slow
+    doc = _identify(ivr, ctx, sid, doc)
+    ivr.clock.advance(timedelta(seconds=1700))
+    doc = _answer(ivr, ctx, sid, doc, "yes")
+    assert doc["end_reason"] is None
+    assert ivr.call(sid).answered_at == ivr.clock.now() - timedelta(seconds=1700)
