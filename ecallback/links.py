@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from channels.switch import move
 from kit.actor import Actor
 from kit.calendar import BusinessCalendar
-from kit.clock import BUSINESS_TZ, business_start_of
+from kit.clock import BUSINESS_TZ, business_start_of, isoformat_local
 from kit.settings import Settings
 from kit.vocab import CallbackChannel, CallOutcome, TaskStatus
 from messaging.queue import enqueue
@@ -117,5 +117,5 @@ def send_by_hand(session: Session, task: CallbackTask, policy: Policy, *, actor:
              calendar=calendar)
     issued = issue(session, task, policy, now=now, settings=settings)
     audit(session, actor=actor, action="ecallback_link", target=f"policy {policy.policy_no}", now=now, reason=reason,
-          detail=f"link {issued.link.id} expires {issued.link.expires_at.isoformat()}")
+          detail=f"link {issued.link.id} expires {isoformat_local(issued.link.expires_at)}")
     return issued
