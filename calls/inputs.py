@@ -15,6 +15,7 @@ class Heard:
 
     input: CallerInput
     detail: dict[str, Any] = field(default_factory=dict)
+    who: str = "caller"  # who answered, for the record: the caller on the phone, the applicant off it
 
 
 @dataclass(frozen=True)

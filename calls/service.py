@@ -163,7 +163,7 @@ def advance(session: Session, ctx: CallContext, call_sid: str, seq: int, heard: 
     engine = loaded.engine
     topic = engine.flow.step(state.plan[state.index]).topic if state.index < len(state.plan) else None
     detail: dict[str, Any] = {**heard.detail, "input": str(heard.input.kind), "digits": heard.input.digits}
-    heard_event = {"who": "caller", "kind": "answer", "topic": str(topic) if topic else None,
+    heard_event = {"who": heard.who, "kind": "answer", "topic": str(topic) if topic else None,
                    "text": heard.input.text, "detail": detail}
     call = loaded.call
     if call.answered_at is not None and now - call.answered_at > timedelta(seconds=ctx.settings.ivr.max_call_seconds):

@@ -18,6 +18,7 @@ from huifang.cases_cmd import cases_group
 from huifang.config import ConfigError
 from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
+from huifang.ecallback_cmd import ecallback_group, sms_group
 from huifang.flows_cmd import flows_group
 from huifang.import_progress import import_progress
 from huifang.output import emit_json, emit_table
@@ -320,6 +321,8 @@ cli.add_command(simulate_group)
 cli.add_command(speech_group)
 cli.add_command(prompts_group)
 cli.add_command(users_group)
+cli.add_command(ecallback_group)
+cli.add_command(sms_group)
 
 
 def main() -> None:

@@ -216,6 +216,15 @@ def _validate_channels(settings: Settings) -> None:
         raise ConfigError("channels.ecallback_wait_days: must be at least 1 working day")
 
 
+def _validate_ecallback(settings: Settings) -> None:
+    if settings.sms.provider not in ("twilio", "outbox"):
+        raise ConfigError(f"sms.provider: twilio or outbox, got {settings.sms.provider!r}")
+    for section, values in (("ecallback", settings.ecallback), ("sms", settings.sms)):
+        for key, value in vars(values).items():
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+                raise ConfigError(f"{section}.{key}: must be a positive number, got {value}")
+
+
 def validate(settings: Settings) -> None:
     """Cross-field rules; each failure names the key."""
     co = settings.cooling_off
@@ -245,6 +254,7 @@ def validate(settings: Settings) -> None:
     if settings.dual_recording.elderly_age < 1:
         raise ConfigError("dual_recording.elderly_age: must be a positive age")
     _validate_channels(settings)
+    _validate_ecallback(settings)
     for case_type, rule in settings.cases.sla.items():
         if case_type not in CASE_TYPES:
             raise ConfigError(f"cases.sla.{case_type}: not a case type (one of {', '.join(CASE_TYPES)})")

@@ -1,5 +1,5 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
-runs per interval (recording retries, the SLA sweep: storage.jobs.run_once). Its subcommands pause, resume
+runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS: storage.jobs.run_once). Its subcommands pause, resume
 and report on calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
@@ -67,6 +67,12 @@ def sweep_cases(app: App) -> dict[str, int]:
     return changed
 
 
+def ecallback_tick(app: App) -> dict[str, object]:
+    from huifang.ecallback_cmd import run_tick
+
+    return run_tick(app)
+
+
 @dataclass(frozen=True)
 class Job:
     """A job every dialer schedules and one runs per interval (at most once per MIN_GAP × every, whichever
@@ -81,6 +87,7 @@ MIN_GAP = 0.8  # of the interval: a little less than a whole one, so a run a lit
 JOBS = {job.name: job for job in (
     Job("recordings", lambda app: timedelta(minutes=app.settings.recordings.retry_after_minutes), fetch_recordings),
     Job("sla_sweep", lambda app: timedelta(minutes=5), sweep_cases),
+    Job("ecallback", lambda app: timedelta(seconds=app.settings.dialer.tick_seconds), ecallback_tick),
 )}
 
 

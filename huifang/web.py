@@ -12,6 +12,7 @@ from flask import Flask
 
 from console.app import mount_console
 from console.context import ConsoleContext
+from ecallback.web import EcallbackContext, mount_ecallback
 from flows.library import load_library
 from huifang.app import App, build_app
 from huifang.flows_cmd import flows_path
@@ -95,6 +96,7 @@ def compose(app: App, services: IvrServices, secret: str | None, metrics_token: 
     if secret is not None:
         ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls)
         mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
+        mount_ecallback(web, EcallbackContext.build(services.sessions, services.calls, services.files))  # /e/<token>: CSRF too
     recognizer = getattr(services.capture, "recognizer", None)
     readiness = Readiness(app.engine, Path(app.settings.speech.prompt_cache_dir),
                           asr_configured=bool(app.settings.speech.vosk_model_path),

@@ -208,6 +208,30 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class EcallbackSettings:
+    public_base_url: str = ""  # where the SMS link points (https in production); empty: ivr.public_base_url
+    identity_attempts: int = 3  # wrong birth dates before the session ends as identity_failed (核实件)
+    session_minutes: int = 30  # an opened questionnaire left this long ends like a call past its time limit
+    code_minutes: int = 5  # a one-time code expires after this
+    code_resend_seconds: int = 60  # the least wait between two codes for one link
+    max_codes: int = 5  # codes one link may have sent
+    max_wrong_codes: int = 5  # wrong codes before the link is locked
+    link_text: str = ("【{company_name}】尊敬的{applicant_name}，您的保单{policy_no}需完成新契约回访，"
+                      "请于{expires}前点击链接完成：{link}")
+    code_text: str = "【{company_name}】您的回访验证码为{code}，{minutes}分钟内有效，请勿告诉他人。"
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    provider: str = "outbox"  # twilio: Twilio Messaging; outbox: simulated (demo, harness), `huifang sms outbox`
+    from_number: str = ""  # the sender (E.164) for twilio
+    messaging_service_sid: str = ""  # MG…: used instead of from_number when set
+    max_attempts: int = 5  # sends tried before a message is marked failed
+    retry_seconds: int = 60  # wait before the next try of a failed send (doubled each try)
+    claim_seconds: int = 120  # a sender's claim on a message; an expired claim is taken over
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
     agent_warning_min_due: int = 3  # ... when they had at least this many callbacks due in the month
@@ -259,6 +283,8 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     channels: ChannelSettings = field(default_factory=ChannelSettings)
+    ecallback: EcallbackSettings = field(default_factory=EcallbackSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)

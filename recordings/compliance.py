@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
@@ -22,10 +23,11 @@ from recordings.bundle import to_json
 from recordings.playback import NotPlayable, playable
 from recordings.retention import contract_end, retain_until
 from recordings.store import RecordingStore, write_private
-from storage.models import Call, Policy, Recording
+from storage.models import Call, EcallbackSnapshot, Policy, Recording
 from storage.repositories import calls as call_repo
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
+from storage.scope import scoped
 
 
 class ComplianceError(ValueError):
@@ -108,6 +110,8 @@ def export(session: Session, files: RecordingStore, policy_no: str, out: Path, *
     audio = [bundle.Audio(f"audio/{recording.recording_sid}.wav", files.local_path(recording.path),
                           recording.sha256 or "", recording.recording_sid)
              for recording, _call, _policy in rows if recording.status is RecordingStatus.STORED and recording.path]
+    audio += [bundle.Audio(f"screens/{PurePosixPath(shot.path).name}", files.local_path(shot.path), shot.sha256,
+                           shot.path) for shot in ecallback_snapshots(session, policy.id)]  # the e-callback's pages
     try:
         count, digest = bundle.write(out, documents, audio)
     except bundle.BundleError as exc:
@@ -140,6 +144,12 @@ def verify(session: Session, files: RecordingStore, *, actor: Actor, now: dateti
             missing.append(recording.recording_sid)
         elif hashlib.sha256(files.read(recording.path)).hexdigest() != recording.sha256:
             altered.append(recording.recording_sid)
+    for shot in ecallback_snapshots(session, None):  # the e-callback's screens, kept the same way
+        checked += 1
+        if not files.exists(shot.path):
+            missing.append(shot.path)
+        elif hashlib.sha256(files.read(shot.path)).hexdigest() != shot.sha256:
+            altered.append(shot.path)
     audit(session, actor=actor, action="verify", target="all stored recordings", now=now,
           detail=f"checked {checked}, missing {missing}, altered {altered}")
     return {"checked": checked, "missing": missing, "altered": altered}
@@ -169,7 +179,7 @@ class Refused(ComplianceError):
         self.recording_sid, self.kept = recording_sid, kept
 
 
-def why_kept(recording: Recording, policy: Policy, today: date) -> Kept | None:
+def why_kept(recording: Recording | EcallbackSnapshot, policy: Policy, today: date) -> Kept | None:
     """None when the recording may be deleted today; otherwise the reason it is kept."""
     if policy.dispute_started_on and not policy.dispute_ended_on:
         return Kept("dispute", policy.dispute_started_on)
@@ -211,8 +221,18 @@ def purge(session: Session, files: RecordingStore, *, actor: Actor, now: datetim
         purged.append(recording.recording_sid)
         audit(session, actor=actor, action="purge", target=recording.recording_sid, reason=reason, now=now,
               detail=f"retained until {recording.retain_until}; sha256 {recording.sha256}")
+    checked = len(rows)
+    if not recording_sid:  # the e-callback's screens follow the same rule
+        for shot, policy in snapshots_with_policy(session, actor):
+            checked += 1
+            if why_kept(shot, policy, today) is None:
+                files.remove(shot.path)
+                shot.purged_at = now
+                purged.append(shot.path)
+                audit(session, actor=actor, action="purge", target=shot.path, reason=reason, now=now,
+                      detail=f"retained until {shot.retain_until}; sha256 {shot.sha256}")
     session.flush()
-    return {"purged": purged, "checked": len(rows)}
+    return {"purged": purged, "checked": checked}
 
 
 def set_dispute(session: Session, policy: Policy, started: date, ended: date | None, *, actor: Actor,
@@ -228,6 +248,9 @@ def set_dispute(session: Session, policy: Policy, started: date, ended: date | N
         base = retain_until(policy.issue_date, policy.policy_term_years, settings, dispute_ended_on=ended)
         recording.retain_until = None if ended is None else base
         changed += 1
+    for shot in ecallback_snapshots(session, policy.id):
+        shot.retain_until = None if ended is None else retain_until(policy.issue_date, policy.policy_term_years,
+                                                                    settings, dispute_ended_on=ended)
     audit(session, actor=actor, action="dispute", target=f"policy {policy.policy_no}", reason=reason, now=now,
           detail=f"{started} – {ended or 'open'}; {changed} recordings")
     return changed
@@ -242,7 +265,8 @@ def _policy_json(policy: Policy) -> dict[str, Any]:
 def _call_json(session: Session, call: Call) -> dict[str, Any]:
     events = call_repo.events(session, call.id)
     return {
-        "call_sid": call.call_sid, "started_at": isoformat_local(call.started_at or call.created_at),
+        "call_sid": call.call_sid, "channel": str(call.channel),
+        "started_at": isoformat_local(call.started_at or call.created_at),
         "dialled_number": call.dialled_number, "caller_id": call.caller_id,  # as dialled, not the policy's now
         "outcome": call.outcome.value, "flow": {"id": call.flow_id, "version": call.flow_version,
                                                 "hash": call.flow_hash},
@@ -258,3 +282,20 @@ def audit_log(session: Session, actor: Actor, limit: int = 200,
     rows = trail(session, actor, filters or TrailFilter(), limit=limit)
     return [{"at": isoformat_local(a.at), "operator": a.operator, "action": a.action, "target": a.target,
              "reason": a.reason, "detail": a.detail} for a in rows]
+
+
+def ecallback_snapshots(session: Session, policy_id: int | None) -> list[EcallbackSnapshot]:
+    """The key screens e-callback sessions showed (HTML kept beside the recordings), not purged: of one policy,
+    or all."""
+    stmt = (select(EcallbackSnapshot).join(Call, Call.id == EcallbackSnapshot.call_id)
+            .where(EcallbackSnapshot.purged_at.is_(None)).order_by(EcallbackSnapshot.id))
+    if policy_id is not None:
+        stmt = stmt.where(Call.policy_id == policy_id)
+    return list(session.scalars(stmt))
+
+
+def snapshots_with_policy(session: Session, actor: Actor) -> list[tuple[EcallbackSnapshot, Policy]]:
+    stmt = (select(EcallbackSnapshot, Policy).join(Call, Call.id == EcallbackSnapshot.call_id)
+            .join(Policy, Policy.id == Call.policy_id).where(EcallbackSnapshot.purged_at.is_(None))
+            .order_by(EcallbackSnapshot.id))
+    return [(shot, policy) for shot, policy in session.execute(scoped(stmt, actor, Policy.branch_id)).all()]

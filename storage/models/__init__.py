@@ -3,7 +3,9 @@
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
+from storage.models.ecallback import EcallbackLink, EcallbackSnapshot
 from storage.models.imports import ImportJob
+from storage.models.messaging import SmsMessage, SmsOutbox
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
 from storage.models.recording import AuditEvent, Recording
@@ -11,4 +13,5 @@ from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
 __all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
-           "DialerPacing", "DialerPause", "ImportJob", "JobRun", "Policy", "Recording", "TaskHold", "User"]
+           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "Recording",
+           "SmsMessage", "SmsOutbox", "TaskHold", "User"]

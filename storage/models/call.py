@@ -65,7 +65,7 @@ class CallEvent(IdMixin, Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     seq: Mapped[int]
     at: Mapped[datetime]
-    who: Mapped[str] = mapped_column(String(8))  # robot | caller | twilio | agent
+    who: Mapped[str] = mapped_column(String(16))  # robot | caller | twilio | agent | applicant (off the phone)
     kind: Mapped[str] = mapped_column(String(16))  # prompt | answer | status | handoff | dial | outcome
     topic: Mapped[str | None] = mapped_column(String(48))
     text: Mapped[str] = mapped_column(Text, default="")

@@ -85,3 +85,15 @@ def test_bad_values_fail_fast_naming_the_key(tmp_path: Path, body: str, message:
 def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_ecallback_and_sms_numbers_are_checked() -> None:
+    import dataclasses
+
+    from huifang.config import validate
+    from kit.settings import EcallbackSettings, SmsSettings
+
+    with pytest.raises(ConfigError, match="ecallback.max_wrong_codes"):
+        validate(dataclasses.replace(Settings(), ecallback=EcallbackSettings(max_wrong_codes=0)))
+    with pytest.raises(ConfigError, match="sms.provider"):
+        validate(dataclasses.replace(Settings(), sms=SmsSettings(provider="carrier-pigeon")))
