@@ -205,6 +205,14 @@ def _dates(values: Any, path: str, year: int) -> frozenset[date]:
     return frozenset(out)
 
 
+def _validate_templates(settings: Settings) -> None:
+    try:
+        settings.reports.agent_warning_sms.format(company="", agent_name="", month="", rate="", threshold="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"reports.agent_warning_sms: unknown placeholder or bad braces ({exc}); use {{company}}, "
+                          "{agent_name}, {month}, {rate}, {threshold}") from None
+
+
 def _validate_channels(settings: Settings) -> None:
     sequence = settings.channels.sequence
     if not sequence:
@@ -254,6 +262,7 @@ def validate(settings: Settings) -> None:
     if settings.dual_recording.elderly_age < 1:
         raise ConfigError("dual_recording.elderly_age: must be a positive age")
     _validate_channels(settings)
+    _validate_templates(settings)
     _validate_ecallback(settings)
     for case_type, rule in settings.cases.sla.items():
         if case_type not in CASE_TYPES:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from cases.agent_notices import queue_warnings
 from cases.kpi import GROUPINGS, RATES, Month, ReportError, agent_warnings, kpi, to_csv, to_xlsx
 from huifang.app import App
+from huifang.ecallback_cmd import outbound
 from huifang.output import emit_json, emit_table
 
 
@@ -53,14 +55,26 @@ def report_kpi(app: App, month_text: str, by: str, xlsx_path: Path | None, csv_p
 
 @report_group.command("agents")
 @click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--send-warnings", is_flag=True,
+              help="text each of them the warning (reports.agent_warning_sms), once per agent and month; audited")
+@click.option("--reason", default="月度回访成功率预警", show_default=True, help="for the audit trail")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def report_agents(app: App, month_text: str, as_json: bool) -> None:
+def report_agents(app: App, month_text: str, send_warnings: bool, reason: str, as_json: bool) -> None:
     """Agents whose phone-callback success rate is below reports.agent_warning_success_rate (月度预警)."""
     month = _month(month_text)
     with app.unit_of_work() as session:
         result = agent_warnings(session, month, app.settings.reports)
+        notices = (queue_warnings(session, month, settings=app.settings, actor=app.actor, now=app.clock.now(),
+                                  reason=reason) if send_warnings else [])
+        session.commit()
     warned = result["agents"]
+    if send_warnings:  # after the commit, no transaction open
+        sender = outbound(app)
+        sent = {n.message_id: sender.send_now(n.message_id) for n in notices if n.message_id is not None}
+        result["warnings"] = [{"agent_code": n.agent_code, "status": n.status if n.message_id is None
+                               else sent[n.message_id].status, "message_sid": sent[n.message_id].provider_sid
+                               if n.message_id is not None else None} for n in notices]
     if as_json:
         emit_json(result)
         return

@@ -235,6 +235,10 @@ class SmsSettings:
 class ReportSettings:
     agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
     agent_warning_min_due: int = 3  # ... when they had at least this many callbacks due in the month
+    # the warning SMS (`huifang report agents --send-warnings`); placeholders: company, agent_name, month, rate,
+    # threshold
+    agent_warning_sms: str = ("【{company}】{agent_name}您好：您{month}的新契约电话回访成功率为{rate}，低于{threshold}"
+                              "的预警线。请关注您客户的回访情况，协助客户接听回访电话。")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
 from kit.vocab import CaseStatus, TaskStatus
-from storage.models import CallbackTask, Case, Policy
+from storage.models import Agent, AuditEvent, CallbackTask, Case, Policy, SmsOutbox
 from tests.factories import policy_row
 from tests.intake.test_service import make
 
@@ -134,3 +134,30 @@ def test_report_cli(engine: Engine, db_url: str, tmp_path: Path, settings: Setti
     assert [(a["agent_code"], a["due"], a["success_rate"]) for a in agents["agents"]] == [("A1001", 3, 0.6667)]
     bad = CliRunner().invoke(cli, ["report", "kpi", "--month", "nov"], env=env)
     assert (bad.exit_code, "--month 'nov': expected YYYY-MM" in bad.stderr) == (1, True)
+
+
+def test_the_agents_warning_sms_goes_once_per_agent_and_month(engine: Engine, db_url: str, tmp_path: Path,
+                                                               settings: Settings, clock: FrozenClock,
+                                                               calendar: BusinessCalendar) -> None:
+    """`report agents --send-warnings`: the agent below the threshold gets the configured text through the SMS
+    queue (the simulated provider's outbox here), once: a second run sends nothing and says so; each warning
+    is on the audit trail with the operator and the reason."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        build_month(session, tmp_path, settings, clock, calendar)
+        agent_phone = session.scalars(select(Agent.phone).where(Agent.code == "A1001")).one()
+    env = {"HUIFANG_DATABASE_URL": db_url, "HUIFANG_OPERATOR": "王主管"}
+    args = ["report", "agents", "--month", "2026-11", "--send-warnings", "--json"]
+    run = CliRunner().invoke(cli, args, env=env)
+    assert run.exit_code == 0, run.stderr
+    first = json.loads(run.stdout)
+    assert [(w["agent_code"], w["status"]) for w in first["warnings"]] == [("A1001", "sent")]
+    assert first["warnings"][0]["message_sid"]
+    again = json.loads(CliRunner().invoke(cli, args, env=env).stdout)
+    assert [(w["agent_code"], w["status"], w["message_sid"]) for w in again["warnings"]] == [
+        ("A1001", "already_warned", None)]
+    with Session(engine) as session:
+        sent = session.scalars(select(SmsOutbox)).all()
+        assert [(m.to_number, "66.7%" in m.body, "低于80.0%的预警线" in m.body, "2026年11月" in m.body)
+                for m in sent] == [(agent_phone, True, True, True)]
+        trail = session.scalars(select(AuditEvent).where(AuditEvent.action == "agent_warning")).all()
+        assert [(e.operator, e.target, e.reason) for e in trail] == [("王主管", "agent A1001 2026-11", "月度回访成功率预警")]
