@@ -1,7 +1,7 @@
 """policy groupings index: a policy's branch, agent, channel and product type beside its id, by branch
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03
 
 ix_policies_branch_groupings (branch_id, id) INCLUDE (agent_id, channel, product_type) replaces
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0015'
-down_revision: str | None = '0014'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 GROUPINGS = ['agent_id', 'channel', 'product_type']
