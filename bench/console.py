@@ -21,7 +21,7 @@ their calls, on PostgreSQL.
    interleaved within a round so a burst of load on this shared machine hits them all alike. Reports p50 /
    p95 / max of the server time (the whole request: session, queries, template) and of the SQL inside it,
    against each request's target: 300 ms p95 for the queue, 500 ms for the dashboard (a full page, and the
-   part htmx asks for every 60 s) and the KPI page (each grouping).
+   part htmx asks for every 60 s), 1.5 s for the KPI page (each grouping).
 4. Writes EXPLAIN (ANALYZE, BUFFERS) of the slowest request's slowest statement (of every request's with
    `--explain-all`) to bench/out/console-explain-<revision>.txt.
 Prints one JSON object on stdout; progress goes to stderr.
@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout
-    sys.path.insert(0, str(ROOT))
+if sys.path[0] != str(ROOT):  # run as a script: the checkout first, before bench/ (whose intake.py and console.py
+    sys.path.insert(0, str(ROOT))  # are not the packages), also when PYTHONPATH names the checkout after bench/
 
 from console_db import (  # noqa: E402  (bench/console_db.py: the benchmark database itself)
     PG_DATABASE,
@@ -59,6 +59,7 @@ from console_db import (  # noqa: E402  (bench/console_db.py: the benchmark data
 )
 from console_requests import (  # noqa: E402  (bench/console_requests.py: what is timed)
     DASHBOARD_TARGET_P95_MS,
+    KPI_TARGET_P95_MS,
     TARGET_P95_MS,
     Request,
     campaign_dataset,
@@ -283,7 +284,7 @@ def main() -> None:
     out["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     out |= {"runs": args.runs, "warmup": args.warmup, "users": {BRANCH_USER: [args.branch], SUPERVISOR: "all"},
             "requests": stats, "skipped": skipped,
-            "target_p95_ms": {"queue": TARGET_P95_MS, "dashboard_and_kpi": DASHBOARD_TARGET_P95_MS}}
+            "target_p95_ms": {"queue": TARGET_P95_MS, "dashboard": DASHBOARD_TARGET_P95_MS, "kpi": KPI_TARGET_P95_MS}}
     slowest = max(stats, key=lambda n: stats[n]["p95_ms"])
     out["slowest"] = {"request": slowest, "p95_ms": stats[slowest]["p95_ms"]}
     out["pass"] = all(s["p95_ms"] <= s["target_p95_ms"] for s in stats.values())

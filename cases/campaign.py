@@ -152,11 +152,11 @@ def _today(session: Session, actor: Actor, branch_id: int | None, today: date, n
 
 
 def _days(session: Session, actor: Actor, branch_id: int | None, today: date) -> list[DayRates]:
-    first = today - timedelta(days=DAYS - 1)
-    counts = repo.calls_by_day(session, actor, branch_id, business_start_of(first),
-                               business_start_of(today + timedelta(days=1)), success_classes=SUCCESS_CLASSES)
-    days = [first + timedelta(days=n) for n in range(DAYS)]
-    return [DayRates(d, *counts.get(d, (0, 0, 0))) for d in days]
+    days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
+    counts = repo.calls_by_day(session, actor, branch_id,
+                               [(d, business_start_of(d), business_start_of(d + timedelta(days=1))) for d in days],
+                               success_classes=SUCCESS_CLASSES)
+    return [DayRates(d, *counts[d]) for d in days]
 
 
 def _cases(session: Session, actor: Actor, branch_id: int | None, now: datetime,

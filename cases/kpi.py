@@ -85,10 +85,11 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 
 def kpi(session: Session, month: Month, by: str) -> dict[str, Any]:
+    """The month's report grouped `by`: a row per group with a task due in the month, a problem case raised in
+    it or a work order open at its end (keys in order), and the total."""
     if by not in GROUPINGS:
         raise ReportError(f"--by {by!r}: one of {', '.join(GROUPINGS)}")
-    tasks = report_repo.task_counts(session, by, month.first, month.last, month.end,
-                                    success_classes=SUCCESS_CLASSES, problem_class=ResultClass.PROBLEM)
+    tasks = _task_counts(session, month, by)
     cases = report_repo.case_counts(session, by, month.start, month.end, problem_case_types=PROBLEM_CASE_TYPES)
     grouped = {key: {name: 0 for name in COUNTS} | tasks.get(key, {}) | cases.get(key, {})
                for key in sorted(set(tasks) | set(cases))}
@@ -97,21 +98,34 @@ def kpi(session: Session, month: Month, by: str) -> dict[str, Any]:
             "rows": [_row(key, counts) for key, counts in grouped.items()], "total": _row("合计", total)}
 
 
+def _task_counts(session: Session, month: Month, by: str) -> dict[str, dict[str, int]]:
+    return report_repo.task_counts(session, by, month.first, month.last, month.end,
+                                   success_classes=SUCCESS_CLASSES, problem_class=ResultClass.PROBLEM)
+
+
 def _row(key: str, counts: dict[str, int]) -> dict[str, Any]:
     return {"key": key, **{name: rate(counts[n], counts[d]) for name, (n, d) in RATES.items()}, **counts}
 
 
-def agent_warnings(session: Session, month: Month, settings: ReportSettings) -> dict[str, Any]:
+def agent_warnings(session: Session, month: Month, settings: ReportSettings,
+                   by_agent: dict[str, Any] | None = None) -> dict[str, Any]:
     """Agents with at least `agent_warning_min_due` callbacks due whose success rate is below the threshold
-    (月度预警, docs/domain.md §10)."""
-    report = kpi(session, month, "agent")
+    (月度预警, docs/domain.md §10), in agent code order. Only tasks count, so only tasks are read — or nothing,
+    given `by_agent`: the month's `kpi(…, "agent")` the caller has already."""
+    if by_agent is None:
+        rows = [(key, counts["due"], counts["successful"])
+                for key, counts in sorted(_task_counts(session, month, "agent").items())]
+    elif (by_agent["month"], by_agent["by"]) == (f"{month.first:%Y-%m}", "agent"):
+        rows = [(r["key"], r["due"], r["successful"]) for r in by_agent["rows"]]
+    else:
+        raise ValueError(f"by_agent is the report of {by_agent['month']} by {by_agent['by']}")
     names = report_repo.agent_names(session)
-    warned = [{"agent_code": r["key"], "agent_name": names.get(r["key"], ""), "due": r["due"],
-               "successful": r["successful"], "success_rate": r["success_rate"]}
-              for r in report["rows"]
-              if r["due"] >= settings.agent_warning_min_due
-              and (r["success_rate"] or 0.0) < settings.agent_warning_success_rate]
-    return {"month": report["month"], "threshold": settings.agent_warning_success_rate, "agents": warned}
+    warned = [{"agent_code": key, "agent_name": names.get(key, ""), "due": due, "successful": successful,
+               "success_rate": rate(successful, due)}
+              for key, due, successful in rows
+              if due >= settings.agent_warning_min_due
+              and (rate(successful, due) or 0.0) < settings.agent_warning_success_rate]
+    return {"month": f"{month.first:%Y-%m}", "threshold": settings.agent_warning_success_rate, "agents": warned}
 
 
 def to_csv(report: dict[str, Any]) -> str:

@@ -29,10 +29,9 @@ def dashboard_charts(board: Dashboard) -> dict[str, dict[str, Any]]:
     }
 
 
-def kpi_chart(report: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    """The KPI page's picture: coverage and success rate per group (the table beside it has every rate)."""
-    rows = report["rows"]
-    return {"type": "bar", "percent": True, "title": f"按{GROUPING_ZH[report['by']]}",
+def kpi_chart(rows: list[dict[str, Any]], by: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The KPI page's picture: coverage and success rate per group shown (the table beside it has every rate)."""
+    return {"type": "bar", "percent": True, "title": f"按{GROUPING_ZH[by]}",
             "categories": [labels.get(r["key"], r["key"]) for r in rows],
             "series": [{"name": "回访覆盖率", "data": [r["coverage_rate"] for r in rows], "color": "#93c5fd"},
                        {"name": "回访成功率", "data": [r["success_rate"] for r in rows], "color": "#16a34a"},

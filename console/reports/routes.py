@@ -1,11 +1,14 @@
 """The KPI page, `GET /console/reports/kpi?month=YYYY-MM&by=branch|channel|agent|product_type` (supervisors): the
 month's KPIs of `huifang report kpi` — the same service (cases.kpi), so the same numbers — with every rate's
-numerator and denominator, the agent warnings of `huifang report agents`, and `format=csv|xlsx`: the CLI's
---csv / --xlsx file of the same report, audited as every export is (user, month, grouping, rows)."""
+numerator and denominator (`PAGE_SIZE` groups a page, `page=N`), the agent warnings of `huifang report agents`,
+and `format=csv|xlsx`: the CLI's --csv / --xlsx file of the same report (every group), audited as every export
+is (user, month, grouping, rows)."""
 
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +42,7 @@ from storage.repositories.reports import agent_names
 
 reports = desk("reports", __name__)
 FORMATS = ("xlsx", "csv")
+PAGE_SIZE = 50  # groups a page shows (by agent there are thousands); the exports hold every one
 
 
 @reports.get("/reports/kpi", endpoint="kpi_page")
@@ -67,13 +71,37 @@ def kpi_view() -> Response | str:
             download = _export(db, actor, now, report, fmt)
             db.commit()  # the audit line
             return download
-        warnings = agent_warnings(db, month, ctx.settings.reports) if month is not None else None
+        warnings = None if month is None else agent_warnings(
+            db, month, ctx.settings.reports, report if by == "agent" else None)
         labels = _labels(db, by)
-    return render_template("console/reports/kpi.html", actor=actor, report=report, warnings=warnings,
+    shown = _page_of(report, args.get("page", ""))
+    return render_template("console/reports/kpi.html", actor=actor, report=report, shown=shown, warnings=warnings,
                            labels=labels, errors=errors, month=month_text, by=by, groupings=GROUPING_ZH,
                            rates=RATES, headers=HEADERS_ZH, settings=ctx.settings.reports,
-                           chart=kpi_chart(report, labels) if report else None,
+                           chart=kpi_chart(shown.rows, by, labels) if shown else None,
+                           pager_args={"month": month_text, "by": by}, page_size=PAGE_SIZE,
                            export={f: {"month": month_text, "by": by, "format": f} for f in FORMATS})
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The report's rows on this page (`PAGE_SIZE` a page, in the report's order; the total stays the whole
+    report's) and what the pager needs (`console/_pager.html`)."""
+    rows: list[dict[str, Any]]
+    page: int
+    pages: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _page_of(report: dict[str, Any] | None, raw: str) -> Shown | None:
+    if report is None:
+        return None
+    pages = max(1, math.ceil(len(report["rows"]) / PAGE_SIZE))
+    page = min(max(1, int(raw)), pages) if raw.isdigit() else 1
+    return Shown(report["rows"][(page - 1) * PAGE_SIZE:page * PAGE_SIZE], page, pages)
 
 
 def _labels(db: Session, by: str) -> dict[str, str]:

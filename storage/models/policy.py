@@ -19,6 +19,10 @@ class Policy(IdMixin, TimestampMixin, Base):
         # SQLite has none; there it is an empty partial index so that both backends name the same indexes.
         Index("ix_policies_applicant_phone_trgm", "applicant_phone", postgresql_using="gin",
               postgresql_ops={"applicant_phone": "gin_trgm_ops"}, sqlite_where=false()),
+        # One branch's policies (the dashboard) and the groupings of the monthly KPIs, read from this index alone
+        # on PostgreSQL (migration 0015).
+        Index("ix_policies_branch_groupings", "branch_id", "id",
+              postgresql_include=["agent_id", "channel", "product_type"]),
     )
 
     policy_no: Mapped[str] = mapped_column(String(40), unique=True)
@@ -50,7 +54,7 @@ class Policy(IdMixin, TimestampMixin, Base):
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
     agent_is_applicant: Mapped[bool]
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))  # indexed with its id (__table_args__)
     bank_name: Mapped[str | None] = mapped_column(String(128))
     dual_recorded: Mapped[bool]
     dual_recorded_derived: Mapped[bool]  # True when the file had no value and intake derived it (§8.4)

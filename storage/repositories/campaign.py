@@ -8,11 +8,11 @@ bounds and the at-risk window are cases/campaign.py's, passed in. Every statemen
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, and_, case, exists, func, select
+from sqlalchemy import Integer, Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,15 +32,16 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
-def reached(call: type[Call] = Call) -> ColumnElement[bool]:
-    """A call a person answered (an answering machine is not the applicant)."""
+def reached(call: Any = Call) -> ColumnElement[bool]:
+    """A call a person answered (an answering machine is not the applicant); `call`: the model or the columns of
+    a selection of calls."""
     return and_(call.answered_at.is_not(None), call.outcome != CallOutcome.MACHINE)
 
 
 def _policies(stmt: S, actor: Actor, branch_id: int | None, policy_id: Any) -> S:
     """`stmt` (over tasks or calls) kept to the actor's branches and the chosen one, through their policy (not
     joined when neither limits it: a supervisor's whole campaign reads the tasks or calls alone)."""
-    if branch_id is None and actor.branch_codes is None:
+    if not _limited(actor, branch_id):
         return stmt
     stmt = stmt.join(Policy, Policy.id == policy_id)  # type: ignore[assignment]
     if branch_id is not None:
@@ -48,15 +49,16 @@ def _policies(stmt: S, actor: Actor, branch_id: int | None, policy_id: Any) -> S
     return scoped(stmt, actor, Policy.branch_id)
 
 
+def _limited(actor: Actor, branch_id: int | None) -> bool:
+    """Whether one branch or the actor's scope limits what is counted (else it is the whole campaign)."""
+    return branch_id is not None or actor.branch_codes is not None
+
+
 def business_date(session: Session, column: Any) -> ColumnElement[Any]:
     """An instant's date in Asia/Shanghai (SQLite keeps naive UTC; China has no daylight saving)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Shanghai", column))
     return func.date(column, "+8 hours")
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def unfinished_tasks(session: Session, actor: Actor, branch_id: int | None, *, today: date,
@@ -87,19 +89,31 @@ def completed_between(session: Session, actor: Actor, branch_id: int | None, sta
     return {str(k) if k is not None else "": (int(n), int(m)) for k, n, m in session.execute(stmt)}
 
 
-def calls_by_day(session: Session, actor: Actor, branch_id: int | None, start: datetime, end: datetime, *,
-                 success_classes: Collection[ResultClass]) -> dict[date, tuple[int, int, int]]:
-    """Per Beijing day of the calls placed in [start, end): distinct tasks dialled, reached (a person answered),
-    and called back successfully (a call of the day ended with a success class)."""
-    day = business_date(session, Call.created_at)
-    success = Call.result_class.in_(list(success_classes))
-    stmt = _policies(select(
-        day, func.count(func.distinct(Call.task_id)),
-        func.count(func.distinct(case((reached(), Call.task_id)))),
-        func.count(func.distinct(case((success, Call.task_id)))),
-    ).select_from(Call), actor, branch_id, Call.policy_id).where(
-        Call.created_at >= start, Call.created_at < end).group_by(day)
-    return {as_date(d): (int(a), int(b), int(c)) for d, a, b, c in session.execute(stmt)}
+def calls_by_day(session: Session, actor: Actor, branch_id: int | None, days: Sequence[tuple[date, datetime, datetime]],
+                 *, success_classes: Collection[ResultClass]) -> dict[date, tuple[int, int, int]]:
+    """Per day, given as (day, start, end) in order: distinct tasks with a call placed in [start, end), reached (a
+    person answered), and called back successfully (a call of the day ended with a success class).
+
+    One aggregate per day, joined with UNION ALL: each day's calls are a range of ix_calls_created_at (which holds
+    every column counted) and each day's distinct counts sort that day's tasks alone. (One GROUP BY over the
+    whole window sorted every call of the 30 days by their computed Beijing date, on disk at PostgreSQL's default
+    work_mem: 137 ms against 58 ms over 185,000 calls, bench/console.py.) When a branch or the actor's scope
+    limits the calls, the calls in scope over the whole window are read once, joined with their policy, and the
+    days split those."""
+    window = and_(Call.created_at >= days[0][1], Call.created_at < days[-1][2])
+    source: Any = Call.__table__
+    if _limited(actor, branch_id):
+        source = _policies(select(Call.created_at, Call.task_id, Call.answered_at, Call.outcome, Call.result_class)
+                           .select_from(Call), actor, branch_id, Call.policy_id).where(window).cte("calls_in_scope")
+        source = source.prefix_with("MATERIALIZED", dialect="postgresql")  # read once, not once per day
+    c = source.c
+    success = c.result_class.in_(list(success_classes))
+    stmt = union_all(*(
+        select(literal(n), func.count(func.distinct(c.task_id)), func.count(func.distinct(case((reached(c), c.task_id)))),
+               func.count(func.distinct(case((success, c.task_id))))).select_from(source)
+        .where(c.created_at >= start, c.created_at < end)
+        for n, (_, start, end) in enumerate(days)))
+    return {days[n][0]: (int(a), int(b), int(s)) for n, a, b, s in session.execute(stmt)}
 
 
 def at_risk(session: Session, actor: Actor, branch_id: int | None, *, first: date, last: date,

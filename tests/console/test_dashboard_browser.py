@@ -1,6 +1,7 @@
 """The supervisor's dashboard and KPI page in a real browser (headless Debian chromium): every chart container
 gets its canvas (ECharts drew it, under the console's CSP), the KPI table shows `huifang report kpi`'s numbers,
-and the htmx refresh swaps new numbers in without reloading the page (and draws the charts again).
+and the htmx refresh swaps new numbers in without reloading the page (and draws the charts again), and the KPI page
+pages a grouping with many groups.
 HUIFANG_UPDATE_SCREENSHOTS=1 writes docs/screenshots/dashboard.png and kpi.png."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from console.formatting import percent
+from console.reports import routes as kpi_routes
 from flows.vocab import ResultClass
 from huifang.cli import cli
 from kit.calendar import BusinessCalendar
@@ -102,4 +104,27 @@ def test_the_kpi_page_shows_the_clis_numbers_beside_its_chart(page: Page, live_c
         expect(cells.nth(3).locator(".rate")).to_have_text(percent(row["success_rate"]))
         expect(cells.nth(3).locator(".frac")).to_have_text(f"{row['successful']} / {row['due']}")
     _shot(page, tmp_path, "kpi", publish=True)
+    assert blocked == []
+
+
+def test_the_kpi_page_pages_its_agents(page: Page, live_console: str, busy: Session, db_url: str, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """By agent there are thousands of groups in a real month: the page shows PAGE_SIZE of them (here 8), the
+    chart the same ones, the total row every group's, and 下一页 goes on with the grouping kept."""
+    monkeypatch.setattr(kpi_routes, "PAGE_SIZE", 8)
+    blocked = _watch_csp(page)
+    _sign_in(page, live_console, "张总")
+    page.goto(f"{live_console}/console/reports/kpi?month=2026-11&by=agent")
+    result = CliRunner().invoke(cli, ["report", "kpi", "--month", "2026-11", "--by", "agent", "--json"],
+                                env={"HUIFANG_DATABASE_URL": db_url})
+    keys = [row["key"] for row in json.loads(result.stdout)["rows"]]
+    assert len(keys) > 8
+    expect(page.locator("table.kpi tbody tr")).to_have_count(8 + 1)
+    page.get_by_role("link", name="下一页").click()
+    expect(page).to_have_url(re.compile(r"by=agent&page=2$"))
+    expect(page.locator("#chart-kpi canvas").first).to_be_attached()
+    shown = page.locator("table.kpi tbody tr").evaluate_all("rows => rows.map(r => r.dataset.key)")
+    assert shown == [*keys[8:16], "合计"]
+    expect(page.locator(".toolbar")).to_contain_text(f"共 {len(keys)} 组，第 2 / ")
+    _shot(page, tmp_path, "kpi-agents-page-2")
     assert blocked == []

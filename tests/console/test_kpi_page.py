@@ -5,6 +5,7 @@ and bad input named in Chinese."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cases.kpi import RATES
 from console.formatting import percent
+from console.reports import routes as kpi_routes
 from huifang.cli import cli
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
@@ -99,8 +101,9 @@ def test_the_hand_built_month_reads_as_worked_out(boss: FlaskClient) -> None:
     assert '<input type="month" name="month" value="2026-11">' in page
 
 
-def test_the_agent_warnings_are_the_clis(boss: FlaskClient, db_url: str) -> None:
-    page = boss.get("/console/reports/kpi?month=2026-11").get_data(as_text=True)
+@pytest.mark.parametrize("by", ["branch", "agent"])  # by agent the page's own report gives them
+def test_the_agent_warnings_are_the_clis(boss: FlaskClient, db_url: str, by: str) -> None:
+    page = boss.get(f"/console/reports/kpi?month=2026-11&by={by}").get_data(as_text=True)
     agents = cli_json(db_url, "report", "agents", "--month", "2026-11")["agents"]
     table = re.search(r'aria-label="业务员月度预警">(.*?)</table>', page, flags=re.S)
     assert table is not None
@@ -160,3 +163,37 @@ def test_bad_input_is_named_in_chinese(boss: FlaskClient, engine: Engine, query:
     assert words in reply.get_data(as_text=True)
     with Session(engine) as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "kpi_export")).all() == []
+
+
+def test_many_groups_are_paged_and_the_total_and_export_stay_whole(boss: FlaskClient, db_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kpi_routes, "PAGE_SIZE", 1)  # the month has two agents: two pages of one
+    report = cli_json(db_url, "report", "kpi", "--month", "2026-11", "--by", "agent")
+    assert [r["key"] for r in report["rows"]] == ["A1001", "A2001"]
+    first = boss.get("/console/reports/kpi?month=2026-11&by=agent").get_data(as_text=True)
+    second = boss.get("/console/reports/kpi?month=2026-11&by=agent&page=2").get_data(as_text=True)
+    everything = expected_rows(report)
+    assert page_rows(first) == {k: everything[k] for k in ("A1001", "合计")}
+    assert page_rows(second) == {k: everything[k] for k in ("A2001", "合计")}
+    assert "共 <strong>2</strong> 组，第 1 / 2 页（每页 1 组，导出包含全部分组）" in first
+    assert 'href="?month=2026-11&amp;by=agent&amp;page=2">下一页</a>' in first
+    assert "下一页" not in second
+    assert 'href="?month=2026-11&amp;by=agent&amp;page=1">上一页</a>' in second
+    drawn = chart_of(second)  # the chart draws the page's groups
+    assert (len(drawn["categories"]), drawn["series"][0]["data"]) == (1, [report["rows"][1]["coverage_rate"]])
+    assert page_rows(boss.get("/console/reports/kpi?month=2026-11&by=agent&page=9").get_data(as_text=True)) == \
+        page_rows(second)  # past the end: the last page
+    lines = boss.get("/console/reports/kpi?month=2026-11&by=agent&page=2&format=csv").data.decode("utf-8-sig")
+    assert [line.split(",")[0] for line in lines.splitlines()[1:]] == ["A1001", "A2001", "合计"]
+
+
+def test_one_page_has_no_pager(boss: FlaskClient) -> None:
+    page = boss.get("/console/reports/kpi?month=2026-11&by=agent").get_data(as_text=True)
+    assert "共 <strong>2</strong> 组</span>" in page
+    assert 'class="pager"' not in page
+
+
+def chart_of(page: str) -> Any:
+    found = re.search(r'id="chart-kpi" data-chart="([^"]*)"', page)
+    assert found is not None
+    return json.loads(html.unescape(found.group(1)))
