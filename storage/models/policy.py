@@ -20,7 +20,7 @@ class Policy(IdMixin, TimestampMixin, Base):
         Index("ix_policies_applicant_phone_trgm", "applicant_phone", postgresql_using="gin",
               postgresql_ops={"applicant_phone": "gin_trgm_ops"}, sqlite_where=false()),
         # One branch's policies (the dashboard) and the groupings of the monthly KPIs, read from this index alone
-        # on PostgreSQL (migration 0015).
+        # on PostgreSQL (migration 0017).
         Index("ix_policies_branch_groupings", "branch_id", "id",
               postgresql_include=["agent_id", "channel", "product_type"]),
     )
