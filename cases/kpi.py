@@ -24,7 +24,7 @@ from kit.clock import business_start_of
 from kit.settings import ReportSettings
 from storage.repositories import reports as report_repo
 
-GROUPINGS = ("branch", "channel", "agent", "product_type")
+GROUPINGS = ("branch", "channel", "agent", "product_type", "callback_channel")
 # A successful callback: the applicant was reached and the questionnaire done, whatever it found.
 SUCCESS_CLASSES = (ResultClass.STANDARD, ResultClass.SUB_STANDARD, ResultClass.PROBLEM)
 # Problem cases (问题件工单) for the completion rate: the work orders a problem result raises, not verification.
@@ -50,7 +50,8 @@ HEADERS_ZH = {
 }
 
 
-GROUPING_ZH = {"branch": "机构", "channel": "渠道", "agent": "业务员", "product_type": "产品类型"}
+GROUPING_ZH = {"branch": "机构", "channel": "渠道", "agent": "业务员", "product_type": "产品类型",
+               "callback_channel": "回访方式"}
 
 
 class ReportError(ValueError):

@@ -29,6 +29,7 @@ from cases.kpi import (
     to_csv,
     to_xlsx,
 )
+from channels.sequence import CHANNEL_ZH as CALLBACK_CHANNEL_ZH
 from console.cases.export import MEDIA_TYPES, attachment
 from console.context import context, page_actor, unit_of_work
 from console.dashboard.charts import kpi_chart
@@ -111,6 +112,8 @@ def _labels(db: Session, by: str) -> dict[str, str]:
         return {code: name for code, name in db.execute(select(Branch.code, Branch.name))}
     if by == "agent":
         return agent_names(db)
+    if by == "callback_channel":
+        return dict(CALLBACK_CHANNEL_ZH)
     return dict(CHANNEL_ZH if by == "channel" else PRODUCT_TYPE_ZH)
 
 

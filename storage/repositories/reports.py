@@ -19,11 +19,17 @@ from storage.models import Agent, Branch, CallbackTask, Case, Policy
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
-def _grouped(stmt: S, by: str, policy_id: Any, branch_id: Any = None) -> tuple[S, ColumnElement[str]]:
+def _grouped(stmt: S, by: str, policy_id: Any, branch_id: Any = None,
+             task_id: Any = None) -> tuple[S, ColumnElement[str]]:
     """`stmt` joined to what its rows are grouped by, and the group's key: the branch's code (through the rows'
     own `branch_id` when they carry one, else their policy's), the policy's channel or product type, the agent's
-    code. Only what the key needs is joined (on PostgreSQL the policy's groupings come from
+    code, the callback channel the task is on (`callback_channel`: the task's own column, or through the rows'
+    `task_id`). Only what the key needs is joined (on PostgreSQL the policy's groupings come from
     ix_policies_branch_groupings alone)."""
+    if by == "callback_channel":
+        if task_id is None:
+            return stmt, CallbackTask.channel  # type: ignore[return-value]
+        return stmt.outerjoin(CallbackTask, CallbackTask.id == task_id), CallbackTask.channel  # type: ignore[return-value]
     if by == "branch" and branch_id is not None:
         return stmt.join(Branch, Branch.id == branch_id), Branch.code  # type: ignore[return-value]
     stmt = stmt.join(Policy, Policy.id == policy_id)  # type: ignore[assignment]
@@ -68,7 +74,7 @@ def case_counts(session: Session, by: str, start: datetime, end: datetime, *,
     problem = and_(Case.type.in_(list(problem_case_types)), Case.created_at >= start, Case.created_at < end)
     closed_in_sla = and_(problem, Case.closed_at.is_not(None), Case.closed_at < end, Case.closed_at <= Case.due_at)
     open_at_end = and_(Case.created_at < end, (Case.closed_at.is_(None)) | (Case.closed_at >= end))
-    stmt, key = _grouped(select().select_from(Case), by, Case.policy_id, Case.branch_id)
+    stmt, key = _grouped(select().select_from(Case), by, Case.policy_id, Case.branch_id, Case.task_id)
     stmt = (
         stmt.add_columns(key, _count(problem), _count(closed_in_sla), _count(open_at_end),
                          _count(and_(open_at_end, Case.due_at < end)))

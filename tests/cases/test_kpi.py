@@ -19,7 +19,7 @@ from huifang.cli import cli
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, FrozenClock
 from kit.settings import Settings
-from kit.vocab import CaseStatus, TaskStatus
+from kit.vocab import CallbackChannel, CaseStatus, TaskStatus
 from storage.models import Agent, AuditEvent, CallbackTask, Case, Policy, SmsOutbox
 from tests.factories import policy_row
 from tests.intake.test_service import make
@@ -94,6 +94,23 @@ def test_other_groupings_and_bad_input(session: Session, tmp_path: Path, setting
     by_agent = kpi(session, Month.parse("2026-11"), "agent")
     assert {r["key"]: r["due"] for r in by_agent["rows"]} == {"A1001": 3, "A2001": 1}
     assert [r["key"] for r in kpi(session, Month.parse("2026-11"), "product_type")["rows"]] == ["traditional"]
+
+
+def test_the_kpis_count_by_callback_channel(session: Session, tmp_path: Path, settings: Settings,
+                                             clock: FrozenClock, calendar: BusinessCalendar) -> None:
+    """Grouped by the channel each callback is on (回访方式): P3 went to a letter after the phone, P1 finished
+    on the e-callback; their cases are counted with their task's channel; the totals are those of any grouping."""
+    build_month(session, tmp_path, settings, clock, calendar)
+    tasks = {no: t for t, no in session.execute(select(CallbackTask, Policy.policy_no).join(Policy))}
+    tasks["P3"].channel, tasks["P1"].channel = CallbackChannel.LETTER, CallbackChannel.ECALLBACK
+    session.flush()
+    month = Month.parse("2026-11")
+    report = kpi(session, month, "callback_channel")
+    rows = {r["key"]: r for r in report["rows"]}
+    assert {k: (r["due"], r["successful"]) for k, r in rows.items()} == {
+        "ecallback": (1, 1), "letter": (1, 0), "phone": (2, 1)}  # P2 (problem: reached) and P4
+    assert rows["letter"]["open_cases"] == 1  # P3's verification case, open at the month's end
+    assert report["total"] == kpi(session, month, "branch")["total"]
     with pytest.raises(ReportError, match="--month '2026-13': expected YYYY-MM"):
         Month.parse("2026-13")
     assert Month.parse("2026-12").last == date(2026, 12, 31)
