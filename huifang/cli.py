@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from huifang.app import App, build_app
 from huifang.cases_cmd import cases_group
+from huifang.channel_cmd import channel_command
 from huifang.config import ConfigError
 from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
@@ -309,6 +310,7 @@ def serve(app: App, host: str | None, port: int | None, dev: bool, insecure: boo
         raise UserError(str(exc)) from None
 
 
+tasks.add_command(channel_command)
 cli.add_command(cases_group)
 cli.add_command(demo_command)
 cli.add_command(dialer_command)
