@@ -21,6 +21,7 @@ from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
 from huifang.flows_cmd import flows_group
 from huifang.import_progress import import_progress
+from huifang.letters_cmd import letters_group
 from huifang.output import emit_json, emit_table
 from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
@@ -315,6 +316,7 @@ cli.add_command(cases_group)
 cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
+cli.add_command(letters_group)
 cli.add_command(recordings_group)
 cli.add_command(audit_group)
 cli.add_command(report_group)

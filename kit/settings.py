@@ -208,6 +208,13 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class LetterSettings:
+    letterhead: str = "汇方人寿保险股份有限公司"  # the insurer's name at the top of every callback letter
+    letterhead_note: str = "客户服务中心"  # the line under it (department, address)
+    return_address: str = "请将签字回执寄回或交至您所在地的我公司分支机构"  # where the signed receipt goes
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
     agent_warning_min_due: int = 3  # ... when they had at least this many callbacks due in the month
@@ -259,6 +266,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     channels: ChannelSettings = field(default_factory=ChannelSettings)
+    letters: LetterSettings = field(default_factory=LetterSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)
