@@ -40,7 +40,7 @@ from storage.models import CallbackTask
 __all__ = ["SLA_ZH", "TYPE_ZH", "cases", "sla_words"]  # the labels, as other desks import them from here
 
 cases = desk("cases", __name__)
-RESOLVE_FIELDS = ("action", "note", "phone", "at", "told_rescission")
+RESOLVE_FIELDS = ("action", "note", "phone", "at", "told_rescission", "visitor")
 
 
 def _filter_args() -> dict[str, str]:

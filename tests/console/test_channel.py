@@ -90,3 +90,22 @@ def test_another_branchs_case_is_not_found_and_a_reader_may_not(console: FlaskCl
     assert "/channel" not in page  # but gets no form
     assert post(console, case_of("BJ1", engine), to="letter", reason="x")[0] == 403
     assert {task_of(engine, no).channel for no in ("BJ1", "TJ1")} == {CallbackChannel.PHONE}
+
+
+def test_a_visit_is_recorded_with_its_visitor_never_the_agent(console: FlaskClient, engine: Engine) -> None:
+    login(console, "王芳")
+    post(console, case_of("BJ1", engine), to="visit", reason="客户要求上门")
+    with Session(engine) as s:
+        visit = s.scalars(select(Case.id).where(Case.type == "in_person_visit_case")).one()
+    path = f"/console/cases/{visit}"
+    page = console.get(path).get_data(as_text=True)
+    assert '上门回访人员 <input name="visitor" value="">' in page
+    form = {"csrf_token": csrf(console, path), "action": "signed_questionnaire", "note": "上门回访问卷已签字",
+            "version": "1"}
+    refused = console.post(f"{path}/resolve", data={**form, "visitor": "张建国"})  # the policy's own agent
+    assert refused.status_code == 422
+    assert ('value="张建国"><span class="field-error" role="alert">上门回访不能由该保单的业务员（A1001）进行：'
+            "回访人员不得为销售人员</span>") in refused.get_data(as_text=True)
+    done = console.post(f"{path}/resolve", data={**form, "visitor": "李访"}, follow_redirects=True)
+    assert "已处理：回访已完成：标准件；工单已办结" in done.get_data(as_text=True)
+    assert "visitor 李访; 上门回访问卷已签字" in done.get_data(as_text=True)

@@ -73,3 +73,13 @@ def test_an_unknown_channel_is_refused_by_the_option(db_url: str, policy: str) -
     result = run(db_url, "tasks", "channel", policy, "--to", "fax", "--reason", "x")
     assert result.exit_code == 2
     assert "'fax' is not one of" in result.stderr
+
+
+def test_a_visit_recorded_on_the_command_line_names_a_visitor_who_is_not_the_agent(db_url: str, policy: str) -> None:
+    case_id = run_json(db_url, "tasks", "channel", policy, "--to", "visit", "--reason", "客户要求上门")["case_id"]
+    resolve = ["cases", "resolve", str(case_id), "--action", "signed_questionnaire", "--note", "问卷已签字"]
+    line = one_line(run(db_url, *resolve, "--visitor", "A1001"))
+    assert line == (f"Error: case {case_id}: --visitor: the in-person visit may not be made by the policy's own agent "
+                    "(A1001): callback staff are never the sales agent (§14 rule 45)")
+    done = run_json(db_url, *resolve, "--visitor", "李访")
+    assert (done["status"], done["history"][-1]["note"]) == ("closed", "visitor 李访; 问卷已签字")
