@@ -211,7 +211,7 @@ class ChannelSettings:
 class LetterSettings:
     letterhead: str = "汇方人寿保险股份有限公司"  # the insurer's name at the top of every callback letter
     letterhead_note: str = "客户服务中心"  # the line under it (department, address)
-    return_address: str = "请将签字回执寄回或交至您所在地的我公司分支机构"  # where the signed receipt goes
+    return_address: str = "寄回或交至您所在地的我公司分支机构"  # where the signed receipt goes
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Letter:
     facts: list[tuple[str, str]]  # (label, value) in the order printed
     questions: list[Question]
     flow: str  # flow id and version, printed small: which questionnaire this is
-    deadline: date  # the cooling-off end: the receipt should be back by then
+    reply_by: date | None  # the callback's deadline (the cooling-off end, on a working day); None: already past
     branch_name: str
 
 
@@ -91,4 +91,5 @@ def build_letter(item: LetterCase, library: FlowLibrary, settings: Questionnaire
         policy_no=item.policy.policy_no, case_id=item.case.id, code=letter_code(item.policy.policy_no, item.case.id),
         salutation=f"尊敬的{item.policy.applicant_name}{PLACEHOLDERS['honorific'](facts)}",
         applicant_name=item.policy.applicant_name, facts=_facts(item, facts), questions=questions,
-        flow=f"{flow.id} v{flow.version}", deadline=facts.cooling_off_end, branch_name=item.branch.name)
+        flow=f"{flow.id} v{flow.version}", reply_by=item.task.deadline if item.task.deadline >= day else None,
+        branch_name=item.branch.name)

@@ -114,6 +114,9 @@ def test_a_letter_asks_the_flows_questions_for_its_policy(session: Session, lett
     traditional = build_letter(l1, library, settings.questionnaire, DAY)
     assert not any(q.topic == "benefit_uncertainty" for q in traditional.questions)
     assert read_letter_code(letter.code) == ("L2", letters_world["L2"].id)
+    assert letter.reply_by == date(2026, 12, 1)  # the callback's deadline
+    late = build_letter(l2, library, settings.questionnaire, date(2026, 12, 2))
+    assert late.reply_by is None  # printed after it: "as soon as possible", never a date already past
 
 
 @pytest.mark.db
@@ -133,6 +136,7 @@ def test_the_pdf_holds_each_letter_in_chinese_with_the_fonts_embedded(
     assert "L3" not in flat  # yesterday's
     assert "新契约回访函" in flat
     assert "投保人签名" in flat
+    assert "于2026年12月1日前寄回或交至您所在地的我公司分支机构" in flat
     [item] = [c for c in letter_cases(session, OPERATOR, "110100", DAY) if c.policy.policy_no == "L2"]
     engine_questions = [s.text for s in _asked(item, settings)]
     assert engine_questions
