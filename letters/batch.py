@@ -1,5 +1,5 @@
-"""Which letters a branch prints on a business day: its open letter cases (信函件) raised that day, one letter
-per policy, through the actor's branch scope."""
+"""Which letters a branch prints on a business day: its open letter cases (信函件) raised that day — or, for the
+visits, its in-person visit cases (人工亲访件) — one per policy, through the actor's branch scope."""
 
 from __future__ import annotations
 
@@ -30,9 +30,10 @@ class LetterCase:
     branch: Branch
 
 
-def letter_cases(session: Session, actor: Actor, branch_code: str, day: date) -> list[LetterCase]:
-    """The branch's open letter cases created on `day` (Beijing time), by policy number; a policy with more
-    than one gets one letter (its first case)."""
+def letter_cases(session: Session, actor: Actor, branch_code: str, day: date,
+                 case_type: CaseType = CaseType.LETTER_CASE) -> list[LetterCase]:
+    """The branch's open letter cases (or in-person visit cases) created on `day` (Beijing time), by policy
+    number; a policy with more than one gets one letter (its first case)."""
     actor = actor.acting_as(CASE_HANDLERS, "print callback letters")
     branch = session.scalars(scoped(select(Branch).where(Branch.code == branch_code), actor, Branch.id,
                                     joined=True)).one_or_none()
@@ -43,7 +44,7 @@ def letter_cases(session: Session, actor: Actor, branch_code: str, day: date) ->
             .join(Policy, Policy.id == Case.policy_id)
             .join(CallbackTask, CallbackTask.id == Case.task_id)
             .join(Agent, Agent.id == Policy.agent_id)
-            .where(Case.branch_id == branch.id, Case.type == CaseType.LETTER_CASE,
+            .where(Case.branch_id == branch.id, Case.type == case_type,
                    Case.status.in_([CaseStatus.OPEN, CaseStatus.IN_PROGRESS]),
                    Case.created_at >= start, Case.created_at < start + timedelta(days=1))
             .order_by(Policy.policy_no, Case.id))

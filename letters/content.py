@@ -15,7 +15,7 @@ from flows.engine import FlowEngine
 from flows.facts import PLACEHOLDERS, PolicyFacts
 from flows.library import FlowLibrary
 from flows.model import StepKind
-from flows.vocab import Topic
+from flows.vocab import CaseType, Topic
 from intake.identity import mask_id
 from kit.settings import QuestionnaireSettings
 from letters.batch import LetterCase
@@ -42,6 +42,7 @@ class Letter:
     flow: str  # flow id and version, printed small: which questionnaire this is
     reply_by: date | None  # the callback's deadline (the cooling-off end, on a working day); None: already past
     branch_name: str
+    visit: bool = False  # the form a visitor takes to the applicant (上门回访) rather than a letter by post
 
 
 def _written_money(amount: Decimal) -> str:
@@ -79,7 +80,8 @@ def _on_paper(text: str, facts: PolicyFacts) -> str:
 
 
 def build_letter(item: LetterCase, library: FlowLibrary, settings: QuestionnaireSettings, day: date) -> Letter:
-    """The letter for one letter case, as of `day` (the applicant's age, and so the flow's choice, on it)."""
+    """The letter for one letter case (or the form for one in-person visit case), as of `day` (the applicant's
+    age, and so the flow's choice, on it)."""
     facts = policy_facts(item.policy, item.task, item.agent, day, settings)
     flow = library.select(facts)
     engine = FlowEngine(flow, facts, library.messages[flow.language])
@@ -92,4 +94,4 @@ def build_letter(item: LetterCase, library: FlowLibrary, settings: Questionnaire
         salutation=f"尊敬的{item.policy.applicant_name}{PLACEHOLDERS['honorific'](facts)}",
         applicant_name=item.policy.applicant_name, facts=_facts(item, facts), questions=questions,
         flow=f"{flow.id} v{flow.version}", reply_by=item.task.deadline if item.task.deadline >= day else None,
-        branch_name=item.branch.name)
+        branch_name=item.branch.name, visit=item.case.type is CaseType.IN_PERSON_VISIT_CASE)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flows.library import FlowLibrary
+from flows.vocab import CaseType
 from kit.actor import Actor
 from kit.settings import Settings
 from letters.batch import letter_cases
@@ -30,9 +31,11 @@ class Rendered:
 
 
 def render_day(session: Session, actor: Actor, *, branch_code: str, day: date, out: Path, library: FlowLibrary,
-               settings: Settings) -> Rendered:
-    """One PDF of every letter the branch sends for `day` (letters.batch), each dated that day."""
-    items = letter_cases(session, actor, branch_code, day)
+               settings: Settings, visits: bool = False) -> Rendered:
+    """One PDF of every letter the branch sends for `day` (letters.batch), each dated that day; `visits`: the
+    forms of the day's in-person visits instead."""
+    items = letter_cases(session, actor, branch_code, day,
+                         CaseType.IN_PERSON_VISIT_CASE if visits else CaseType.LETTER_CASE)
     if not items:
         return Rendered(None, [], 0)
     letters = [build_letter(item, library, settings.questionnaire, day) for item in items]

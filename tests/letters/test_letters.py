@@ -180,3 +180,18 @@ def test_a_day_without_letters_writes_nothing_and_an_unknown_branch_is_one_line(
         assert refused.exit_code == 1
         assert refused.stderr.strip().startswith(message), refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.db
+def test_the_visits_form_is_the_same_questionnaire_with_the_visitors_line(
+        letters_world: dict[str, Case], db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "visits.pdf"
+    result = run(db_url, "letters", "render", "--branch", "110100", "--date", "2026-11-25", "--out", str(out),
+                 "--visits", "--json")
+    assert json.loads(result.stdout) == {"out": str(out), "letters": 1, "policies": ["V1"]}
+    flat = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(out).pages))
+    assert "新契约上门回访问卷" in flat
+    assert "回访人员（非本保单业务员）签名" in flat
+    assert "请问您的保险合同收到了吗？" in flat
+    assert "寄回" not in flat  # nothing to post: the visitor takes the signed form back
+    assert re.sub(r"\s+", "", letter_code("V1", letters_world["V1"].id)) in flat
