@@ -74,6 +74,7 @@ class Handling:
     phone: str | None = None
     appointment_at: datetime | None = None
     told_rescission: bool = False  # health products: the customer was told of the right to rescind (§9.4)
+    visitor: str | None = None  # an in-person visit's signed questionnaire: who made the visit (never the agent)
 
 
 @dataclass
@@ -147,6 +148,9 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
     elif action is Action.SURRENDERED:
         _surrendered(session, policy, task, handling, outcome, now)
     elif action is Action.SIGNED_QUESTIONNAIRE:
+        if case.type is CaseType.IN_PERSON_VISIT_CASE:
+            visitor = _visitor(session, policy, handling)
+            note = f"visitor {visitor}" + (f"; {handling.note}" if handling.note else "")
         _signed_questionnaire(task, handling, outcome, now)
     if action is not Action.OVERDUE_EXPLANATION:
         if case.status in OPEN_CASE_STATUSES:
@@ -208,7 +212,8 @@ def _assign(session: Session, actor: Actor, case: Case, branch_code: str, to: st
                                 "within the branch)", Refusal.OUTSIDE_BRANCH, field="to", to=to, branch=branch_code)
     policy = session.get(Policy, case.policy_id)
     agent = session.get(Agent, policy.agent_id) if policy else None
-    if case.type is CaseType.MIS_SELLING_CASE and agent is not None and to in (agent.code, agent.name):
+    if case.type is CaseType.MIS_SELLING_CASE and is_own_agent(agent, to):
+        assert agent is not None
         raise ActionRefused(f"a mis_selling_case may not be assigned to the policy's own agent ({agent.code})",
                             Refusal.OWN_AGENT, field="to", agent=agent.code)
     case.assigned_to, case.updated_at = to, now
@@ -338,6 +343,27 @@ def _surrendered(session: Session, policy: Policy, task: CallbackTask | None, ha
                     count=len(others) - 1)
 
 
+def is_own_agent(agent: Agent | None, who: str) -> bool:
+    """Whether `who` (a staff code or name) is the policy's own sales agent: callback staff must not be — a
+    mis-selling case is not handled by them, an in-person visit not made by them (§14 rule 45; R10, R1 Art.18)."""
+    return agent is not None and who.strip() in (agent.code, agent.name)
+
+
+def _visitor(session: Session, policy: Policy, handling: Handling) -> str:
+    """Who made the in-person visit: named, and not the policy's own agent (who may come along, not conduct it)."""
+    visitor = (handling.visitor or "").strip()
+    if not visitor:
+        raise ActionRefused("--visitor: name who made the in-person visit (a staff code or name)",
+                            Refusal.VISITOR_REQUIRED, field="visitor")
+    agent = session.get(Agent, policy.agent_id)
+    if is_own_agent(agent, visitor):
+        assert agent is not None
+        raise ActionRefused(f"--visitor: the in-person visit may not be made by the policy's own agent "
+                            f"({agent.code}): callback staff are never the sales agent (§14 rule 45)",
+                            Refusal.VISITOR_IS_AGENT, field="visitor", agent=agent.code)
+    return visitor
+
+
 def _signed_questionnaire(task: CallbackTask | None, handling: Handling, outcome: Outcome, now: datetime) -> None:
     """A letter or in-person callback succeeds only with the applicant's signed questionnaire (§14 rule 20)."""
     if not handling.note:
@@ -350,4 +376,4 @@ def _signed_questionnaire(task: CallbackTask | None, handling: Handling, outcome
 
 
 __all__ = ["Action", "ActionRefused", "BulkOutcome", "CaseNotFound", "Effect", "EffectCode", "Handling",
-           "NotAllowed", "Outcome", "Refusal", "StaleCase", "assign", "assign_many", "load", "resolve"]
+           "NotAllowed", "Outcome", "Refusal", "StaleCase", "assign", "assign_many", "is_own_agent", "load", "resolve"]

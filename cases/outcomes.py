@@ -32,6 +32,8 @@ class Refusal(StrEnum):
     QUESTIONNAIRE_REQUIRED = "questionnaire_required"
     ASSIGNEE_REQUIRED = "assignee_required"
     OWN_AGENT = "own_agent"  # agent
+    VISITOR_REQUIRED = "visitor_required"
+    VISITOR_IS_AGENT = "visitor_is_agent"  # agent
     OUTSIDE_BRANCH = "outside_branch"  # to, branch
 
 

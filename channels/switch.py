@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,22 @@ from tasks.lifecycle import TaskEvent, apply
 SUCCEEDED = (ResultClass.STANDARD, ResultClass.SUB_STANDARD)
 
 
+class Refusal(StrEnum):
+    """Why a move was refused, for a front door that says it in its own words (the console, in Chinese)."""
+
+    OUT_OF_SCOPE = "out_of_scope"
+    REASON_REQUIRED = "reason_required"
+    CANCELLED = "cancelled"
+    SUCCEEDED = "succeeded"  # result_class
+    CALL_UNDER_WAY = "call_under_way"
+
+
 class ChannelRefused(ValueError):
-    """The move is not allowed; the message says why and names the rule."""
+    """The move is not allowed; the message says why and names the rule, `code` says it for translation."""
+
+    def __init__(self, message: str, code: Refusal, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -54,16 +69,20 @@ def move(session: Session, task: CallbackTask, to: CallbackChannel, *, actor: Ac
     actor = actor.acting_as(CASE_HANDLERS, "move a callback to another channel")
     branch = session.get(Branch, policy.branch_id)
     if branch is None or not actor.sees_branch(branch.code):
-        raise ChannelRefused(f"policy {policy.policy_no} is not in {actor.user}'s branches")
+        raise ChannelRefused(f"policy {policy.policy_no} is not in {actor.user}'s branches", Refusal.OUT_OF_SCOPE)
     if not reason.strip():
-        raise ChannelRefused("--reason: say why the callback moves to another channel (it is audited)")
+        raise ChannelRefused("--reason: say why the callback moves to another channel (it is audited)",
+                             Refusal.REASON_REQUIRED)
     if task.status is TaskStatus.CANCELLED:
-        raise ChannelRefused(f"policy {policy.policy_no}: the callback is cancelled; it cannot move to {to}")
+        raise ChannelRefused(f"policy {policy.policy_no}: the callback is cancelled; it cannot move to {to}",
+                             Refusal.CANCELLED)
     if task.status is TaskStatus.COMPLETED and task.result_class in SUCCEEDED:
         raise ChannelRefused(f"policy {policy.policy_no}: the callback already succeeded ({task.result_class}); "
-                             "nothing is left to do on another channel")
+                             "nothing is left to do on another channel", Refusal.SUCCEEDED,
+                             result_class=task.result_class)
     if task.status in (TaskStatus.DIALING, TaskStatus.IN_PROGRESS):
-        raise ChannelRefused(f"policy {policy.policy_no}: a call is under way; move the callback when it has ended")
+        raise ChannelRefused(f"policy {policy.policy_no}: a call is under way; move the callback when it has ended",
+                             Refusal.CALL_UNDER_WAY)
     before = task.channel
     if before is to:
         return Moved(task.id, policy.policy_no, before, to, None, changed=False)

@@ -4,6 +4,7 @@ globals (`sla_zh[...]`). An unknown value shows as it is: nothing is hidden beca
 
 from __future__ import annotations
 
+from channels.sequence import CHANNEL_ZH as CALLBACK_CHANNEL_ZH
 from flows.words_zh import REASON_ZH, RESULT_ZH, TOPIC_ZH
 
 SLA_ZH = {"normal": "正常", "warning": "预警", "overdue": "超时"}
@@ -56,6 +57,9 @@ AUDIT_ACTION_ZH = {"find": "查询录音", "export": "导出证据包", "playbac
                    "user_enabled": "启用用户", "login": "登录", "login_failed": "登录失败", "account_locked": "账户锁定"}
 AUDIT_ACTION_ZH.update(dialer_paused="暂停拨号", dialer_resumed="恢复拨号")  # dialer.controls
 BY_KIND["audit_action"] = AUDIT_ACTION_ZH
+AUDIT_ACTION_ZH["channel"] = "转换回访方式"  # channels.switch
+# the callback's channel (回访方式: kit.vocab.CallbackChannel), not the sales channel (渠道, CHANNEL_ZH)
+BY_KIND["callback_channel"] = CALLBACK_CHANNEL_ZH
 # whether a recording can be listened to now (recordings.playback.Availability)
 BY_KIND["availability"] = {"playable": "已保存", "pending": "待下载", "absent": "无录音", "failed": "录音失败",
                            "purged": "已过保存期删除", "missing": "文件缺失"}
@@ -79,3 +83,4 @@ GLOBALS = {"sla_zh": SLA_ZH, "case_type_zh": CASE_TYPE_ZH, "case_status_zh": CAS
            "topic_zh": TOPIC_ZH, "action_zh": ACTION_ZH, "event_zh": EVENT_ZH, "who_zh": WHO_ZH,
            "channel_zh": CHANNEL_ZH, "product_type_zh": PRODUCT_TYPE_ZH, "role_zh": ROLE_ZH}
 GLOBALS["audit_action_zh"] = AUDIT_ACTION_ZH
+GLOBALS["callback_channel_zh"] = CALLBACK_CHANNEL_ZH

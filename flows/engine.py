@@ -87,6 +87,15 @@ class Turn:
         return self.end_reason is not None
 
 
+@dataclass(frozen=True)
+class Scripted:
+    """One planned step as written for this policy (FlowEngine.script)."""
+
+    step: Step
+    text: str
+    explanation: str | None
+
+
 class Phase(StrEnum):
     """Where a call stands on its current question."""
 
@@ -147,6 +156,13 @@ class FlowEngine:
         texts = [s.text for s in steps] + [s.explain for s in steps if s.explain]
         texts += list(self.messages.texts.values())
         return list(dict.fromkeys(self._render(text) for text in texts))
+
+    def script(self) -> list[Scripted]:
+        """The planned steps in order, each with its text and explanation rendered for this policy: for a
+        channel that shows the whole questionnaire at once (a printed letter, a visit's form)."""
+        planned = set(self.plan())
+        return [Scripted(s, self._render(s.text), self._render(s.explain) if s.explain else None)
+                for s in self.flow.steps if s.id in planned]
 
     def start(self) -> tuple[CallState, Turn]:
         state = CallState(self.flow.id, self.flow.version, self.flow.content_hash, self.plan())

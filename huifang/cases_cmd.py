@@ -86,12 +86,14 @@ def cases_sweep(app: App, as_json: bool) -> None:
 @click.option("--phone", default=None, help="phone_corrected: the new number.")
 @click.option("--at", "at_text", default=None, help="appointment_set: ISO 8601 with offset.")
 @click.option("--told-rescission", is_flag=True, help="mis_selling_handled, health products: right to rescind told.")
+@click.option("--visitor", default=None,
+              help="signed_questionnaire on an in_person_visit_case: who made the visit (never the policy's agent).")
 @click.option("--version", "version", type=int, default=None,
               help="The case version you decided on (from cases show): refused if someone changed it since.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def cases_resolve(app: App, case_id: int, action_name: str, note: str, phone: str | None, at_text: str | None,
-                  told_rescission: bool, version: int | None, as_json: bool) -> None:
+                  told_rescission: bool, visitor: str | None, version: int | None, as_json: bool) -> None:
     """Record a branch's handling of a case, with its effect on the callback."""
     from huifang.case_rules import CaseRules
 
@@ -101,7 +103,7 @@ def cases_resolve(app: App, case_id: int, action_name: str, note: str, phone: st
             at = datetime.fromisoformat(at_text)
         except ValueError:
             raise click.ClickException(f"--at {at_text!r} is not an ISO 8601 time") from None
-    handling = Handling(Action(action_name), note, phone, at, told_rescission)
+    handling = Handling(Action(action_name), note, phone, at, told_rescission, visitor)
     with app.unit_of_work() as session, _refusals(case_id):
         outcome = resolve(session, app.actor, case_id, handling, now=app.clock.now(), settings=app.settings,
                           calendar=app.calendar, rules=CaseRules(app.settings, app.calendar),

@@ -15,12 +15,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from huifang.app import App, build_app
 from huifang.cases_cmd import cases_group
+from huifang.channel_cmd import channel_command
 from huifang.config import ConfigError
 from huifang.demo_cmd import demo_command
 from huifang.dialer_cmd import dialer_command
 from huifang.ecallback_cmd import ecallback_group, sms_group
 from huifang.flows_cmd import flows_group
 from huifang.import_progress import import_progress
+from huifang.letters_cmd import letters_group
 from huifang.output import emit_json, emit_table
 from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
@@ -310,10 +312,12 @@ def serve(app: App, host: str | None, port: int | None, dev: bool, insecure: boo
         raise UserError(str(exc)) from None
 
 
+tasks.add_command(channel_command)
 cli.add_command(cases_group)
 cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
+cli.add_command(letters_group)
 cli.add_command(recordings_group)
 cli.add_command(audit_group)
 cli.add_command(report_group)

@@ -232,6 +232,13 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class LetterSettings:
+    letterhead: str = "汇方人寿保险股份有限公司"  # the insurer's name at the top of every callback letter
+    letterhead_note: str = "客户服务中心"  # the line under it (department, address)
+    return_address: str = "寄回或交至您所在地的我公司分支机构"  # where the signed receipt goes
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     agent_warning_success_rate: float = 0.8  # agents below this monthly phone-callback success rate are warned
     agent_warning_min_due: int = 3  # ... when they had at least this many callbacks due in the month
@@ -289,6 +296,7 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     ecallback: EcallbackSettings = field(default_factory=EcallbackSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    letters: LetterSettings = field(default_factory=LetterSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)

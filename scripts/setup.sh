@@ -18,6 +18,10 @@ command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 # no browser download is reachable). fonts-noto-cjk: Chinese glyphs in its pages and screenshots.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+# WeasyPrint (the callback letters' PDF, `huifang letters render`) lays out text with pango; the letters embed
+# the Noto CJK fonts above. poppler-utils: pdftotext/pdftoppm, to read and look at a rendered letter.
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   as_root apt-get update -qq

@@ -38,6 +38,7 @@ class TaskView:
     reason_codes: list[str]
     late: bool
     version: int
+    channel: str = "phone"  # the callback's channel (回访方式); `huifang tasks channel` prints it beside the task
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "hold_reasons": self.hold_reasons, "opens_on": _day(self.opens_on),
@@ -53,7 +54,7 @@ def task_view(task: CallbackTask, hold_reasons: list[str], today: date) -> TaskV
                     attempts=task.attempts, result_class=task.result_class.value if task.result_class else None,
                     reason_codes=list(task.reason_codes or []),
                     late=is_late(deadline=task.deadline, completed_on=completed_on, today=today),
-                    version=task.version_id)
+                    version=task.version_id, channel=task.channel.value)
 
 
 @dataclass(frozen=True)

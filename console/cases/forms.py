@@ -71,8 +71,8 @@ class ResolutionForm:
 
 def parse_resolution(form: MultiDict[str, str]) -> ResolutionForm:
     """The resolution form: `action`, `note`, `phone`, `at` (Beijing time unless it has an offset),
-    `told_rescission`, `version`."""
-    values = {k: form.get(k, "") for k in ("action", "note", "phone", "at", "told_rescission")}
+    `told_rescission`, `visitor`, `version`."""
+    values = {k: form.get(k, "") for k in ("action", "note", "phone", "at", "told_rescission", "visitor")}
     errors: dict[str, str] = {}
     action = None
     try:
@@ -89,7 +89,7 @@ def parse_resolution(form: MultiDict[str, str]) -> ResolutionForm:
     handling = None
     if action is not None and not errors:
         handling = Handling(action, values["note"].strip(), values["phone"].strip() or None, at,
-                            values["told_rescission"] == "y")
+                            values["told_rescission"] == "y", values["visitor"].strip() or None)
     return ResolutionForm(values, handling, version_of(form.get("version", "")), errors)
 
 

@@ -29,6 +29,8 @@ REFUSAL_ZH: dict[Refusal, str] = {
     Refusal.QUESTIONNAIRE_REQUIRED: "请在备注中注明收到的签字问卷或回执",
     Refusal.ASSIGNEE_REQUIRED: "请填写处理人",
     Refusal.OWN_AGENT: "销售误导件不能分派给该保单的业务员（{agent}）",
+    Refusal.VISITOR_REQUIRED: "请填写上门回访人员",
+    Refusal.VISITOR_IS_AGENT: "上门回访不能由该保单的业务员（{agent}）进行：回访人员不得为销售人员",
     Refusal.OUTSIDE_BRANCH: "{to} 不是本机构（{branch}）的工单处理人员：只能分派给本机构人员",
 }
 TIME_WHY_ZH = {  # dialer.appointments.AppointmentRefused.code

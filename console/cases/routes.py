@@ -11,7 +11,10 @@ from flask import abort, flash, get_flashed_messages, redirect, render_template,
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cases.actions import ActionRefused, CaseNotFound, assign, assign_many, resolve
+from cases.actions import ActionRefused, CaseNotFound, assign, assign_many, load, resolve
+from channels.switch import ChannelRefused, move
+from console.cases.channel import moved_zh, parse_channel
+from console.cases.channel import refusal_zh as channel_refusal_zh
 from console.cases.detail import case_page
 from console.cases.export import export
 from console.cases.forms import parse_bulk_assign, parse_queue_query, parse_resolution, version_of
@@ -32,11 +35,12 @@ from console.desk import desk
 from console.recordings.queries import recording_store
 from huifang.case_rules import CaseRules
 from kit.actor import CASE_DISPATCHERS, CASE_HANDLERS, CASE_READERS, Actor, NotAllowed
+from storage.models import CallbackTask
 
 __all__ = ["SLA_ZH", "TYPE_ZH", "cases", "sla_words"]  # the labels, as other desks import them from here
 
 cases = desk("cases", __name__)
-RESOLVE_FIELDS = ("action", "note", "phone", "at", "told_rescission")
+RESOLVE_FIELDS = ("action", "note", "phone", "at", "told_rescission", "visitor")
 
 
 def _filter_args() -> dict[str, str]:
@@ -81,10 +85,10 @@ def queue_view() -> Response | str:
 
 
 def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, str] | None = None,
-          assign_form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-          status: int = 200) -> tuple[str, int]:
+          assign_form: dict[str, str] | None = None, channel_form: dict[str, str] | None = None,
+          errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     """The case page; after a refused form, with what the user sent and the messages beside the fields
-    (`errors` keys: `resolve.FIELD`, `assign.FIELD`; the field "" for the form as a whole)."""
+    (`errors` keys: `resolve.FIELD`, `assign.FIELD`, `channel.FIELD`; the field "" for the form as a whole)."""
     try:
         page = case_page(db, actor, case_id, context().clock.now(), recording_store())
     except CaseNotFound:
@@ -95,7 +99,8 @@ def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, st
     html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
                            action_zh=ACTION_ZH, history_zh=HISTORY_ZH, task_status_zh=TASK_STATUS_ZH,
                            local_time=local_time, messages=get_flashed_messages(with_categories=True),
-                           resolve_form=resolve_form or {}, assign_form=assign_form or {}, errors=errors or {},
+                           resolve_form=resolve_form or {}, assign_form=assign_form or {},
+                           channel_form=channel_form or {}, errors=errors or {},
                            can_handle=can_handle, assignees=assignees(db, handler or actor, page.case.branch_code))
     return html, status
 
@@ -154,6 +159,37 @@ def assign_route(case_id: int) -> Response | tuple[str, int]:
         db.commit()
     flash("；".join(effect_zh(e) for e in outcome.effects), "done")
     return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@cases.post("/cases/<int:case_id>/channel", endpoint="channel")
+def channel_route(case_id: int) -> Response | tuple[str, int]:
+    """转换回访方式: move the case's callback to another channel (`to`, `reason`) through channels.switch.move,
+    the same as `huifang tasks channel`. Refused: the form again with the reason beside the field."""
+    ctx = context()
+    form = parse_channel(request.form)
+    errors = {f"channel.{name}": words for name, words in form.errors.items()}
+    with unit_of_work() as db:
+        actor = page_actor(db, CASE_HANDLERS)  # read-only roles: 403
+        handler = actor.acting_as(CASE_HANDLERS, "move a callback to another channel")
+        try:
+            case, _code = load(db, handler, case_id)  # another branch's: 404, as if it did not exist
+        except CaseNotFound:
+            abort(404)
+        task = db.get(CallbackTask, case.task_id) if case.task_id else None
+        if task is None:
+            errors["channel.to"] = "该工单没有对应的回访任务，无法转换回访方式"
+        elif form.to is not None and not errors:
+            try:
+                moved = move(db, task, form.to, actor=handler, reason=form.reason, now=ctx.clock.now(),
+                             settings=ctx.settings, calendar=ctx.calendar)
+            except ChannelRefused as exc:
+                name, words = channel_refusal_zh(exc)
+                errors[f"channel.{name}"] = words
+            else:
+                db.commit()
+                flash(moved_zh(moved), "done")
+                return redirect(url_for("cases.case_page", case_id=case_id))
+        return _case(db, actor, case_id, channel_form=form.values, errors=errors, status=422)
 
 
 @cases.post("/cases/assign", endpoint="assign_many")

@@ -158,6 +158,30 @@ def test_a_letter_or_visit_callback_ends_with_the_signed_questionnaire(desk: Des
                                                             CaseStatus.CLOSED)
 
 
+def test_a_visit_names_its_visitor_who_is_never_the_policys_own_agent(desk: Desk) -> None:
+    """§14 rule 45: the same rule as a mis-selling case's assignment (cases.actions.is_own_agent)."""
+    from cases.outcomes import Refusal
+    from storage.models import CaseEvent
+
+    policy, task = desk.policy()
+    case = desk.case(policy, task, CaseType.IN_PERSON_VISIT_CASE)
+    agent = desk.session.get(Agent, policy.agent_id)
+    assert agent is not None
+    with pytest.raises(ActionRefused, match="--visitor: name who made") as missing:
+        desk.do(case, Action.SIGNED_QUESTIONNAIRE, note="上门回访问卷已签字")
+    assert (missing.value.code, missing.value.field) == (Refusal.VISITOR_REQUIRED, "visitor")
+    for who in (agent.code, f" {agent.name} "):
+        with pytest.raises(ActionRefused, match=r"may not be made by the policy's own agent \(A1001\): callback "
+                                                r"staff are never the sales agent \(§14 rule 45\)") as refused:
+            desk.do(case, Action.SIGNED_QUESTIONNAIRE, note="上门回访问卷已签字", visitor=who)
+        assert (refused.value.code, refused.value.params) == (Refusal.VISITOR_IS_AGENT, {"agent": "A1001"})
+    assert (task.status, case.status) == (TaskStatus.QUEUED, CaseStatus.OPEN)  # refused: nothing changed
+    desk.do(case, Action.SIGNED_QUESTIONNAIRE, note="上门回访问卷已签字", visitor="李访")
+    assert (task.status, case.status) == (TaskStatus.COMPLETED, CaseStatus.CLOSED)
+    last = desk.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()[-1]
+    assert (last.action, last.note) == ("signed_questionnaire", "visitor 李访; 上门回访问卷已签字")
+
+
 @pytest.mark.parametrize("kind", list(CaseType))
 def test_every_case_type_has_its_due_time(desk: Desk, kind: CaseType) -> None:
     rule = desk.settings.cases.sla[kind]

@@ -12,14 +12,14 @@ import pytest
 from cases.actions import Action
 from console import formatting, labels
 from flows.vocab import CaseType, ReasonCode, ResultClass, Topic
-from kit.vocab import CallOutcome, CaseStatus, Channel, ProductType, SlaStatus, TaskStatus
+from kit.vocab import CallbackChannel, CallOutcome, CaseStatus, Channel, ProductType, SlaStatus, TaskStatus
 
 
 @pytest.mark.parametrize(("vocabulary", "table"), [
     (CaseType, labels.CASE_TYPE_ZH), (SlaStatus, labels.SLA_ZH), (CaseStatus, labels.CASE_STATUS_ZH),
     (TaskStatus, labels.TASK_STATUS_ZH), (ResultClass, labels.RESULT_ZH), (CallOutcome, labels.OUTCOME_ZH),
     (ReasonCode, labels.REASON_ZH), (Topic, labels.TOPIC_ZH), (Action, labels.ACTION_ZH), (Channel, labels.CHANNEL_ZH),
-    (ProductType, labels.PRODUCT_TYPE_ZH)])
+    (ProductType, labels.PRODUCT_TYPE_ZH), (CallbackChannel, labels.CALLBACK_CHANNEL_ZH)])
 def test_every_value_has_a_chinese_label(vocabulary: type[StrEnum], table: dict[str, str]) -> None:
     assert {v.value for v in vocabulary} - set(table) == set()
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in table.values())

@@ -49,6 +49,19 @@ class TestPlans:
         assert "cooling_off_rights" not in other
         assert "purchase_confirm" not in other
 
+    def test_the_script_is_the_plan_written_for_the_policy(self) -> None:
+        """What a letter prints: every planned step in order, its text and explanation rendered as the call says
+        them (FlowEngine.script)."""
+        eng = engine(payment_frequency="single", payment_years=1)
+        script = eng.script()
+        assert tuple(s.step.id for s in script) == eng.plan()
+        single = next(s for s in script if s.step.id == "payment_single")
+        assert "{" not in single.text
+        assert single.text in eng.prompt_texts()
+        assert single.explanation is not None
+        assert single.explanation in eng.prompt_texts()
+        assert next(s for s in script if s.step.id == "receipt_signed").explanation is None
+
     def test_each_product_type_gets_its_own_flow(self) -> None:
         for product_type in ("traditional", "participating", "universal", "investment_linked", "health"):
             assert LIB.select(facts(product_type=product_type)).id == product_type
