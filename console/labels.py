@@ -56,6 +56,8 @@ AUDIT_ACTION_ZH = {"find": "查询录音", "export": "导出证据包", "playbac
                    "agent_line_set": "设置坐席线路", "password_set": "设置密码", "user_disabled": "停用用户",
                    "user_enabled": "启用用户", "login": "登录", "login_failed": "登录失败", "account_locked": "账户锁定"}
 AUDIT_ACTION_ZH.update(dialer_paused="暂停拨号", dialer_resumed="恢复拨号")  # dialer.controls
+AUDIT_ACTION_ZH.update(snapshot="查看电子化回访页面", agent_warning="业务员预警短信",  # recordings.snapshots, cases.agent_notices
+                       ecallback_link="发送回访链接")  # ecallback.links
 BY_KIND["audit_action"] = AUDIT_ACTION_ZH
 AUDIT_ACTION_ZH["channel"] = "转换回访方式"  # channels.switch
 # the callback's channel (回访方式: kit.vocab.CallbackChannel), not the sales channel (渠道, CHANNEL_ZH)

@@ -18,6 +18,7 @@ from console.recordings.queries import RecordingView, recording_views
 from console.transcript import Line, transcript
 from intake.phones import normalize_phone
 from kit.actor import CASE_READERS, Actor
+from recordings.snapshots import SnapshotRef, of_calls
 from recordings.store import RecordingStore
 from storage.models import Agent, Branch, Call, CallbackTask, CallEvent, Policy
 from storage.repositories import calls as call_repo
@@ -97,6 +98,8 @@ class CallEntry:
     agent_outcome: str | None
     lines: list[Line]
     recordings: list[RecordingView]
+    channel: str = "phone"  # a Twilio call, or the questionnaire off the phone (the e-callback's H5 session)
+    screens: list[SnapshotRef] = field(default_factory=list)  # the e-callback's key screens kept
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,12 @@ def _calls(db: Session, actor: Actor, policy: Policy, views: list[CallView], fil
         for event in db.scalars(select(CallEvent).where(CallEvent.call_id.in_(ids))
                                 .order_by(CallEvent.call_id, CallEvent.seq)):
             events[event.call_id].append(event)
+    screens = of_calls(db, ids)
     out = []
     for view in views:
         call: Call = rows[view.call_sid]
         out.append(CallEntry(view, call.ended_at, call.handoff_topic, call.handoff_reason,
                              call.agent_outcome.value if call.agent_outcome else None, transcript(events[call.id]),
-                             recording_views(db, files, actor, call, f"policy:{policy.policy_no}")))
+                             recording_views(db, files, actor, call, f"policy:{policy.policy_no}"),
+                             call.channel.value, screens.get(call.id, [])))
     return out

@@ -16,6 +16,7 @@ from console.context import context, page_actor, unit_of_work
 from console.desk import desk
 from console.recordings.queries import SEARCH_REASON, BadOrigin, origin, recording_store
 from kit.actor import RECORDING_PLAYERS
+from recordings import snapshots
 from recordings.playback import NotPlayable, Playable, note_playback, playable
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,33 @@ def audio(recording_sid: str) -> Response:
                       detail=f"Range {request.headers.get('Range', '(whole file)')}")
         db.commit()  # the audit line is in the trail before the audio leaves
     return _stream(played, files.local_path(played.path))
+
+
+@recordings.get("/recordings/screens/<int:snapshot_id>", endpoint="screen")
+def screen(snapshot_id: int) -> Response:
+    """An e-callback's key screen as the applicant saw it (HTML kept write-once with its SHA-256), from the page
+    `for` names, in the actor's scope; audited before it is sent. Shown sandboxed: no script, no requests, no
+    form posts from it. Unknown, out of scope, purged, another policy's or its file changed: 404."""
+    ctx = context()
+    files = recording_store()
+    with unit_of_work() as db:
+        actor = page_actor(db, RECORDING_PLAYERS)
+        try:
+            where = origin(db, actor, request.args.get("for", ""), session.get(SEARCH_REASON))
+        except BadOrigin:
+            abort(400)
+        if where is None or where.policy_id is None:
+            abort(404)
+        try:
+            body = snapshots.read(db, files, actor, snapshot_id, policy_id=where.policy_id,
+                                  reason=where.reason.replace("收听", "查看页面快照"), now=ctx.clock.now())
+        except snapshots.NotViewable:
+            abort(404)
+        db.commit()  # the audit line is in the trail before the screen leaves
+    response = Response(body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _stream(played: Playable, path: Path) -> Response:
