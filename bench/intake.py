@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import subprocess
@@ -30,8 +31,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout
-    sys.path.insert(0, str(ROOT))
+# Run as a script, Python puts bench/ first on the path, where this file would shadow the intake package: the
+# checkout's root goes first (also when PYTHONPATH names it, as it does for a worktree).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
@@ -108,15 +110,41 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used: less sensitive to a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_s(app: App) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the bench database now (the pool's connections,
+    read from /proc: the server runs on this machine). None on SQLite, or when /proc does not show them."""
+    if app.engine.dialect.name != "postgresql":
+        return None
+    with app.engine.connect() as connection:
+        pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """One backend in this process: migrate, import, (re-import | tracemalloc | profile)."""
     app = make_app(args.url, date.fromisoformat(args.today))
     migrate.upgrade(app.engine)
     out: dict[str, Any] = {"baseline_rss_mb": round(rss_mb(), 1)}
     if args.mode == "upload":
+        cpu_before, server_before = cpu_s(), server_cpu_s(app)
         seconds, summary = upload_once(app, args.csv, args.csv.parent)
+        cpu, server = cpu_s() - cpu_before, server_cpu_s(app)
         out |= {"upload_s": round(seconds, 2), "peak_rss_mb": round(rss_mb(), 1), "imported": summary.imported,
-                "tasks_created": summary.tasks_created, "held": summary.held}
+                "tasks_created": summary.tasks_created, "held": summary.held, "client_cpu_s": round(cpu, 2),
+                "server_cpu_s": None if server is None else round(server - (server_before or 0.0), 2)}
     elif args.mode == "memory":
         tracemalloc.start()
         import_once(app, args.csv)
@@ -200,7 +228,8 @@ def main() -> None:
                 log(f"{backend}: the console's upload (an import job)")
                 timed = run_worker("upload", fresh_database(backend, workdir, "upload"), csv_path, today)
                 results.append({"backend": backend, "upload_s": timed["upload_s"],
-                                "rows_per_s": round(args.rows / timed["upload_s"])} | timed)
+                                "rows_per_s": round(args.rows / timed["upload_s"]),
+                                "client_cpu_us_per_row": round(timed["client_cpu_s"] / args.rows * 1e6, 1)} | timed)
                 continue
             log(f"{backend}: import and re-import")
             timed = run_worker("time", fresh_database(backend, workdir, "time"), csv_path, today)
