@@ -53,7 +53,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def fresh_database(backend: str, workdir: Path, label: str) -> str:
+def fresh_database(backend: str, workdir: Path, label: str, pg_database: str = PG_DATABASE) -> str:
     """An empty database for one run; returns its URL."""
     if backend == "sqlite":
         path = workdir / f"bench-{label}.db"
@@ -63,10 +63,10 @@ def fresh_database(backend: str, workdir: Path, label: str) -> str:
     if backend == "postgresql":
         server = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
         with server.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {pg_database}"))
         server.dispose()
-        return PG_SERVER + PG_DATABASE
+        return PG_SERVER + pg_database
     raise SystemExit(f"unknown backend {backend!r} (sqlite, postgresql)")
 
 
@@ -201,6 +201,8 @@ def main() -> None:
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc run")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first import to stderr")
     parser.add_argument("--upload", action="store_true", help="time the console's upload path (an import job)")
+    parser.add_argument("--pg-database", default=PG_DATABASE,
+                        help="the PostgreSQL database to drop and make (another name when two benches run at once)")
     parser.add_argument("--worker", choices=("time", "memory", "profile", "upload"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
@@ -222,17 +224,17 @@ def main() -> None:
         for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
             if args.profile:
                 log(f"{backend}: profiling the first import")
-                run_worker("profile", fresh_database(backend, workdir, "profile"), csv_path, today)
+                run_worker("profile", fresh_database(backend, workdir, "profile", args.pg_database), csv_path, today)
                 continue
             if args.upload:
                 log(f"{backend}: the console's upload (an import job)")
-                timed = run_worker("upload", fresh_database(backend, workdir, "upload"), csv_path, today)
+                timed = run_worker("upload", fresh_database(backend, workdir, "upload", args.pg_database), csv_path, today)
                 results.append({"backend": backend, "upload_s": timed["upload_s"],
                                 "rows_per_s": round(args.rows / timed["upload_s"]),
                                 "client_cpu_us_per_row": round(timed["client_cpu_s"] / args.rows * 1e6, 1)} | timed)
                 continue
             log(f"{backend}: import and re-import")
-            timed = run_worker("time", fresh_database(backend, workdir, "time"), csv_path, today)
+            timed = run_worker("time", fresh_database(backend, workdir, "time", args.pg_database), csv_path, today)
             result: dict[str, Any] = {
                 "backend": backend,
                 "import_s": timed["import_s"],
@@ -242,7 +244,7 @@ def main() -> None:
             } | {k: v for k, v in timed.items() if k not in ("import_s", "reimport_s")}
             if not args.no_tracemalloc:
                 log(f"{backend}: import under tracemalloc")
-                memory = run_worker("memory", fresh_database(backend, workdir, "memory"), csv_path, today)
+                memory = run_worker("memory", fresh_database(backend, workdir, "memory", args.pg_database), csv_path, today)
                 result["tracemalloc_peak_mb"] = memory["tracemalloc_peak_mb"]
             results.append(result)
     print(json.dumps({"rows": args.rows, "seed": args.seed, "today": today.isoformat(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, insert
+from sqlalchemy import ColumnElement, String, Table, any_, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -34,8 +34,11 @@ def matching(session: Session, column: InstrumentedAttribute[T], values: Collect
     a new one for each; an IN list's text grows with its count). Elsewhere IN lists of at most IN_CHUNK values,
     under SQLite's limit on bound parameters."""
     if is_postgresql(session):
+        item = column.type.copy()
+        if isinstance(item, String):
+            item.length = None  # an array of VARCHAR(n) would cut a longer value to n and find what it does not name
         for batch in chunked(values, ARRAY_CHUNK):
-            yield column == any_(bindparam(None, batch, type_=ARRAY(column.type)))
+            yield column == any_(bindparam(None, batch, type_=ARRAY(item)))
         return
     for batch in chunked(values, IN_CHUNK):
         yield column.in_(batch)

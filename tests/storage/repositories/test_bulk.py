@@ -45,17 +45,18 @@ def org(session: Session) -> tuple[int, int]:
 
 def policy(policy_no: str, branch_id: int, agent_id: int, **overrides: Any) -> dict[str, Any]:
     """Every column intake gives a new policy, with values of each kind: enumerations whose names differ from
-    their values (Gender.FEMALE is stored as F), a Decimal, dates, None, booleans, instants."""
+    their values (Gender.FEMALE is stored as F), a Decimal, dates, None, booleans, instants, and text a COPY must
+    escape (a tab, a backslash, a line break, a literal \\N) or keep apart from NULL (an empty string)."""
     return {
         "policy_no": policy_no, "product_code": "T101", "product_name": "鑫福年年终身寿险",
         "product_type": ProductType.INVESTMENT_LINKED, "channel": Channel.BANCASSURANCE, "policy_term_years": None,
         "guaranteed_renewal": False, "is_group": False, "premium": Decimal("6000.05"),
         "payment_frequency": PaymentFrequency.SEMIANNUAL, "payment_years": 10, "issue_date": date(2026, 11, 12),
         "receipt_signed_date": date(2026, 11, 16), "receipt_logged_date": None, "cooling_off_days": 15,
-        "cooling_off_end": date(2026, 12, 1), "applicant_name": "赵敏\t“引号”\\", "applicant_gender": Gender.FEMALE,
+        "cooling_off_end": date(2026, 12, 1), "applicant_name": "赵敏\t“引号”\\\n\\N", "applicant_gender": Gender.FEMALE,
         "applicant_birth_date": date(1980, 5, 17), "applicant_id_no": "110105198005170026",
         "applicant_phone": "+8613800000000", "applicant_phone_valid": True, "applicant_phone2": None,
-        "insured_name": "赵敏", "insured_is_applicant": True, "agent_id": agent_id, "agent_is_applicant": False,
+        "insured_name": "", "insured_is_applicant": True, "agent_id": agent_id, "agent_is_applicant": False,
         "branch_id": branch_id, "bank_name": None, "dual_recorded": True, "dual_recorded_derived": True,
         "callback_required": False, "exclusion_reason": ExclusionReason.GROUP_BUSINESS,
         "created_at": NOW, "updated_at": NOW,
@@ -86,6 +87,12 @@ class TestMatching:
         expected = dict(session.execute(select(Branch.code, Branch.id).where(Branch.code.in_(codes))).all())
         assert len(expected) == 14
         assert org_repo.branch_ids(session, codes) == expected
+
+    def test_a_longer_value_finds_nothing(self, session: Session) -> None:
+        code = "B" * 32  # branches.code is VARCHAR(32)
+        org_repo.insert_branches(session, {code: "分公司"}, NOW)
+        assert org_repo.branch_ids(session, [code + "X"]) == {}
+        assert list(org_repo.branch_ids(session, [code, code + "X"])) == [code]
 
     def test_no_values_no_query(self, session: Session) -> None:
         org(session)
