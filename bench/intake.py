@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import subprocess
@@ -30,8 +31,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout
-    sys.path.insert(0, str(ROOT))
+# Run as a script, Python puts bench/ first on the path, where this file would shadow the intake package: the
+# checkout's root goes first (also when PYTHONPATH names it, as it does for a worktree).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
@@ -51,7 +53,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def fresh_database(backend: str, workdir: Path, label: str) -> str:
+def fresh_database(backend: str, workdir: Path, label: str, pg_database: str = PG_DATABASE) -> str:
     """An empty database for one run; returns its URL."""
     if backend == "sqlite":
         path = workdir / f"bench-{label}.db"
@@ -61,10 +63,10 @@ def fresh_database(backend: str, workdir: Path, label: str) -> str:
     if backend == "postgresql":
         server = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
         with server.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {pg_database}"))
         server.dispose()
-        return PG_SERVER + PG_DATABASE
+        return PG_SERVER + pg_database
     raise SystemExit(f"unknown backend {backend!r} (sqlite, postgresql)")
 
 
@@ -108,15 +110,41 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used: less sensitive to a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_s(app: App) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the bench database now (the pool's connections,
+    read from /proc: the server runs on this machine). None on SQLite, or when /proc does not show them."""
+    if app.engine.dialect.name != "postgresql":
+        return None
+    with app.engine.connect() as connection:
+        pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """One backend in this process: migrate, import, (re-import | tracemalloc | profile)."""
     app = make_app(args.url, date.fromisoformat(args.today))
     migrate.upgrade(app.engine)
     out: dict[str, Any] = {"baseline_rss_mb": round(rss_mb(), 1)}
     if args.mode == "upload":
+        cpu_before, server_before = cpu_s(), server_cpu_s(app)
         seconds, summary = upload_once(app, args.csv, args.csv.parent)
+        cpu, server = cpu_s() - cpu_before, server_cpu_s(app)
         out |= {"upload_s": round(seconds, 2), "peak_rss_mb": round(rss_mb(), 1), "imported": summary.imported,
-                "tasks_created": summary.tasks_created, "held": summary.held}
+                "tasks_created": summary.tasks_created, "held": summary.held, "client_cpu_s": round(cpu, 2),
+                "server_cpu_s": None if server is None else round(server - (server_before or 0.0), 2)}
     elif args.mode == "memory":
         tracemalloc.start()
         import_once(app, args.csv)
@@ -173,6 +201,8 @@ def main() -> None:
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc run")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first import to stderr")
     parser.add_argument("--upload", action="store_true", help="time the console's upload path (an import job)")
+    parser.add_argument("--pg-database", default=PG_DATABASE,
+                        help="the PostgreSQL database to drop and make (another name when two benches run at once)")
     parser.add_argument("--worker", choices=("time", "memory", "profile", "upload"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
@@ -194,16 +224,17 @@ def main() -> None:
         for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
             if args.profile:
                 log(f"{backend}: profiling the first import")
-                run_worker("profile", fresh_database(backend, workdir, "profile"), csv_path, today)
+                run_worker("profile", fresh_database(backend, workdir, "profile", args.pg_database), csv_path, today)
                 continue
             if args.upload:
                 log(f"{backend}: the console's upload (an import job)")
-                timed = run_worker("upload", fresh_database(backend, workdir, "upload"), csv_path, today)
+                timed = run_worker("upload", fresh_database(backend, workdir, "upload", args.pg_database), csv_path, today)
                 results.append({"backend": backend, "upload_s": timed["upload_s"],
-                                "rows_per_s": round(args.rows / timed["upload_s"])} | timed)
+                                "rows_per_s": round(args.rows / timed["upload_s"]),
+                                "client_cpu_us_per_row": round(timed["client_cpu_s"] / args.rows * 1e6, 1)} | timed)
                 continue
             log(f"{backend}: import and re-import")
-            timed = run_worker("time", fresh_database(backend, workdir, "time"), csv_path, today)
+            timed = run_worker("time", fresh_database(backend, workdir, "time", args.pg_database), csv_path, today)
             result: dict[str, Any] = {
                 "backend": backend,
                 "import_s": timed["import_s"],
@@ -213,7 +244,7 @@ def main() -> None:
             } | {k: v for k, v in timed.items() if k not in ("import_s", "reimport_s")}
             if not args.no_tracemalloc:
                 log(f"{backend}: import under tracemalloc")
-                memory = run_worker("memory", fresh_database(backend, workdir, "memory"), csv_path, today)
+                memory = run_worker("memory", fresh_database(backend, workdir, "memory", args.pg_database), csv_path, today)
                 result["tracemalloc_peak_mb"] = memory["tracemalloc_peak_mb"]
             results.append(result)
     print(json.dumps({"rows": args.rows, "seed": args.seed, "today": today.isoformat(),

@@ -287,10 +287,14 @@ class PolicyIntake:
             self._branches.update(org_repo.insert_branches(session, new, now))
         agents = {d.record.agent_code: d.record for d in items}
         known = org_repo.agents_by_code(session, list(agents))
+        changed: list[org_repo.AgentFacts] = []
         for code, agent in known.items():  # the latest file is the truth for an agent's name and phone
             record = agents[code]
-            agent.name, agent.phone = record.agent_name, record.agent_phone.stored
+            latest = org_repo.AgentFacts(agent.id, record.agent_name, record.agent_phone.stored)
+            if latest != agent:
+                changed.append(latest)
             self._agents[code] = agent.id
+        org_repo.rename_agents(session, changed)
         rows: list[dict[str, object]] = [
             {"code": c, "name": r.agent_name, "phone": r.agent_phone.stored,
              "branch_id": self._branches[r.branch_code], "created_at": now}

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Agent, Branch
-from storage.repositories import chunked
+from storage.repositories.bulk import matching
+
+
+class AgentFacts(NamedTuple):
+    id: int
+    name: str
+    phone: str
 
 
 def branch_ids(session: Session, codes: Collection[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for batch in chunked(codes):
-        found.update(session.execute(select(Branch.code, Branch.id).where(Branch.code.in_(batch))).all())
+    for condition in matching(session, Branch.code, codes):
+        found.update(session.execute(select(Branch.code, Branch.id).where(condition)).all())
     return found
 
 
@@ -27,11 +34,22 @@ def insert_branches(session: Session, names_by_code: Mapping[str, str], now: dat
     return dict(result.all())
 
 
-def agents_by_code(session: Session, codes: Collection[str]) -> dict[str, Agent]:
-    found: dict[str, Agent] = {}
-    for batch in chunked(codes):
-        found.update((a.code, a) for a in session.scalars(select(Agent).where(Agent.code.in_(batch))))
+def agents_by_code(session: Session, codes: Collection[str]) -> dict[str, AgentFacts]:
+    """The id, name and phone of each agent found (plain rows: an import reads thousands per chunk)."""
+    found: dict[str, AgentFacts] = {}
+    for condition in matching(session, Agent.code, codes):
+        stmt = select(Agent.code, Agent.id, Agent.name, Agent.phone).where(condition)
+        found.update((code, AgentFacts(i, name, phone)) for code, i, name, phone in session.execute(stmt))
     return found
+
+
+def rename_agents(session: Session, changes: list[AgentFacts]) -> None:
+    """Set each agent's name and phone (by id)."""
+    if changes:
+        stmt = (update(Agent).where(Agent.id == bindparam("agent_id"))
+                .values(name=bindparam("agent_name"), phone=bindparam("agent_phone")))
+        session.connection().execute(
+            stmt, [{"agent_id": c.id, "agent_name": c.name, "agent_phone": c.phone} for c in changes])
 
 
 def insert_agents(session: Session, rows: list[dict[str, object]]) -> dict[str, int]:

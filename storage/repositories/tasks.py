@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from kit.actor import Actor
 from kit.vocab import OPEN_TASK_STATUSES, HoldReason, HoldSource, TaskStatus
 from storage.models import Branch, CallbackTask, Policy, TaskHold
-from storage.repositories import chunked
+from storage.repositories.bulk import insert_rows, matching
 from storage.scope import scoped
 
 
 def by_policy_ids(session: Session, policy_ids: Collection[int]) -> dict[int, CallbackTask]:
     found: dict[int, CallbackTask] = {}
-    for batch in chunked(policy_ids):
-        for task in session.scalars(select(CallbackTask).where(CallbackTask.policy_id.in_(batch))):
+    for condition in matching(session, CallbackTask.policy_id, policy_ids):
+        for task in session.scalars(select(CallbackTask).where(condition)):
             found[task.policy_id] = task
     return found
 
@@ -28,17 +28,18 @@ def for_policy(session: Session, policy_id: int) -> CallbackTask | None:
 
 
 def insert_many(session: Session, rows: list[dict[str, object]]) -> int:
-    if rows:  # Core, as policies.insert_many (the rows give every column the table has no default for)
-        session.connection().execute(insert(CallbackTask.__table__), rows)  # type: ignore[arg-type]
+    """Insert new tasks in one batch, as policies.insert_many (the rows give every column the table has no
+    constant default for); returns how many."""
+    insert_rows(session, CallbackTask.__table__, rows)  # type: ignore[arg-type]
     return len(rows)
 
 
 def active_hold_reasons(session: Session, task_ids: Collection[int]) -> dict[int, list[HoldReason]]:
     out: dict[int, list[HoldReason]] = {}
-    for batch in chunked(task_ids):
+    for condition in matching(session, TaskHold.task_id, task_ids):
         rows = session.execute(
             select(TaskHold.task_id, TaskHold.reason)
-            .where(TaskHold.task_id.in_(batch), TaskHold.released_at.is_(None))
+            .where(condition, TaskHold.released_at.is_(None))
             .order_by(TaskHold.id)
         )
         for task_id, reason in rows:
@@ -74,10 +75,8 @@ def insert_holds(session: Session, rows: list[dict[str, object]]) -> None:
 
 
 def release_holds(session: Session, hold_ids: Collection[int], now: datetime, note: str) -> None:
-    for batch in chunked(hold_ids):
-        session.execute(
-            update(TaskHold).where(TaskHold.id.in_(batch)).values(released_at=now, release_note=note)
-        )
+    for condition in matching(session, TaskHold.id, hold_ids):
+        session.execute(update(TaskHold).where(condition).values(released_at=now, release_note=note))
 
 
 def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, released: TaskStatus) -> None:
@@ -100,10 +99,9 @@ def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, relea
 
 def count_with_status(session: Session, policy_ids: Sequence[int], status: TaskStatus) -> int:
     total = 0
-    for batch in chunked(policy_ids):
+    for condition in matching(session, CallbackTask.policy_id, policy_ids):
         total += session.scalar(
-            select(func.count()).select_from(CallbackTask)
-            .where(CallbackTask.policy_id.in_(batch), CallbackTask.status == status)
+            select(func.count()).select_from(CallbackTask).where(condition, CallbackTask.status == status)
         ) or 0
     return total
 

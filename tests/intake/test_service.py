@@ -87,6 +87,9 @@ class TestImport:
         assert session.scalars(select(Branch.code)).all() == ["110100"]
         agents = session.scalars(select(Agent)).all()
         assert [(a.code, a.phone) for a in agents] == [("A1001", "+8613911119999")]  # the latest file wins
+        imp([policy_row(), policy_row(agent_name="张建军"), policy_row(agent_name="张建民", agent_phone="13911118888")])
+        agent = session.scalars(select(Agent).execution_options(populate_existing=True)).one()
+        assert (agent.name, agent.phone) == ("张建民", "+8613911118888")  # its last row, in the file's second chunk
 
     def test_excluded_policies_are_kept_with_their_reason_and_no_task(self, session, tmp_path, settings, clock) -> None:
         imp = make(session, tmp_path, settings, clock)
