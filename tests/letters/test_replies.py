@@ -74,18 +74,25 @@ def test_all_yes_is_standard_through_the_engine_and_closes_the_letter_case(world
         call = s.scalars(select(Call).where(Call.call_sid == done.call_sid)).one()
         task = s.get(CallbackTask, world.ivr.task_id)
         case = s.get(Case, world.case_id)
-        assert task is not None and case is not None
-        assert call.channel is CallbackChannel.LETTER and call.call_sid.startswith("LT")
-        assert call.end_reason == EndReason.COMPLETED and call.state is not None
+        assert task is not None
+        assert case is not None
+        assert call.channel is CallbackChannel.LETTER
+        assert call.call_sid.startswith("LT")
+        assert call.end_reason == EndReason.COMPLETED
+        assert call.state is not None
         assert call.state["identity_verified"] is True
-        assert len(call.state["answers"]) > len(steps) // 2 and set(call.state["answers"].values()) == {"yes"}
+        assert len(call.state["answers"]) > len(steps) // 2
+        assert set(call.state["answers"].values()) == {"yes"}
         assert (task.status, task.result_class) == (TaskStatus.COMPLETED, "standard")
         assert (case.status, case.resolution_action) == (CaseStatus.CLOSED, "signed_questionnaire")
         history = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                     CaseEvent.action == "signed_questionnaire")).one()
-        assert history.who == "王芳" and done.call_sid in history.note and "回执编号 R-1" in history.note
+        assert history.who == "王芳"
+        assert done.call_sid in history.note
+        assert "回执编号 R-1" in history.note
         assert s.scalars(select(Case).where(Case.status == CaseStatus.OPEN)).all() == []
-    assert done.snapshot.kind == "scan" and done.snapshot.path.endswith(".pdf")
+    assert done.snapshot.kind == "scan"
+    assert done.snapshot.path.endswith(".pdf")
 
 
 def test_one_no_is_a_problem_with_the_cases_a_phone_no_on_that_topic_opens(world: World) -> None:
@@ -94,7 +101,8 @@ def test_one_no_is_a_problem_with_the_cases_a_phone_no_on_that_topic_opens(world
     with world.ivr.session() as s:
         task = s.get(CallbackTask, world.ivr.task_id)
         policy = s.get(Policy, task.policy_id) if task else None
-        assert task is not None and policy is not None
+        assert task is not None
+        assert policy is not None
         engine = svc.calls.engine(s, task, policy)
     explained = [st for st in engine.script() if st.step.id in steps and st.step.on_no is OnNo.EXPLAIN]
     assert explained, "the flow has a question a 否 is explained on"
@@ -109,11 +117,13 @@ def test_one_no_is_a_problem_with_the_cases_a_phone_no_on_that_topic_opens(world
     assert done.reason_codes == [str(code) for code in phone.reason_codes]
     with world.ivr.session() as s:
         call = s.scalars(select(Call).where(Call.call_sid == done.call_sid)).one()
-        assert call.state is not None and call.state["answers"][topic] == "unresolved"
+        assert call.state is not None
+        assert call.state["answers"][topic] == "unresolved"
         assert call.handoff_topic == topic
         opened = s.scalars(select(Case).where(Case.call_id == call.id)).all()
         letter = s.get(Case, world.case_id)
-        assert letter is not None and letter.status is CaseStatus.CLOSED
+        assert letter is not None
+        assert letter.status is CaseStatus.CLOSED
     assert sorted((str(c.type), c.reason) for c in opened) == sorted((str(c.type), str(c.reason)) for c in phone.cases)
     assert opened
 
@@ -127,14 +137,18 @@ def test_a_visit_by_the_policys_own_agent_is_refused_with_the_rule_named_and_not
     for agent in ("A1001", "张建国"):
         with pytest.raises(ActionRefused) as refused:
             _record(world, dict.fromkeys(steps, True), visitor=agent)
-        assert refused.value.code is Refusal.VISITOR_IS_AGENT and "§14 rule 45" in str(refused.value)
+        assert refused.value.code is Refusal.VISITOR_IS_AGENT
+        assert "§14 rule 45" in str(refused.value)
     assert _counts(world) == before
-    assert case_row(world).version_id == version and case_row(world).status is CaseStatus.OPEN
+    assert case_row(world).version_id == version
+    assert case_row(world).status is CaseStatus.OPEN
     with world.ivr.session() as s:
         task = s.get(CallbackTask, world.ivr.task_id)
-        assert task is not None and task.status is TaskStatus.QUEUED
+        assert task is not None
+        assert task.status is TaskStatus.QUEUED
     done = _record(world, dict.fromkeys(steps, True), visitor="陈上门")
-    assert done.call_sid.startswith("VS") and done.result_class == "standard"
+    assert done.call_sid.startswith("VS")
+    assert done.result_class == "standard"
     with world.ivr.session() as s:
         history = s.scalars(select(CaseEvent).where(CaseEvent.case_id == world.case_id,
                                                     CaseEvent.action == "signed_questionnaire")).one()
@@ -160,11 +174,14 @@ def test_the_scan_is_kept_write_once_with_its_sha256_and_verified(world: World) 
     done = _record(world, dict.fromkeys(steps, True), scan=PNG)
     svc = world.ivr.svc
     shot = done.snapshot
-    assert shot.sha256 == hashlib.sha256(PNG).hexdigest() and shot.size_bytes == len(PNG)
-    assert svc.files.read(shot.path) == PNG and shot.retain_until is not None
+    assert shot.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert shot.size_bytes == len(PNG)
+    assert svc.files.read(shot.path) == PNG
+    assert shot.retain_until is not None
     with world.ivr.session() as s:
         entry = s.scalars(select(AuditEvent).where(AuditEvent.action == "scan")).one()
-        assert entry.operator == "王芳" and shot.sha256 in entry.detail
+        assert entry.operator == "王芳"
+        assert shot.sha256 in entry.detail
         assert verify(s, svc.files, actor=operator_actor("root"), now=svc.clock.now()) == {
             "checked": 1, "missing": [], "altered": []}
     svc.files.local_path(shot.path).chmod(0o644)
@@ -177,5 +194,6 @@ def test_a_stale_form_and_a_missing_answer_are_refused(world: World) -> None:
     _flow, steps = _questions(world)
     with pytest.raises(ReplyRefused) as missing:
         _record(world, dict.fromkeys(steps[1:], True))
-    assert missing.value.problem is Problem.ANSWER_MISSING and missing.value.field == f"answer.{steps[0]}"
+    assert missing.value.problem is Problem.ANSWER_MISSING
+    assert missing.value.field == f"answer.{steps[0]}"
     assert _counts(world)[0] == 0
