@@ -197,3 +197,14 @@ def test_a_stale_form_and_a_missing_answer_are_refused(world: World) -> None:
     assert missing.value.problem is Problem.ANSWER_MISSING
     assert missing.value.field == f"answer.{steps[0]}"
     assert _counts(world)[0] == 0
+
+
+def test_a_form_built_from_another_questionnaire_is_refused(world: World) -> None:
+    svc = world.ivr.svc
+    _flow, steps = _questions(world)
+    reply = Reply(dict.fromkeys(steps, True), date(2026, 11, 20), sniff(PDF, 10), flow="0" * 64)
+    with world.ivr.session() as s, pytest.raises(ReplyRefused) as changed:
+        record(s, paper_context(svc.calls), BRANCH_USER, world.case_id, reply, files=svc.files,
+               rules=CaseRules(svc.settings, svc.calendar))
+    assert changed.value.problem is Problem.FLOW_CHANGED
+    assert _counts(world)[0] == 0
