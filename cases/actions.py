@@ -75,6 +75,7 @@ class Handling:
     appointment_at: datetime | None = None
     told_rescission: bool = False  # health products: the customer was told of the right to rescind (§9.4)
     visitor: str | None = None  # an in-person visit's signed questionnaire: who made the visit (never the agent)
+    session_sid: str | None = None  # the answers recorded as an off-phone session: its classification decides the task
 
 
 @dataclass
@@ -151,7 +152,11 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
         if case.type is CaseType.IN_PERSON_VISIT_CASE:
             visitor = _visitor(session, policy, handling)
             note = f"visitor {visitor}" + (f"; {handling.note}" if handling.note else "")
-        _signed_questionnaire(task, handling, outcome, now)
+        if handling.session_sid is None:  # else the session's own classification has decided the task
+            _signed_questionnaire(task, handling, outcome, now)
+        elif not handling.note:
+            raise ActionRefused("--note: say which signed questionnaire or receipt was received",
+                                Refusal.QUESTIONNAIRE_REQUIRED, field="note")
     if action is not Action.OVERDUE_EXPLANATION:
         if case.status in OPEN_CASE_STATUSES:
             _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)

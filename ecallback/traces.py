@@ -40,17 +40,23 @@ def record_screen(session: Session, *, token: str, kind: str, text: str, seq: in
 
 def snapshot(session: Session, call: Call, kind: str, html: str, *, now: datetime, files: RecordingStore,
              settings: RecordingSettings) -> EcallbackSnapshot:
-    """The screen's HTML written once (the name carries the event and the content's hash, so a transaction rolled
-    back after the write never collides with the next) and listed with its SHA-256."""
+    """The screen's HTML written once and listed with its SHA-256 (`keep`)."""
+    return keep(session, call, kind, html.encode(), "html", now=now, files=files, settings=settings)
+
+
+def keep(session: Session, call: Call, kind: str, data: bytes, ext: str, *, now: datetime, files: RecordingStore,
+         settings: RecordingSettings) -> EcallbackSnapshot:
+    """A session's document (a screen's HTML, a signed questionnaire's scan) written once (the name carries the
+    event and the content's hash, so a transaction rolled back after the write never collides with the next)
+    and listed with its SHA-256 under the policy's recordings' retention."""
     policy = session.get(Policy, call.policy_id)
     assert policy is not None
     branch = session.get(Branch, policy.branch_id)
     assert branch is not None
-    data = html.encode()
     digest = hashlib.sha256(data).hexdigest()
     started = call.answered_at or call.created_at
     name = f"{call.call_sid}-{call.event_count:04d}-{kind}-{digest[:12]}"
-    stored = files.put(recording_path(started, branch.code, policy.policy_no, name, "html"), data)
+    stored = files.put(recording_path(started, branch.code, policy.policy_no, name, ext), data)
     row = EcallbackSnapshot(call_id=call.id, seq=call.event_count, kind=kind, path=stored.path, sha256=stored.sha256,
                             size_bytes=stored.size_bytes, stored_at=now,
                             retain_until=retain_until(policy.issue_date, policy.policy_term_years, settings))

@@ -236,6 +236,7 @@ class LetterSettings:
     letterhead: str = "汇方人寿保险股份有限公司"  # the insurer's name at the top of every callback letter
     letterhead_note: str = "客户服务中心"  # the line under it (department, address)
     return_address: str = "寄回或交至您所在地的我公司分支机构"  # where the signed receipt goes
+    max_scan_mb: int = 10  # a signed questionnaire's scan (PDF, JPEG, PNG) larger than this is refused
 
 
 @dataclass(frozen=True)

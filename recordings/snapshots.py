@@ -18,7 +18,24 @@ from storage.models import Call, EcallbackSnapshot, Policy
 from storage.scope import scoped
 
 KIND_ZH = {"identity": "身份核实页", "question": "问题页", "done": "完成确认页", "used": "已使用提示页",
-           "expired": "已过期提示页"}
+           "expired": "已过期提示页", "scan": "签字问卷扫描件"}
+MEDIA_TYPES = {"html": "text/html", "pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}  # by suffix
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept document as read: its bytes and its media type (the type it was stored as, from its name)."""
+
+    body: bytes
+    media_type: str
+
+    @property
+    def is_html(self) -> bool:
+        return self.media_type == "text/html"
+
+
+def media_type(path: str) -> str:
+    return MEDIA_TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 class NotViewable(LookupError):
@@ -55,8 +72,8 @@ def of_calls(session: Session, call_ids: list[int]) -> dict[int, list[SnapshotRe
 
 
 def read(session: Session, files: RecordingStore, actor: Actor, snapshot_id: int, *, policy_id: int,
-         reason: str, now: datetime) -> bytes:
-    """The screen's HTML for `actor`, from the page of policy `policy_id`, audited (flushed; the caller commits
+         reason: str, now: datetime) -> Kept:
+    """The screen's HTML (or a signed questionnaire's scan) for `actor`, from the page of policy `policy_id`, audited (flushed; the caller commits
     before sending it)."""
     actor.require(RECORDING_PLAYERS, "read e-callback screens")
     stmt = (select(EcallbackSnapshot, Call, Policy).join(Call, Call.id == EcallbackSnapshot.call_id)
@@ -74,4 +91,4 @@ def read(session: Session, files: RecordingStore, actor: Actor, snapshot_id: int
         raise NotViewable(f"e-callback screen {snapshot_id}: its file does not match its SHA-256")
     audit(session, actor=actor, action="snapshot", target=f"screen {shot.id}", now=now, reason=reason,
           detail=f"call {call.call_sid}; policy {policy.policy_no}; {shot.kind}; sha256 {shot.sha256[:16]}")
-    return body
+    return Kept(body, media_type(shot.path))

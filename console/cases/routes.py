@@ -86,9 +86,11 @@ def queue_view() -> Response | str:
 
 def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, str] | None = None,
           assign_form: dict[str, str] | None = None, channel_form: dict[str, str] | None = None,
-          errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+          reply_form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+          status: int = 200) -> tuple[str, int]:
     """The case page; after a refused form, with what the user sent and the messages beside the fields
-    (`errors` keys: `resolve.FIELD`, `assign.FIELD`, `channel.FIELD`; the field "" for the form as a whole)."""
+    (`errors` keys: `resolve.FIELD`, `assign.FIELD`, `channel.FIELD`, `reply.FIELD`; the field "" for the form
+    as a whole)."""
     try:
         page = case_page(db, actor, case_id, context().clock.now(), recording_store())
     except CaseNotFound:
@@ -96,11 +98,13 @@ def _case(db: Session, actor: Actor, case_id: int, *, resolve_form: dict[str, st
     # the forms only where the actor's handling roles reach (a reader of every branch may handle only its own)
     handler = actor.acting_as(CASE_HANDLERS, "handle cases") if actor.has(CASE_HANDLERS) else None
     can_handle = handler is not None and handler.sees_branch(page.case.branch_code)
+    questions = reply.page_questionnaire(db, handler, case_id) if handler is not None and can_handle else None
     html = render_template("console/cases/case.html", actor=actor, page=page, sla_zh=SLA_ZH, type_zh=TYPE_ZH,
                            action_zh=ACTION_ZH, history_zh=HISTORY_ZH, task_status_zh=TASK_STATUS_ZH,
                            local_time=local_time, messages=get_flashed_messages(with_categories=True),
                            resolve_form=resolve_form or {}, assign_form=assign_form or {},
                            channel_form=channel_form or {}, errors=errors or {},
+                           reply_form=reply_form or {}, questions=questions,
                            can_handle=can_handle, assignees=assignees(db, handler or actor, page.case.branch_code))
     return html, status
 
@@ -215,3 +219,6 @@ def assign_many_route() -> Response:
         flash(f"未分派 {len(result.refused)} 件：" + "；".join(f"工单 {case_id}：{refusal_zh(exc)}"
                                                          for case_id, exc in result.refused), "error")
     return redirect(back)
+
+
+from console.cases import reply  # noqa: E402  (its route, on this blueprint; the case page lists its questions)

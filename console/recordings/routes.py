@@ -89,13 +89,17 @@ def screen(snapshot_id: int) -> Response:
         if where is None or where.policy_id is None:
             abort(404)
         try:
-            body = snapshots.read(db, files, actor, snapshot_id, policy_id=where.policy_id,
+            kept = snapshots.read(db, files, actor, snapshot_id, policy_id=where.policy_id,
                                   reason=where.reason.replace("收听", "查看页面快照"), now=ctx.clock.now())
         except snapshots.NotViewable:
             abort(404)
         db.commit()  # the audit line is in the trail before the screen leaves
-    response = Response(body, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+    response = Response(kept.body, mimetype=kept.media_type)
+    if kept.is_html:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+    else:  # a signed questionnaire's scan (PDF, JPEG or PNG, its type sniffed when it was uploaded)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Disposition"] = "inline"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

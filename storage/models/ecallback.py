@@ -40,7 +40,7 @@ class EcallbackSnapshot(IdMixin, Base):
 
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     seq: Mapped[int]  # the call event that showed it
-    kind: Mapped[str] = mapped_column(String(16))  # identity | question | done (ecallback.traces.SNAPSHOT_KINDS)
+    kind: Mapped[str] = mapped_column(String(16))  # identity | question | done (ecallback.traces.SNAPSHOT_KINDS) | scan
     path: Mapped[str] = mapped_column(String(512))  # relative to recordings.root
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int]

@@ -84,6 +84,8 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("POST /console/cases/{case}/assign",                                  "login",  f"{CASE_PAGE}|404",     "403",              CASE_PAGE,   "403",       "403",       "403",             f"{CASE_PAGE}|404", f"{CASE_PAGE}|404"),
     # the world's callbacks are handed off (a call under way): a handler reaches the rule, which refuses the move
     ("POST /console/cases/{case}/channel",                                 "login",  "422|404",              "403",              "422",       "403",       "403",       "403",             "422|404",          "422|404"),
+    # the world's cases are not letter or visit cases: a handler reaches the service, which refuses the form
+    ("POST /console/cases/{case}/reply",                                   "login",  "422|404",              "403",              "422",       "403",       "403",       "403",             "422|404",          "422|404"),
     ("POST /console/cases/assign",                                         "login",  "403",                  "403",              QUEUE,       "403",       "403",       "403",             "403",              "403"),
     ("GET /console/policies?q={policy}",                                   "login",  f"{POLICY_PAGE}|empty", "403",              POLICY_PAGE, POLICY_PAGE, POLICY_PAGE, "403",             POLICY_PAGE,        f"{POLICY_PAGE}|empty"),
     ("GET /console/policies/{policy}",                                     "login",  "200|404",              "403",              "200",       "200",       "200",       "403",             "200",              "200|404"),
@@ -133,6 +135,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case}/assign": {"to": "王芳", "version": "{version}"},
     "/console/cases/assign": {"case": "{case}:{version}", "to": "王芳", "back": ""},
     "/console/cases/{case}/channel": {"to": "letter", "reason": "投保人要求更换回访方式"},
+    "/console/cases/{case}/reply": {"signed_on": "2026-11-20", "version": "{version}"},
     "/console/agent/calls/{call}/outcome": {"outcome": "clarified", "note": "已向客户解释保险责任"},
     "/console/recordings/reason": {"reason": "客户投诉复核", "back": "/console/recordings"},
     "/console/recordings/bundle": {"policy": "{policy}", "reason": "客户投诉 2026-0042"},
