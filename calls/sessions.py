@@ -28,6 +28,7 @@ from calls.inputs import Heard
 from flows.engine import CallerInput, Expect, InputKind, Turn
 from flows.library import FlowNotFound
 from flows.model import StepKind
+from flows.speak import for_reading
 from kit.vocab import CallbackChannel, CallOutcome, TaskStatus
 from storage.models import Call, CallbackTask, Policy
 from storage.repositories import calls as call_repo
@@ -40,12 +41,17 @@ STARTABLE = (TaskStatus.QUEUED, TaskStatus.HELD)  # a phone hold does not stop a
 
 
 class JsonResponder:
-    """Renders a turn as JSON: what to show (the texts the robot would speak, in order) and what to ask for."""
+    """Renders a turn as JSON: what to show (the texts the robot would speak, in order, as a reader sees them:
+    the hotline written, not spelled for the ear) and what to ask for."""
+
+    def __init__(self, hotline: str = "") -> None:
+        self.hotline = hotline
 
     def turn(self, turn: Turn, language: str, seq: int) -> str:
         return json.dumps({
             "seq": seq, "language": language, "expect": str(turn.expect), "digits": turn.digits,
-            "prompts": [{"step": p.step_id, "topic": p.topic, "text": p.text, "role": p.role} for p in turn.prompts],
+            "prompts": [{"step": p.step_id, "topic": p.topic, "text": for_reading(p.text, self.hotline),
+                         "role": p.role} for p in turn.prompts],
             "end_reason": str(turn.end_reason) if turn.end_reason else None,
         }, ensure_ascii=False)
 
@@ -63,7 +69,8 @@ def session_context(base: CallContext, *, identity_attempts: int, time_limit_s: 
         ivr=dataclasses.replace(settings.ivr, agent_target="", max_call_seconds=time_limit_s),
         questionnaire=dataclasses.replace(settings.questionnaire, identity_attempts=identity_attempts))
     return CallContext(settings=settings, clock=base.clock, calendar=base.calendar, library=base.library,
-                       responder=JsonResponder(), prompts=base.prompts, engines=EngineCache())
+                       responder=JsonResponder(settings.questionnaire.hotline), prompts=base.prompts,
+                       engines=EngineCache())
 
 
 def new_session_id(channel: CallbackChannel) -> str:

@@ -99,6 +99,12 @@ def phone_digits(number: str) -> str:
     return "".join("幺" if ch == "1" else DIGITS[int(ch)] for ch in number if ch.isdigit())
 
 
+def for_reading(text: str, hotline: str) -> str:
+    """A text the robot speaks, as a reader sees it (a web page, a letter): the hotline, spelled digit by digit
+    for the ear (四零零零幺二三…), written as configured (4000-123-456); every other word is the robot's."""
+    return text.replace(phone_digits(hotline), hotline) if hotline else text
+
+
 def honorific(gender: str) -> str:
     return "先生" if gender.upper() in ("M", "男") else "女士"
 

@@ -76,7 +76,7 @@ def _facts(item: LetterCase, facts: PolicyFacts) -> list[tuple[str, str]]:
 def _on_paper(text: str, facts: PolicyFacts) -> str:
     """A rendered text as it is printed: the hotline, spelled digit by digit for the ear (四零零零幺二三…), is
     written as configured (4000-123-456); every other word is the robot's."""
-    return text.replace(speak.phone_digits(facts.hotline), facts.hotline)
+    return speak.for_reading(text, facts.hotline)
 
 
 def build_letter(item: LetterCase, library: FlowLibrary, settings: QuestionnaireSettings, day: date) -> Letter:

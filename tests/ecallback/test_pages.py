@@ -305,3 +305,14 @@ def test_human_is_noted_for_a_person_to_call_back_and_opens_the_case(world: Worl
     _answer_all(world, client)
     assert world.ivr.task().result_class == "problem"
     assert [c.type for c in world.ivr.cases()] == [CaseType.CONTRACT_QUALITY_CASE]
+
+
+def test_the_hotline_is_written_as_a_reader_expects_not_spelled_for_the_ear(world: World) -> None:
+    """The robot says the hotline digit by digit (四零零零幺二三…); the page writes it as configured."""
+    client = world.app.test_client()
+    _identify(world, client)
+    done = _answer_all(world, client)
+    page = client.get(world.path, headers=UA).get_data(as_text=True) if done.status_code == 303 else \
+        done.get_data(as_text=True)
+    assert "4000-123-456" in page
+    assert "幺" not in page
