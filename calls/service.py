@@ -166,7 +166,8 @@ def advance(session: Session, ctx: CallContext, call_sid: str, seq: int, heard: 
     heard_event = {"who": heard.who, "kind": "answer", "topic": str(topic) if topic else None,
                    "text": heard.input.text, "detail": detail}
     call = loaded.call
-    if call.answered_at is not None and now - call.answered_at > timedelta(seconds=ctx.settings.ivr.max_call_seconds):
+    limit = ctx.settings.ivr.max_call_seconds  # 0: none (the e-callback's page: its link's expiry bounds it)
+    if limit and call.answered_at is not None and now - call.answered_at > timedelta(seconds=limit):
         state, turn = engine.time_out(state)
         detail["time_limit"] = ctx.settings.ivr.max_call_seconds
     else:

@@ -35,7 +35,7 @@ class EcallbackContext:
     def build(cls, sessions: sessionmaker[Session], phone: CallContext, files: RecordingStore) -> EcallbackContext:
         settings = phone.settings
         e = settings.ecallback
-        calls = session_context(phone, identity_attempts=e.identity_attempts, time_limit_s=e.session_minutes * 60)
+        calls = session_context(phone, identity_attempts=e.identity_attempts, time_limit_s=0)
         outbound = Outbound(sessions, build_sender(settings, sessions, phone.clock), phone.clock, settings.sms)
         return cls(sessions, calls, outbound, files)
 

@@ -211,7 +211,7 @@ class ChannelSettings:
 class EcallbackSettings:
     public_base_url: str = ""  # where the SMS link points (https in production); empty: ivr.public_base_url
     identity_attempts: int = 3  # wrong birth dates before the session ends as identity_failed (核实件)
-    session_minutes: int = 30  # an opened questionnaire left this long ends like a call past its time limit
+    session_minutes: int = 30  # an applicant who answered within this long is answering now: the link waits
     code_minutes: int = 5  # a one-time code expires after this
     code_resend_seconds: int = 60  # the least wait between two codes for one link
     max_codes: int = 5  # codes one link may have sent

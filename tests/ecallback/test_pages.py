@@ -316,3 +316,14 @@ def test_the_hotline_is_written_as_a_reader_expects_not_spelled_for_the_ear(worl
         done.get_data(as_text=True)
     assert "4000-123-456" in page
     assert "幺" not in page
+
+
+def test_a_questionnaire_left_open_goes_on_when_the_applicant_comes_back(world: World) -> None:
+    """No time limit on the page (a phone call's would end it as language_barrier and open a dialect case): an
+    applicant who comes back two hours later answers on and ends standard."""
+    client = world.app.test_client()
+    _identify(world, client)
+    world.ivr.clock.advance(timedelta(hours=2))
+    _answer_all(world, client)
+    call = world.session_call()
+    assert (call.end_reason, call.result_class) == ("completed", "standard")
