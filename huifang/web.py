@@ -22,6 +22,7 @@ from ivr.app import create_app as create_ivr_app
 from ivr.capture import AnswerCapture, KeypadCapture, Recognizer, RecordCapture
 from ivr.prompts import PromptIndex
 from ivr.services import IvrServices
+from kit.vocab import CallbackChannel
 from recordings.media import MediaClient
 from recordings.store import FileStore
 from speech.cache import Renderer
@@ -51,6 +52,9 @@ def build_services(app: App, recognizer: Recognizer | None = None,
         if with_asr:
             log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
         capture = KeypadCapture(timeout_s=ivr.gather_timeout_s)
+    if with_asr and CallbackChannel.ECALLBACK in settings.channels.sequence and settings.sms.provider == "outbox":
+        log.warning("channels.sequence names ecallback but sms.provider is outbox: e-callback links and codes are "
+                    "kept in the database (huifang sms outbox), not sent; set sms.provider = \"twilio\"")
     return IvrServices(
         settings=settings,
         clock=app.clock,

@@ -13,7 +13,8 @@ from huifang.app import App
 from huifang.cli import cli
 from huifang.web import build_services, compose, secret_key
 from ivr.capture import KeypadCapture, RecordCapture
-from kit.settings import Settings, SpeechSettings, TwilioSettings
+from kit.settings import ChannelSettings, Settings, SmsSettings, SpeechSettings, TwilioSettings
+from kit.vocab import CallbackChannel
 from speech.cache import PromptCache
 from tests.ivr.conftest import build_ivr, sid
 
@@ -21,6 +22,19 @@ from tests.ivr.conftest import build_ivr, sid
 def test_without_a_model_answers_are_taken_by_keypad(tmp_path: Path) -> None:
     app = App(Settings(speech=SpeechSettings(prompt_cache_dir=str(tmp_path / "p"))))
     assert isinstance(build_services(app).capture, KeypadCapture)
+
+
+@pytest.mark.parametrize(("provider", "sequence", "warned"), [
+    ("outbox", ("phone", "ecallback", "letter"), True), ("twilio", ("phone", "ecallback", "letter"), False),
+    ("outbox", ("phone", "letter"), False)])
+def test_an_e_callback_without_a_real_sms_sender_is_warned_about_at_start_up(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, provider: str, sequence: tuple[str, ...],
+        warned: bool) -> None:
+    settings = Settings(speech=SpeechSettings(prompt_cache_dir=str(tmp_path / "p")),
+                        sms=SmsSettings(provider=provider),
+                        channels=ChannelSettings(sequence=tuple(CallbackChannel(c) for c in sequence)))
+    build_services(App(settings))
+    assert any("not sent; set sms.provider" in r.getMessage() for r in caplog.records) is warned
 
 
 def test_with_a_model_answers_are_recorded_and_recognised(tmp_path: Path) -> None:
