@@ -8,14 +8,15 @@ import logging
 from pathlib import Path
 
 from flask import abort, request, send_file, session
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Response
 
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
-from console.recordings.queries import SEARCH_REASON, BadOrigin, origin, recording_store
-from kit.actor import RECORDING_PLAYERS
+from console.recordings.queries import SEARCH_REASON, BadOrigin, Origin, origin, recording_store
+from kit.actor import RECORDING_PLAYERS, Actor
 from recordings import snapshots
 from recordings.playback import NotPlayable, Playable, note_playback, playable
 
@@ -53,12 +54,9 @@ def audio(recording_sid: str) -> Response:
     ctx = context()
     files = recording_store()
     with unit_of_work() as db:
-        actor = page_actor(db, RECORDING_PLAYERS)
+        actor, where = _reader(db)
         try:
-            where = origin(db, actor, request.args.get("for", ""), session.get(SEARCH_REASON))
             played = playable(db, files, actor, recording_sid, policy_id=where.policy_id) if where else None
-        except BadOrigin:
-            abort(400)
         except NotPlayable:
             played = None
         if where is None or played is None:
@@ -81,11 +79,7 @@ def screen(snapshot_id: int) -> Response:
     ctx = context()
     files = recording_store()
     with unit_of_work() as db:
-        actor = page_actor(db, RECORDING_PLAYERS)
-        try:
-            where = origin(db, actor, request.args.get("for", ""), session.get(SEARCH_REASON))
-        except BadOrigin:
-            abort(400)
+        actor, where = _reader(db)
         if where is None or where.policy_id is None:
             abort(404)
         try:
@@ -102,6 +96,16 @@ def screen(snapshot_id: int) -> Response:
         response.headers["Content-Disposition"] = "inline"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _reader(db: Session) -> tuple[Actor, Origin | None]:
+    """The signed-in reader of recordings and the page `for` names (None: not there for this reader; a
+    malformed `for` ends the request with 400)."""
+    actor = page_actor(db, RECORDING_PLAYERS)
+    try:
+        return actor, origin(db, actor, request.args.get("for", ""), session.get(SEARCH_REASON))
+    except BadOrigin:
+        abort(400)
 
 
 def _stream(played: Playable, path: Path) -> Response:
