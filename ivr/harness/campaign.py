@@ -18,11 +18,14 @@ from cases.service import sweep
 from dialer.loop import Dialer
 from dialer.pacing import Pacer
 from dialer.telephony import CallRequest, PlacementError, PlacementProblem
+from ecallback.jobs import tick as ecallback_tick
 from ivr.harness.local import LocalHarness
 from ivr.harness.persona import Persona, PersonaError, persona_from
 from ivr.harness.sids import CALL, mint
 from kit.clock import BUSINESS_TZ, business_start_of
-from kit.vocab import TaskStatus
+from kit.vocab import CallbackChannel, TaskStatus
+from messaging.queue import Outbound
+from messaging.senders import OutboxSender
 from storage.db import unit_of_work
 from storage.models import Call, CallbackTask, Case, Policy
 from tasks.rules import is_late
@@ -105,16 +108,20 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int, 
     dialer = Dialer(settings=services.settings, clock=clock, calendar=services.calendar, sessions=services.sessions,
                     provider=provider, dialer_id="simulated", pacer=Pacer(0),
                     prepare=lambda task_id: prepare(services.sessions, services.calls, task_id))
+    # the e-callback's job, its SMS kept in the simulated outbox (`huifang sms outbox`), never sent
+    outbound = Outbound(services.sessions, OutboxSender(services.sessions, clock), clock, services.settings.sms)
     clock.set(start)
     end = start + timedelta(days=days)
     calls = 0
     swept: date | None = None
     while clock.now() < end:
         today = clock.now().astimezone(BUSINESS_TZ).date()
-        if today != swept:  # the SLA sweep, once a simulated day
+        if today != swept:  # the SLA sweep and the e-callback job, once a simulated day
             with unit_of_work(services.sessions) as session:
                 sweep(session, now=clock.now(), settings=services.settings.cases)
                 session.commit()
+            ecallback_tick(services.sessions, outbound, settings=services.settings, calendar=services.calendar,
+                           clock=clock)
             swept = today
         if between_ticks is not None:
             between_ticks()
@@ -125,20 +132,30 @@ def run_campaign(harness: LocalHarness, cast: Cast, start: datetime, days: int, 
             continue
         upcoming = _next_due(harness, clock.now())
         if upcoming is None:
-            break
+            if not _waiting_off_the_phone(harness):
+                break
+            upcoming = business_start_of(today + timedelta(days=1))  # the e-callback's next day
         clock.set(dialer.rules.next_callable(max(upcoming, clock.now() + TICK)))
     return summary(harness, calls)
 
 
 def _next_due(harness: LocalHarness, now: datetime) -> datetime | None:
-    """When the next queued task becomes due (its retry time, appointment or opening day), if any."""
+    """When the next queued phone task becomes due (its retry time, appointment or opening day), if any."""
     with harness.services.sessions() as session:
         rows = session.execute(select(CallbackTask.next_attempt_at, CallbackTask.appointment_at,
-                                      CallbackTask.opens_on).where(CallbackTask.status == TaskStatus.QUEUED)).all()
+                                      CallbackTask.opens_on).where(CallbackTask.status == TaskStatus.QUEUED,
+                                                                   CallbackTask.channel == CallbackChannel.PHONE)).all()
     if not rows:
         return None
     times = [max(filter(None, (nxt, appt, business_start_of(opens)))) for nxt, appt, opens in rows]
     return min(times)
+
+
+def _waiting_off_the_phone(harness: LocalHarness) -> bool:
+    """Queued callbacks on the e-callback (their link, then the next channel, come from the daily job)."""
+    with harness.services.sessions() as session:
+        return session.scalar(select(func.count()).select_from(CallbackTask).where(
+            CallbackTask.status == TaskStatus.QUEUED, CallbackTask.channel == CallbackChannel.ECALLBACK)) != 0
 
 
 def _count(rows: list[tuple[Any, int]]) -> dict[str, int]:

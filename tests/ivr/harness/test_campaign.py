@@ -17,7 +17,7 @@ from ivr.harness.persona import PersonaError, persona_from
 from kit.vocab import TaskStatus
 from speech.cache import PromptCache
 from storage.db import units_of_work
-from storage.models import Call, CallbackTask, Policy, Recording
+from storage.models import Call, CallbackTask, Case, Policy, Recording, SmsOutbox
 from tests.dialer.conftest import local
 from tests.factories import policy_row, write_csv
 from tests.ivr.conftest import build_ivr, text_mode_harness
@@ -124,3 +124,23 @@ def test_campaigns_run_one_after_another_on_one_database_never_reuse_a_sid(engin
     assert [(tasks[no].result_class, tasks[no].reason_codes, tasks[no].attempts) for no in ("C0", "C1", "C2")] == [
         (ResultClass.STANDARD, [], 1), (ResultClass.SUB_STANDARD, ["unclear_coverage"], 1),
         (ResultClass.VERIFICATION, ["unreachable"], 3)]
+
+
+def test_a_callee_never_reached_gets_the_e_callback_link_then_a_letter(engine: Engine, tmp_path: Path,
+                                                                       prompt_cache: PromptCache) -> None:
+    """The default channels (phone → e-callback → letter) on the virtual clock: after the phone attempts the
+    daily job texts the link (kept in the simulated outbox), and when it stays unanswered for
+    channels.ecallback_wait_days working days the callback moves to a letter and the branch gets its case."""
+    ivr = build_ivr(engine, tmp_path, prompt_cache, row=policy_row(policy_no="E1"), channels=None)
+    harness = text_mode_harness(ivr)
+    cast = Cast(personas={"never": persona_from({"pickup": "busy"}, "never")}, assign={"default": "never"})
+    run_campaign(harness, cast, local("2026-11-25T09:00:00"), days=15)
+    task = _tasks(harness)["E1"]
+    assert (task.channel.value, task.status, task.result_class) == ("letter", TaskStatus.COMPLETED,
+                                                                    ResultClass.VERIFICATION)
+    with harness.services.sessions() as session:
+        texts = session.scalars(select(SmsOutbox.body)).all()
+        cases = session.scalars(select(Case.type)).all()
+    assert len(texts) == 1
+    assert "/e/" in texts[0]
+    assert [str(c) for c in cases] == ["letter_case"]
