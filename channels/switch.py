@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases.service import NewCase, open_cases
 from channels.sequence import CASE_FOR, CHANNEL_ZH, next_channel
-from flows.vocab import ReasonCode, ResultClass
+from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.actor import CASE_HANDLERS, SYSTEM, Actor
 from kit.calendar import BusinessCalendar
 from kit.settings import Settings
@@ -151,3 +151,16 @@ def chosen_by_applicant(session: Session, task: CallbackTask, to: CallbackChanne
     audit(session, actor=SYSTEM, action="channel", target=f"policy {policy.policy_no}", now=now, reason=why,
           detail=f"{before} → {to}")
     session.flush()
+
+
+def end_unreachable(session: Session, task: CallbackTask, *, detail: str, now: datetime, settings: Settings,
+                    calendar: BusinessCalendar) -> None:
+    """No channel is left: the callback ends as unreachable (核实件) and the branch gets a verification case
+    saying why (`detail`, zh-CN). The dialer's and the e-callback job's ending alike."""
+    policy = session.get(Policy, task.policy_id)
+    assert policy is not None
+    apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
+          reason_codes=[ReasonCode.UNREACHABLE.value])
+    open_cases(session, [NewCase(policy.id, task.id, policy.branch_id, CaseType.VERIFICATION_CASE,
+                                 ReasonCode.UNREACHABLE.value, detail)],
+               now=now, settings=settings.cases, calendar=calendar)

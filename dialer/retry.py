@@ -14,14 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cases.actions import open_second_explanation
-from cases.service import NewCase, open_cases
-from channels.switch import fall_through
+from channels.switch import end_unreachable, fall_through
 from dialer.hours import CallingRules
-from flows.vocab import CaseType, ReasonCode, ResultClass
+from flows.vocab import ReasonCode, ResultClass
 from kit.clock import BUSINESS_TZ
 from kit.settings import Settings
 from kit.vocab import CallOutcome, RetryReason
-from storage.models import Call, CallbackTask, Policy
+from storage.models import Call, CallbackTask
 from storage.repositories import calls as call_repo
 from tasks.lifecycle import TaskEvent, apply
 
@@ -66,19 +65,17 @@ def schedule_after_delay(task: CallbackTask, ended_at: datetime, days: int, *, n
 
 def close_unreachable(session: Session, task: CallbackTask, attempts: int, days: int, *, now: datetime,
                       settings: Settings, rules: CallingRules) -> None:
-    policy = session.get(Policy, task.policy_id)
-    assert policy is not None
+    """The phone attempts are used up: the next channel takes over, else the callback ends as unreachable (a
+    confirming callback after an explanation escalates instead)."""
     if task.confirming_case_id is None and fall_through(
             session, task, now=now, settings=settings, calendar=rules.calendar,
             why=f"电话回访未能联系到投保人（{attempts}次，{days}天）") is not None:
         return  # the next channel of channels.sequence takes over
-    apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
-          reason_codes=[ReasonCode.UNREACHABLE.value])
     if task.confirming_case_id is not None:  # the callback confirming an explanation failed (§14 rule 29)
+        apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
+              reason_codes=[ReasonCode.UNREACHABLE.value])
         open_second_explanation(session, task, [ReasonCode.UNREACHABLE.value], now=now, settings=settings,
                                 calendar=rules.calendar)
         return
-    open_cases(session, [NewCase(policy_id=policy.id, task_id=task.id, branch_id=policy.branch_id,
-                                 type=CaseType.VERIFICATION_CASE, reason=ReasonCode.UNREACHABLE.value,
-                                 detail=f"多次拨打未能联系到投保人（{attempts}次，{days}天），请核实联系方式或另约时间")],
-               now=now, settings=settings.cases, calendar=rules.calendar)
+    end_unreachable(session, task, detail=f"多次拨打未能联系到投保人（{attempts}次，{days}天），请核实联系方式或另约时间",
+                    now=now, settings=settings, calendar=rules.calendar)

@@ -11,10 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.service import NewCase, open_cases
-from channels.switch import fall_through
+from channels.switch import end_unreachable, fall_through
 from ecallback.links import EXPIRED, UNANSWERED, LinkRefused, close, issue, live_link
-from flows.vocab import CaseType, ReasonCode, ResultClass
 from kit.calendar import BusinessCalendar
 from kit.clock import BUSINESS_TZ, Clock
 from kit.settings import Settings
@@ -22,7 +20,6 @@ from kit.vocab import CallbackChannel, TaskStatus
 from messaging.queue import Outbound, Outcome
 from storage.db import unit_of_work
 from storage.models import Call, CallbackTask, EcallbackLink, Policy
-from tasks.lifecycle import TaskEvent, apply
 
 
 @dataclass
@@ -92,12 +89,8 @@ def _fall(session: Session, task: CallbackTask, policy: Policy, reason: str, lin
     if nxt is not None:
         report.fell_through[policy.policy_no] = str(nxt)
         return
-    apply(task, TaskEvent.COMPLETE, now, result_class=ResultClass.VERIFICATION,
-          reason_codes=[ReasonCode.UNREACHABLE.value])
-    open_cases(session, [NewCase(policy_id=policy.id, task_id=task.id, branch_id=policy.branch_id,
-                                 type=CaseType.VERIFICATION_CASE, reason=ReasonCode.UNREACHABLE.value,
-                                 detail=f"{why}，且没有可用的下一种回访方式，请核实联系方式")],
-               now=now, settings=settings.cases, calendar=calendar)
+    end_unreachable(session, task, detail=f"{why}，且没有可用的下一种回访方式，请核实联系方式", now=now,
+                    settings=settings, calendar=calendar)
     report.fell_through[policy.policy_no] = "unreachable"
 
 
