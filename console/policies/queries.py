@@ -18,6 +18,7 @@ from console.recordings.queries import RecordingView, recording_views
 from console.transcript import Line, transcript
 from intake.phones import normalize_phone
 from kit.actor import CASE_READERS, Actor
+from kit.vocab import CallbackChannel
 from recordings.snapshots import SnapshotRef, of_calls
 from recordings.store import RecordingStore
 from storage.models import Agent, Branch, Call, CallbackTask, CallEvent, Policy
@@ -156,7 +157,8 @@ def _calls(db: Session, actor: Actor, policy: Policy, views: list[CallView], fil
     out = []
     for view in views:
         call: Call = rows[view.call_sid]
-        out.append(CallEntry(view, call.ended_at, call.handoff_topic, call.handoff_reason,
+        ended = call.ended_at if call.channel is CallbackChannel.PHONE else call.ended_at or call.finished_at
+        out.append(CallEntry(view, ended, call.handoff_topic, call.handoff_reason,
                              call.agent_outcome.value if call.agent_outcome else None, transcript(events[call.id]),
                              recording_views(db, files, actor, call, f"policy:{policy.policy_no}"),
                              call.channel.value, screens.get(call.id, [])))

@@ -9,9 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from accounts.service import add_user
+from kit.actor import operator_actor
 from kit.vocab import TaskStatus
+from tests.console.conftest import PASSWORD
 from tests.ecallback.world import BORN, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -103,3 +106,33 @@ def test_an_expired_link_shows_a_clear_page_and_nothing_changes(live: tuple[Worl
     after = world.link()
     assert (after.updated_at, after.call_id, after.used_at) == (before.updated_at, None, None)
     assert world.ivr.task().status is TaskStatus.QUEUED
+
+
+def test_the_console_shows_the_finished_e_callback_on_the_policy_page(live: tuple[World, str], page: Page,
+                                                                      browser: Browser, tmp_path: Path) -> None:
+    """After the applicant's journey, a branch handler at a desk (1366×768) finds it on the policy's timeline as
+    电子化回访 with the screens kept, opens one (sandboxed), and the page fits the screen's width."""
+    world, base = live
+    _identify(page, world, base)
+    _answer_until_done(page)
+    svc = world.ivr.svc
+    with world.ivr.session() as s:
+        add_user(s, operator_actor("root"), "王芳", PASSWORD, ["branch"], ["110100"], now=svc.clock.now(),
+                 settings=svc.settings.console)
+        s.commit()
+    desk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    staff = desk.new_page()
+    staff.goto(f"{base}/console/login")
+    staff.get_by_label("用户名").fill("王芳")
+    staff.get_by_label("密码").fill(PASSWORD)
+    staff.get_by_role("button", name="登录").click()
+    staff.goto(f"{base}/console/policies/{world.ivr.policy_no}")
+    expect(staff.locator("li.call h3").first).to_contain_text("电子化回访")
+    expect(staff.locator("p.screens a").first).to_contain_text("身份核实页")
+    expect(staff.locator("li.call p").first).not_to_contain_text("进行中")  # a finished session shows its end
+    assert staff.evaluate("document.documentElement.scrollWidth") <= 1366
+    _shot(staff, tmp_path, "policy-ecallback", publish=True)
+    with staff.expect_popup() as opened:
+        staff.locator("p.screens a").first.click()
+    expect(opened.value.get_by_role("heading", name="身份验证")).to_be_visible()
+    desk.close()
