@@ -21,7 +21,7 @@ from flows.library import FlowLibrary
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock, business_today
 from kit.settings import Settings
-from storage.models import Agent, CallbackTask, Policy
+from storage.models import Agent, Call, CallbackTask, Policy
 
 ENGINE_CACHE = 4096  # engines kept per process (a few calls' worth each)
 
@@ -31,8 +31,9 @@ class Responder(Protocol):
 
     The document is stored with the call and replayed when the same turn is delivered again."""
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
-        """The document for an engine turn; `seq` is the turn number the next input must name."""
+    def turn(self, turn: Turn, language: str, seq: int, call: Call) -> str:
+        """The document for an engine turn; `seq` is the turn number the next input must name; `call` the call
+        it is for (its SID and how it takes spoken answers)."""
 
     def hangup(self) -> str:
         """End the call."""
@@ -74,6 +75,7 @@ class CallContext:
     responder: Responder
     prompts: PromptPreparer
     engines: EngineCache = field(default_factory=EngineCache)
+    capture: str = ""  # how a new call takes spoken answers: record | stream | keypad ("" off the phone)
 
     @cached_property
     def rules(self) -> CallingRules:

@@ -137,6 +137,7 @@ def start(session: Session, ctx: CallContext, answered: Answered) -> str:
     flow = engine.flow
     call.flow_id, call.flow_version, call.flow_hash, call.language = flow.id, flow.version, flow.content_hash, flow.language
     call.outcome = CallOutcome.IN_PROGRESS
+    call.capture = ctx.capture or None
     if allowed(task.status, TaskEvent.ANSWERED):  # else (a test call on a finished task): the task stays as it is
         apply(task, TaskEvent.ANSWERED, now, claimed_by=task.claimed_by or f"call:{call_sid}",
               lease_until=now + call_lease(ctx.settings.ivr.max_call_seconds))
@@ -316,7 +317,8 @@ def respond(session: Session, ctx: CallContext, loaded: Loaded, state: CallState
         call.handoff_target = ctx.settings.ivr.agent_target  # whose agent desk shows the call (users.agent_line)
         events.append({"who": "robot", "kind": "handoff", "topic": turn.handoff_topic,
                        "detail": {"agent": ctx.settings.ivr.agent_target}})
-    document = ctx.responder.turn(turn, loaded.engine.flow.language, call.turn_seq)
+    call.speech_seq = call.turn_seq if turn.takes_speech else None
+    document = ctx.responder.turn(turn, loaded.engine.flow.language, call.turn_seq, call)
     call.last_twiml = document
     call_repo.add_events(session, call, now, events)
     if turn.ended:

@@ -47,7 +47,7 @@ class JsonResponder:
     def __init__(self, hotline: str = "") -> None:
         self.hotline = hotline
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
+    def turn(self, turn: Turn, language: str, seq: int, call: Call) -> str:  # noqa: ARG002 - the protocol's
         return json.dumps({
             "seq": seq, "language": language, "expect": str(turn.expect), "digits": turn.digits,
             "prompts": [{"step": p.step_id, "topic": p.topic, "text": for_reading(p.text, self.hotline),

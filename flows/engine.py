@@ -86,6 +86,12 @@ class Turn:
     def ended(self) -> bool:
         return self.end_reason is not None
 
+    @property
+    def takes_speech(self) -> bool:
+        """The caller answers this turn by voice (or a key): a yes/no question, not keypad-only, no hand-off."""
+        return (self.expect is Expect.YES_NO and not self.keypad_only and self.handoff_topic is None
+                and not self.ended)
+
 
 @dataclass(frozen=True)
 class Scripted:
@@ -197,6 +203,13 @@ class FlowEngine:
         if kind is InputKind.NO:
             return self._no(state, step)
         return self._not_understood(state, step)
+
+    def again(self, state: CallState) -> Turn:
+        """The current question as it stands, asked again with no change of state (the IVR lost the means it
+        was listening with, e.g. a failed audio stream); raises when the call is not on a question."""
+        if state.end_reason is not None or state.phase is Phase.HANDOFF or state.index >= len(state.plan):
+            raise ValueError("the call is not on a question")
+        return self._ask(state, self._current(state), [])
 
     def time_out(self, state: CallState) -> tuple[CallState, Turn]:
         """The call ran past its time limit (the IVR's clock, not the engine's): end it politely."""

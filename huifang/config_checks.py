@@ -157,8 +157,14 @@ def _validate_ivr(settings: Settings) -> None:
         raise ConfigError("ivr.human_first_min_age: must be 0 (off) or an age")
     if ivr.agent_kind not in ("number", "sip", "client"):
         raise ConfigError(f"ivr.agent_kind: {ivr.agent_kind!r} is not one of number, sip, client")
+    if ivr.capture not in ("record", "stream"):
+        raise ConfigError(f"ivr.capture: {ivr.capture!r} is not one of record, stream")
+    if not 100 <= ivr.stream_end_silence_ms < ivr.stream_max_answer_ms:
+        raise ConfigError(f"ivr.stream_end_silence_ms: must be at least 100 and less than ivr.stream_max_answer_ms "
+                          f"({ivr.stream_max_answer_ms}), got {ivr.stream_end_silence_ms}")
     for key in ("record_timeout_s", "record_max_length_s", "gather_timeout_s", "max_call_seconds",
-                "answer_fetch_attempts", "dial_timeout_s", "agent_link_minutes", "agent_session_minutes"):
+                "answer_fetch_attempts", "dial_timeout_s", "agent_link_minutes", "agent_session_minutes",
+                "stream_start_timeout_ms", "stream_gather_timeout_s", "stream_max_lag_ms"):
         if getattr(ivr, key) < 1:
             raise ConfigError(f"ivr.{key}: must be at least 1, got {getattr(ivr, key)}")
     rec = settings.recordings

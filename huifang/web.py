@@ -22,6 +22,8 @@ from ivr.app import create_app as create_ivr_app
 from ivr.capture import AnswerCapture, KeypadCapture, Recognizer, RecordCapture
 from ivr.prompts import PromptIndex
 from ivr.services import IvrServices
+from ivr.stream_services import StreamServices
+from kit.settings import Settings
 from kit.vocab import CallbackChannel
 from recordings.media import MediaClient
 from recordings.store import FileStore
@@ -65,6 +67,37 @@ def build_services(app: App, recognizer: Recognizer | None = None,
         capture=capture,
         media=media,
         files=FileStore(Path(settings.recordings.root)),
+        streams=build_streams(settings, recognizer) if with_asr else None,
+    )
+
+
+def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamServices | None:
+    """Streamed capture (ivr.capture = "stream"): needs a recogniser; without one, answers are by keypad."""
+    ivr = settings.ivr
+    if ivr.capture != "stream":
+        return None
+    if recognizer is None:
+        log.warning("ivr.capture = stream needs speech.vosk_model_path: answers are taken by keypad only")
+        return None
+    from huifang.serving.metrics import StreamMetrics
+    from ivr.agent_links import secret_for
+    from ivr.stream_capture import StreamCapture, StreamTokens
+    from ivr.stream_services import TwilioCallUpdater
+    from ivr.stream_session import StreamSettings
+    from speech.stream import EndpointSettings
+
+    asr = settings.speech
+    endpoint = EndpointSettings(silence_dbfs=asr.silence_dbfs, end_silence_ms=ivr.stream_end_silence_ms,
+                                max_answer_ms=ivr.stream_max_answer_ms)
+    twilio = settings.twilio
+    return StreamServices(
+        capture=StreamCapture(timeout_s=ivr.stream_gather_timeout_s),
+        tokens=StreamTokens(secret_for(ivr.agent_page_secret, twilio.auth_token + ":media-stream")),
+        recognizer=recognizer,
+        updater=TwilioCallUpdater(twilio.account_sid, twilio.auth_token, twilio.api_base_url),
+        settings=StreamSettings(endpoint=endpoint, max_lag_ms=ivr.stream_max_lag_ms),
+        start_timeout_ms=ivr.stream_start_timeout_ms,
+        events=StreamMetrics(),
     )
 
 

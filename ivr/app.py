@@ -22,6 +22,7 @@ CALL_ERROR_STATUS: dict[type[CallError], int] = {UnknownCall: 404, CallConflict:
 
 def create_app(services: IvrServices) -> Flask:
     from ivr.web_agent import agent
+    from ivr.web_stream import mount_streams
     from ivr.web_twilio import media, twilio
 
     app = Flask("huifang.ivr")
@@ -32,6 +33,7 @@ def create_app(services: IvrServices) -> Flask:
     app.register_blueprint(twilio)
     app.register_blueprint(media)
     app.register_blueprint(agent)
+    mount_streams(app)
 
     @app.errorhandler(Exception)
     def _error(exc: Exception) -> Response:

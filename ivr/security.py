@@ -28,6 +28,13 @@ class SignatureCheck:
         query = request.query_string.decode("latin-1")
         return f"{base_url or self.base_url}{request.path}" + (f"?{query}" if query else "")
 
+    def valid_for(self, request: Request, url: str) -> bool:
+        """A request without parameters signed for `url` (the Media Streams WebSocket: Twilio signs its wss URL)."""
+        if not self.enabled:
+            return True
+        signature = request.headers.get("X-Twilio-Signature", "")
+        return bool(signature) and bool(self._validator.validate(url, {}, signature))
+
     def valid(self, request: Request, base_url: str | None = None) -> bool:
         if not self.enabled:
             return True

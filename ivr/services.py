@@ -13,11 +13,13 @@ from functools import cached_property
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls.context import CallContext, EngineCache
+from calls.streamed import STREAM
 from flows.engine import Turn
 from flows.library import FlowLibrary
 from ivr.agent_links import AgentTokens, Purpose, secret_for
 from ivr.capture import AnswerCapture
 from ivr.prompts import PromptIndex
+from ivr.stream_services import StreamServices
 from ivr.twiml import TurnUrls, hangup, render_turn
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
@@ -26,6 +28,7 @@ from recordings.background import BackgroundDownloads, InlineDownloads, Recordin
 from recordings.downloader import Downloader, Outcome
 from recordings.media import MediaClient
 from recordings.store import RecordingStore
+from storage.models import Call
 
 
 class IvrError(Exception):
@@ -45,10 +48,13 @@ class TwimlResponder:
         return TurnUrls(answer=f"{base}/turn?seq={seq}", no_input=f"{base}/turn?seq={seq}&no_input=1",
                         dial=f"{base}/dial?seq={seq}", message=f"{base}/message?seq={seq}")
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
+    def turn(self, turn: Turn, language: str, seq: int, call: Call) -> str:
         svc = self.services
         urls = [svc.prompts.url(p.text, language, p.personal) for p in turn.prompts]
-        return render_turn(turn, urls, self.urls(seq), svc.capture, svc.settings.ivr)
+        streamed = call.capture == STREAM and svc.streams is not None
+        capture = svc.streams.capture if streamed and svc.streams is not None else svc.capture
+        token = svc.streams.tokens.mint(call.call_sid) if streamed and seq == 1 and svc.streams is not None else None
+        return render_turn(turn, urls, self.urls(seq), capture, svc.settings.ivr, stream_token=token)
 
     def hangup(self) -> str:
         return hangup()
@@ -65,12 +71,19 @@ class IvrServices:
     capture: AnswerCapture
     media: MediaClient
     files: RecordingStore
+    streams: StreamServices | None = None  # ivr.capture = "stream" with a recogniser: answers from Media Streams
+
+    @property
+    def capture_mode(self) -> str:
+        """How a new call takes spoken answers: stream | record | keypad."""
+        return STREAM if self.streams is not None else self.capture.name
 
     @cached_property
     def calls(self) -> CallContext:
         """The call rules' context, rendering turns as TwiML."""
         return CallContext(settings=self.settings, clock=self.clock, calendar=self.calendar, library=self.library,
-                           responder=TwimlResponder(self), prompts=self.prompts, engines=EngineCache())
+                           responder=TwimlResponder(self), prompts=self.prompts, engines=EngineCache(),
+                           capture=self.capture_mode)
 
     @property
     def downloader(self) -> Downloader:

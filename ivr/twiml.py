@@ -9,6 +9,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from flows.engine import Expect, Turn
 from ivr.capture import AnswerCapture, gather_keys
+from ivr.stream_capture import start_stream
 from kit.settings import IvrSettings
 
 
@@ -29,8 +30,11 @@ def hangup() -> str:
 
 
 def render_turn(turn: Turn, prompt_urls: Sequence[str], urls: TurnUrls, capture: AnswerCapture,
-                settings: IvrSettings) -> str:
+                settings: IvrSettings, stream_token: str | None = None) -> str:
+    """`stream_token`: start the call's audio stream first (its first document, when it streams its answers)."""
     response = VoiceResponse()
+    if stream_token is not None:
+        start_stream(response, settings.public_base_url, stream_token)
     if turn.ended:
         for url in prompt_urls:
             response.play(url)
@@ -43,10 +47,10 @@ def render_turn(turn: Turn, prompt_urls: Sequence[str], urls: TurnUrls, capture:
         response.append(agent_dial(urls.dial, settings))
     elif turn.expect is Expect.DIGITS:
         gather_keys(response, prompt_urls, urls.answer, urls.no_input, turn.digits, settings.gather_timeout_s)
-    elif turn.keypad_only:
-        gather_keys(response, prompt_urls, urls.answer, urls.no_input, 1, settings.gather_timeout_s)
-    else:
+    elif turn.takes_speech:
         capture.listen(response, prompt_urls, urls.answer, urls.no_input)
+    else:  # keypad-only
+        gather_keys(response, prompt_urls, urls.answer, urls.no_input, 1, settings.gather_timeout_s)
     return str(response)
 
 

@@ -10,14 +10,15 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from calls import service as calls
-from calls import status
+from calls import status, streamed
 from calls.errors import CallError
 from calls.inputs import Answered, DialResult, Heard
 from flows.engine import CallerInput, InputKind
-from ivr import fallback, recording
+from ivr import fallback, recording, stream_watch
 from ivr.app import services, signatures, unit_of_work
 from ivr.forms import call_sid_of, check_all, int_arg, require, short, status_report
 from ivr.services import IvrError
+from ivr.web_stream import STATUS_ROUTE, stream_status
 from recordings import service as recording_service
 from storage.db import reconnecting
 
@@ -53,7 +54,10 @@ def answer(args: Params, form: Params) -> str:
                         short(form, "AnsweredBy") or None, short(form, "To"), short(form, "From"))
     with unit_of_work() as session:
         body = calls.start(session, services().calls, answered)
+        streaming = streamed.call_of(session, answered.call_sid).capture == streamed.STREAM
         session.commit()
+    if streaming:
+        stream_watch.expect_start(services(), answered.call_sid)
     return body
 
 
@@ -71,9 +75,17 @@ def turn(args: Params, form: Params) -> str:
         heard = svc.capture.read(form, no_input) if current else Heard(CallerInput(InputKind.SILENCE))
     else:
         heard = svc.capture.read(form, no_input)
+    if no_input and svc.streams is not None:
+        unknown = svc.streams.registry.heard_unknown(call_sid, seq)
+        if unknown is not None:  # the stream heard speech it did not trust: not silence
+            heard = Heard(CallerInput(InputKind.UNKNOWN, text=str(unknown.get("text", ""))), unknown)
     with unit_of_work() as session:
-        body = calls.advance(session, svc.calls, call_sid, seq, heard)
+        body = stream_watch.never_started(session, svc, call_sid, seq) if no_input else None
+        if body is None:
+            body = calls.advance(session, svc.calls, call_sid, seq, heard)
         session.commit()
+    if svc.streams is not None:
+        svc.streams.registry.turn_changed(call_sid)
     return body
 
 
@@ -153,6 +165,11 @@ def _note_fallback(call_sid: str, failed: fallback.FailedRequest, *, answered: b
             session.commit()
     except Exception:
         log.exception("could not note the fallback of call %s in its record", call_sid)
+
+
+@twilio.post(STATUS_ROUTE)
+def voice_stream_status() -> Response:
+    return stream_status()
 
 
 @twilio.post("/voice/status")

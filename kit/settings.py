@@ -140,6 +140,12 @@ class IvrSettings:
     fallback_base_url: str = ""  # where Twilio's FallbackUrl points (a second host); empty: public_base_url
     agent_link_minutes: int = 240  # an agent's link to a call's context page expires after this
     agent_session_minutes: int = 30  # the page's session (a cookie the link is exchanged for) expires after this
+    capture: str = "record"  # how spoken answers are taken: record (<Record> per answer) | stream (Media Streams)
+    stream_start_timeout_ms: int = 3000  # no stream start this long after the answer: the call records instead
+    stream_gather_timeout_s: int = 5  # after the prompt, the <Gather> waits this long for keys while the stream listens
+    stream_end_silence_ms: int = 350  # quiet after speech, in stream time, that ends a streamed answer
+    stream_max_answer_ms: int = 6000  # a streamed answer this long is decided anyway
+    stream_max_lag_ms: int = 1500  # decoding further behind real time than this: the call records instead
 
     @property
     def fallback_base(self) -> str:

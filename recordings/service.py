@@ -10,6 +10,7 @@ flush; the caller commits.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from kit.settings import RecordingSettings
 from kit.vocab import RecordingStatus
 from kit.wire import is_call_sid, is_recording_sid, shown, whole_number
 from recordings.retention import retain_until
-from recordings.store import Stored, recording_path
+from recordings.store import RecordingStore, Stored, recording_path
 from storage.models import Branch, Call, Policy, Recording
 from storage.repositories import recordings as recording_repo
 
@@ -175,3 +176,27 @@ def finish_failed(session: Session, claimed: Claim, error: str, *, now: datetime
     return recording_repo.fail_claimed(session, claimed.recording_id, claimed.token,
                                        attempts=settings.download_attempts, error=error,
                                        next_try_at=now + timedelta(minutes=settings.retry_after_minutes), now=now)
+
+
+def keep_streamed_answer(session: Session, files: RecordingStore, call: Call, policy: Policy, seq: int,
+                         wav: bytes, duration_s: int, source: str, *, now: datetime,
+                         settings: RecordingSettings) -> Recording:
+    """A streamed answer's audio (the stream's frames for turn `seq`), kept with the call as a stored recording,
+    as a <Record> answer is kept by Twilio: in the compliance bundle and under the same retention. Its SID has
+    Twilio's shape, derived from the call and the turn; the same answer again changes nothing."""
+    sid = "RE" + hashlib.sha256(f"{call.call_sid}/answer/{seq}".encode()).hexdigest()[:32]
+    existing = recording_repo.by_sid(session, sid)
+    if existing is not None:
+        return existing
+    branch = session.get(Branch, policy.branch_id)
+    path = recording_path(call.started_at or call.created_at, branch.code if branch else "unknown",
+                          policy.policy_no, sid)
+    stored = files.put(path, wav)  # a local write, before the row: a rollback leaves a file a retry reuses
+    recording = Recording(recording_sid=sid, call_id=call.id, status=RecordingStatus.STORED, source_url=source,
+                          channels=1, duration_s=duration_s, path=stored.path, sha256=stored.sha256,
+                          size_bytes=stored.size_bytes, stored_at=now,
+                          retain_until=retain_until(policy.issue_date, policy.policy_term_years, settings),
+                          download_attempts=0, created_at=now, updated_at=now)
+    session.add(recording)
+    session.flush()
+    return recording

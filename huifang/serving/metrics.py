@@ -128,6 +128,32 @@ def dialer_metrics() -> DialerMetrics:
     )
 
 
+@once
+def stream_metrics() -> tuple[Counter, Histogram, Histogram]:
+    from prometheus_client import Counter, Histogram
+
+    ours = own_registry()
+    return (Counter("huifang_stream_events", "Media Streams: started, answered, lost_race (a key or the timeout "
+                    "took the turn first), refused, fallback_no_start / fallback_error / fallback_lag (the call "
+                    "records instead), intent_*, closed_*", ["event"], registry=ours),
+            Histogram("huifang_stream_turn_gap_seconds", "End of the caller's speech to the live call being "
+                      "moved on (endpoint wait, decoding, the turn's transaction and Twilio's REST call)",
+                      buckets=LATENCY_BUCKETS, registry=ours),
+            Histogram("huifang_stream_decode_seconds", "Time to recognise one streamed answer",
+                      buckets=ASR_BUCKETS, registry=ours))
+
+
+class StreamMetrics:
+    """ivr.stream_session.StreamEvents on Prometheus."""
+
+    def count(self, event: str) -> None:
+        stream_metrics()[0].labels(event).inc()
+
+    def observe(self, name: str, seconds: float) -> None:
+        events, gap, decode = stream_metrics()
+        (gap if name == "turn_gap" else decode).observe(seconds)
+
+
 def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 

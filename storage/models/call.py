@@ -45,6 +45,10 @@ class Call(IdMixin, TimestampMixin, Base):
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # flows.engine.CallState.to_dict()
     turn_seq: Mapped[int] = mapped_column(default=0)  # the turn the next webhook must name
     last_twiml: Mapped[str | None] = mapped_column(Text)  # replayed when Twilio delivers a turn twice
+    # How spoken answers are taken on this call: record | stream (a Media Stream; back to record when it
+    # fails) | keypad; None off the phone. speech_seq: the turn whose document listens for a spoken answer.
+    capture: Mapped[str | None] = mapped_column(String(16))
+    speech_seq: Mapped[int | None]
     event_count: Mapped[int] = mapped_column(default=0)  # numbers the call's events without a query
     end_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_topic: Mapped[str | None] = mapped_column(String(48))

@@ -28,7 +28,7 @@ class Recorder:
 
     turns: list[tuple[int, Turn]] = field(default_factory=list)
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
+    def turn(self, turn: Turn, language: str, seq: int, call: object = None) -> str:
         self.turns.append((seq, turn))
         return f"turn {seq}: " + " / ".join(p.text[:8] for p in turn.prompts)
 

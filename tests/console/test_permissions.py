@@ -84,7 +84,7 @@ def settings(tmp_path: Path) -> Settings:
 class _Quiet:
     """The call's channel: renders nothing (the calls service driven directly, as a WebSocket worker would)."""
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
+    def turn(self, turn: Turn, language: str, seq: int, call: object = None) -> str:
         return f"turn {seq}"
 
     def hangup(self) -> str:

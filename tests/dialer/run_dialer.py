@@ -52,7 +52,7 @@ LIVE = " OR status = 'in_progress'"  # calls that end (--call-ms) are waited for
 class _NoTurns:
     """The calls this provider ends are never answered: no turn is rendered, no prompt prepared."""
 
-    def turn(self, turn: Turn, language: str, seq: int) -> str:
+    def turn(self, turn: Turn, language: str, seq: int, call: object = None) -> str:
         raise AssertionError("an unanswered call renders no turn")
 
     def hangup(self) -> str:
