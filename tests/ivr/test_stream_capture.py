@@ -223,3 +223,13 @@ def test_a_server_that_records_its_answers_has_no_stream_route(engine: Engine, t
     upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
     assert ivr.client.get("/twilio/stream", headers=upgrade).status_code == 404
+
+
+def test_a_fallback_after_the_call_ended_changes_nothing(ivr: Ivr) -> None:
+    ivr.run_to_question()
+    assert ivr.status("CA1", "completed", CallDuration="30", SequenceNumber="3").status_code == 200
+    count = len(ivr.events())
+    with ivr.session() as s:
+        assert streamed.record_instead(s, ivr.svc.calls, sid("CA1"), "the stream closed without a stop message") is None
+        s.commit()
+    assert ivr.call().capture == "stream" and len(ivr.events()) == count
