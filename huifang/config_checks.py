@@ -157,6 +157,8 @@ def _validate_ivr(settings: Settings) -> None:
         raise ConfigError("ivr.human_first_min_age: must be 0 (off) or an age")
     if ivr.agent_kind not in ("number", "sip", "client"):
         raise ConfigError(f"ivr.agent_kind: {ivr.agent_kind!r} is not one of number, sip, client")
+    if ivr.stream_decode_slots < 0:
+        raise ConfigError(f"ivr.stream_decode_slots: must be 0 (one per CPU core) or more, got {ivr.stream_decode_slots}")
     if ivr.capture not in ("record", "stream"):
         raise ConfigError(f"ivr.capture: {ivr.capture!r} is not one of record, stream")
     if not 100 <= ivr.stream_end_silence_ms < ivr.stream_max_answer_ms:

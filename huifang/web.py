@@ -88,7 +88,7 @@ def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamSe
     from ivr.agent_links import secret_for
     from ivr.stream_capture import StreamCapture, StreamTokens
     from ivr.stream_services import TwilioCallUpdater
-    from ivr.stream_session import StreamSettings
+    from ivr.stream_session import DecodeSlots, StreamSettings
     from speech.stream import EndpointSettings
 
     asr = settings.speech
@@ -103,6 +103,7 @@ def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamSe
         settings=StreamSettings(endpoint=endpoint, max_lag_ms=ivr.stream_max_lag_ms),
         start_timeout_ms=ivr.stream_start_timeout_ms,
         events=StreamMetrics(),
+        slots=DecodeSlots(ivr.stream_decode_slots or len(os.sched_getaffinity(0))),
     )
 
 

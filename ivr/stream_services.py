@@ -22,7 +22,7 @@ from twilio.rest import Client
 from dialer.telephony import TWILIO_API, ApiBaseHttpClient
 from ivr.capture import Recognizer
 from ivr.stream_capture import StreamCapture, StreamTokens
-from ivr.stream_session import CallUpdater, NoEvents, StreamEvents, StreamSession, StreamSettings
+from ivr.stream_session import CallUpdater, DecodeSlots, NoEvents, StreamEvents, StreamSession, StreamSettings
 
 log = logging.getLogger(__name__)
 NOT_IN_PROGRESS = 21220  # Twilio: the call is not in progress (it ended), so it cannot be redirected
@@ -104,3 +104,4 @@ class StreamServices:
     registry: StreamRegistry = field(default_factory=StreamRegistry)
     events: StreamEvents = field(default_factory=NoEvents)
     schedule: Callable[[float, Callable[[], None]], None] = _timer  # run an action after some seconds
+    slots: DecodeSlots = field(default_factory=lambda: DecodeSlots(0))  # recognitions at a time, per process

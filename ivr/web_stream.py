@@ -96,7 +96,7 @@ def media_stream(ws: Server) -> None:
     streams = svc.streams
     assert streams is not None
     session = StreamSession(DatabasePort(svc), streams.updater, streams.recognizer, streams.tokens,
-                            streams.settings, streams.events)
+                            streams.settings, streams.events, slots=streams.slots)
     try:
         while not session.closed:
             data = ws.receive()

@@ -146,6 +146,7 @@ class IvrSettings:
     stream_end_silence_ms: int = 350  # quiet after speech, in stream time, that ends a streamed answer
     stream_max_answer_ms: int = 6000  # a streamed answer this long is decided anyway
     stream_max_lag_ms: int = 1500  # decoding further behind real time than this: the call records instead
+    stream_decode_slots: int = 0  # streamed answers recognised at once per process; 0: one per CPU core
 
     @property
     def fallback_base(self) -> str:

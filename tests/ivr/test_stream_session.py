@@ -13,7 +13,7 @@ from calls.inputs import Heard
 from calls.streamed import Listening
 from flows.engine import InputKind
 from ivr.stream_capture import StreamTokens
-from ivr.stream_session import StreamRefused, StreamSession, StreamSettings
+from ivr.stream_session import DecodeSlots, StreamRefused, StreamSession, StreamSettings
 from speech.asr import Recognition
 from speech.audio import Audio, concatenate
 from speech.lexicon import Intent
@@ -261,3 +261,27 @@ def test_wait_processed_reports_the_frames_handled(rig: Rig) -> None:
     assert rig.session.processed_ms == 80
     assert rig.session.wait_processed(80, timeout_s=0.0)
     assert not rig.session.wait_processed(100, timeout_s=0.0)
+
+
+def test_a_recognition_holds_a_decode_slot_while_it_runs() -> None:
+    slots = DecodeSlots(1)
+    held: list[bool] = []
+
+    class Probe(Scripted):
+        def recognize(self, audio: Audio) -> Recognition:
+            gate = slots._gate
+            assert gate is not None
+            free = gate.acquire(blocking=False)  # another stream's decode would have to wait now
+            if free:
+                gate.release()
+            held.append(not free)
+            return super().recognize(audio)
+
+    rig = Rig(recognizer=Probe(results=[Intent.YES]))
+    rig.session.slots = slots
+    rig.start()
+    rig.play(answer_audio())
+    assert held == [True] and len(rig.port.answers) == 1
+    gate = slots._gate
+    assert gate is not None and gate.acquire(blocking=False)  # released after it
+    assert DecodeSlots(0)._gate is None  # 0: no limit in the session (the wiring turns 0 into the core count)
