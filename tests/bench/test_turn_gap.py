@@ -1,0 +1,66 @@
+"""bench/turn_gap.py: Twilio-shaped messages, and a --quick smoke run of the whole bench."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.stream_load import PROMPT_S, make_calls, media, start
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_media_messages_are_shaped_like_twilios() -> None:
+    message = json.loads(media("MZ1", 3, base64.b64encode(b"\xff" * 160).decode()))
+    assert message["event"] == "media"
+    assert message["sequenceNumber"] == "5"  # connected carries none, start is 1, frame 0 is 2
+    assert message["media"] == {"track": "inbound", "chunk": "4", "timestamp": "60",
+                                "payload": base64.b64encode(b"\xff" * 160).decode()}
+    opened = json.loads(start("CA1", "MZ1"))["start"]
+    assert opened["mediaFormat"] == {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+    assert opened["customParameters"]["token"]
+
+
+def test_a_call_is_prompts_answers_and_whole_frames() -> None:
+    (call,) = make_calls(1, questions=2)
+    assert {len(base64.b64decode(p)) for p in call.payloads} == {160}
+    assert call.questions[0] == 0
+    first_end = call.speech_end_ms[0]
+    assert PROMPT_S * 1000 < first_end < call.questions[1] * 20  # the answer ends before the next prompt
+    assert len(call.answers) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pins a process to one core (Linux)")
+def test_quick_run_reports_positive_numbers() -> None:
+    """--quick: about 15 s (the model loads twice; one paced step runs 6 s of stream in a pinned process)."""
+    done = subprocess.run([sys.executable, "bench/turn_gap.py", "--quick", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) >= {"per_stream", "decision_latency", "concurrency", "turn_gaps", "call_pattern",
+                           "loadavg_before", "loadavg_after"}
+    single = report["per_stream"]
+    assert single["answered"] == single["correct"] == single["questions"] > 0
+    assert 0 < single["rtf_frames"] < single["rtf"] < 1
+    assert 0 < single["rtf_recognition"] < single["rtf"]
+    latency = report["decision_latency"]
+    assert latency["answers"] == single["answered"]
+    assert latency["endpoint_ms_p50"] >= 350  # at least the end silence
+    assert 0 < latency["decode_ms_p50"] <= latency["decode_ms_p95"] < latency["stream_gap_ms_p95"]
+    (step,) = report["concurrency"]["steps"]
+    assert step["streams"] == 3
+    assert step["fallbacks"] == 0
+    assert step["decisions"] > 0
+    assert 0 < step["cpu_utilisation"] <= 1.05
+    assert step["lag_ms_max"] > 0
+    assert 0 < step["decode_ms_p50"] <= step["decode_ms_p95"]
+    assert step["turn_gap_ms_p50"] > report["concurrency"]["rest_ms"]
+    assert report["concurrency"]["streams_per_core"] in (0, 3)
+    assert report["turn_gaps"] is None  # part 2 (the harness's record vs stream gaps) is not in yet
