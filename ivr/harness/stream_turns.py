@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from ivr.harness.streamed import Speech
 from ivr.harness.twiml import Verb
-from speech.audio import TELEPHONE_RATE, read_wav, resample
+from speech.audio import TELEPHONE_RATE, read_wav, resample, trim
+
+VOICE_DBFS = -45.0  # the callee's voice starts where the spoken clip rises above this
 
 if TYPE_CHECKING:
     from ivr.harness.simulator import _Caller
@@ -58,7 +60,7 @@ def streamed_gather(caller: _Caller, verb: Verb) -> list[Verb] | None:
         if answer != "silence":
             if sim.speaker is None:
                 raise SimulationError("audio mode needs a speaker (espeak-ng voice and lexicon of the flow's language)")
-            audio = resample(read_wav(sim.speaker(answer)), TELEPHONE_RATE)
+            audio = trim(resample(read_wav(sim.speaker(answer)), TELEPHONE_RATE), VOICE_DBFS, 0)  # voice onset first
             at = prompt_end - options.barge_in_ms if options.barge_in_ms > 0 else prompt_end + options.answer_after_ms
             speech = Speech(audio, max(start, at))
             if options.key_after_ms is not None and keys:

@@ -30,6 +30,7 @@ def korean_harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, re
                    capture: str = "stream") -> Iterator[tuple[LocalHarness, Ivr]]:
     """The IVR on the Korean flow, answers heard by the real Vosk path; `capture` stream: served on loopback
     with the Media Streams peer and the call-update endpoint."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     ivr = build_ivr(engine, tmp_path, prompt_cache, capture=capture)
     library = load_library(KO_FLOWS)
     assert library.ok, library.errors
