@@ -140,6 +140,7 @@ class LocalHarness:
     simulator: Simulator
     rest_latency_ms: int = 250  # Twilio's REST round trip, counted in turn gaps (and on the virtual clock)
     streams: AppStreams | None = None
+    last_log: CallLog | None = None  # the simulator's log of the last call (its stream, prompts, requests)
     _server: BaseWSGIServer | None = field(default=None, repr=False)
 
     def serve_streams(self, server_url: str | None = None) -> AppStreams:
@@ -220,7 +221,7 @@ class LocalHarness:
         prepare(self.services.sessions, self.services.calls, task_id)
         call_sid = mint(CALL)
         self.place(task_id, call_sid, phone)
-        log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
+        log = self.last_log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
         return self.summary(policy_no, log)
 
     def place(self, task_id: int, call_sid: str, to: str) -> None:

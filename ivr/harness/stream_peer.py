@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionError as HandshakeFailed
 from twilio.request_validator import RequestValidator
 
 from ivr.harness.sids import mint
@@ -68,9 +69,8 @@ class StreamPeer:
         signature = RequestValidator(self.auth_token).compute_signature(self.url, {})
         try:
             self._ws = Client.connect(self.address, headers={"X-Twilio-Signature": signature})
-        except ConnectionError as exc:
-            status = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-            raise PeerRefused(status) from None
+        except HandshakeFailed as exc:
+            raise PeerRefused(exc.status_code if isinstance(exc.status_code, int) else 0) from None
 
     def _send(self, message: dict[str, Any]) -> bool:
         """False when the server has closed the stream (Twilio stops sending then)."""

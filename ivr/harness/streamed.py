@@ -161,7 +161,8 @@ class StreamLeg:
     def _registered(self) -> Any:
         """The app's session once it has taken the `start` (None if it refused the stream)."""
         deadline = time.monotonic() + REGISTER_WAIT_S
-        assert self.peer is not None and self.peer._ws is not None  # noqa: SLF001 - our own peer
+        assert self.peer is not None
+        assert self.peer._ws is not None
         while time.monotonic() < deadline:
             session = self.host.session(self.call_sid)
             if session is not None:

