@@ -150,6 +150,8 @@ def test_the_stream_socket_refuses_forgeries_and_sends_nothing(
             assert peer.media(b"\xff" * 160)
         assert session.wait_processed(980, 10.0)
         assert events_of(local, call_sid, "stream") == ["started"]
+        assert session.stream_sid == peer.stream_sid
+        assert session.stream_sid.startswith("MZ")
         peer.stop()
         wait_until(lambda: session.closed, "the app closing the stream on stop")
         assert peer.received() == []
