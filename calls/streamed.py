@@ -83,8 +83,8 @@ def record_instead(session: Session, ctx: CallContext, call_sid: str, reason: st
     recorded. Returns the current question again with <Record> to redirect the live call to, when the call
     is waiting for a spoken answer now; None when there is nothing to redirect (or it records already)."""
     call = call_repo.by_sid(session, call_sid, lock=True)
-    if call is None or call.capture != STREAM:
-        return None
+    if call is None or call.capture != STREAM or call.end_reason is not None or call.outcome is not CallOutcome.IN_PROGRESS:
+        return None  # nothing to change: another fallback came first, or the call is over
     now = ctx.clock.now()
     call.capture = RECORD
     call.updated_at = now

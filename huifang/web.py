@@ -80,6 +80,11 @@ def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamSe
         log.warning("ivr.capture = stream needs speech.vosk_model_path: answers are taken by keypad only")
         return None
     from huifang.serving.metrics import StreamMetrics
+
+    if settings.web.workers > 1:
+        log.warning("ivr.capture = stream with web.workers = %d: a key taken by another worker re-arms a call's stream "
+                    "only when it next reads the call (each second); prefer web.workers = 1 with enough web.threads",
+                    settings.web.workers)
     from ivr.agent_links import secret_for
     from ivr.stream_capture import StreamCapture, StreamTokens
     from ivr.stream_services import TwilioCallUpdater

@@ -286,6 +286,10 @@ class StreamSession:
         self.events.observe("turn_gap", decision.gap_ms / 1000)
         self._rearm(self.port.where(self.call_sid))
 
+    def record_instead(self, reason: str, event: str) -> None:
+        """The stream failed: the call records its answers from now on (redirected now when it is listening)."""
+        self._record_instead(reason, event)
+
     def _record_instead(self, reason: str, event: str) -> None:
         self.recording = True
         self.events.count(event)

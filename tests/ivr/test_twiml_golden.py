@@ -305,6 +305,15 @@ def fallback_errors(s: Script) -> None:
     s.fallback("a well-formed fallback → the answer is taken", "/twilio/voice/turn?seq=1", turn)
 
 
+def stream_capture(s: Script) -> None:
+    """ivr.capture = stream: the stream started in the first document only, questions in a DTMF <Gather>, keys
+    still answer; a question's timeout on a call whose stream never started asks it again with <Record>."""
+    s.to_first_question()
+    s.turn("key 1 → next question (keys answer a streamed question)", digits="1")
+    s.turn("no input, the stream never started → the same question with <Record>", no_input=True)
+    s.turn("spoken yes (recorded) → next question, recorded from now on", speech=Intent.YES)
+
+
 def _state(ivr: Ivr) -> dict[str, Any]:
     state = ivr.call().state
     assert state is not None
@@ -328,6 +337,7 @@ SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
     "human_first": (human_first, {"human_first_min_age": 60, "elderly": True}),
     "no_agent_line": (no_agent_line, {"agent_target": ""}),
     "keypad_capture": (keypad, {"keypad": True}),
+    "stream_capture": (stream_capture, {"streams": True}),
     "errors": (errors, {}),
     "fallback_turns": (fallback_turns, {"fallback_base_url": "https://fallback.example.com"}),
     "fallback_message": (fallback_message, {}),

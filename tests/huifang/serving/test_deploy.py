@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from huifang.cli import cli
-from kit.settings import ConsoleSettings, WebSettings
+from kit.settings import ConsoleSettings, IvrSettings, WebSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
@@ -98,6 +98,12 @@ def test_nginx_passes_what_the_app_needs_and_logs_no_query_strings() -> None:
     assert "$uri" in log_format
     assert "$request_uri" not in log_format
     assert "$request " not in log_format  # the path only: no query string, where tokens could be
+    stream = re.search(r"location = /twilio/stream \{(.*?)\}", site, re.S)
+    assert stream is not None  # Twilio's Media Streams: the WebSocket upgrade passed on, held for a whole call
+    assert "proxy_set_header Upgrade $http_upgrade;" in stream.group(1)
+    assert 'proxy_set_header Connection "upgrade";' in stream.group(1)
+    held = re.search(r"proxy_read_timeout (\d+)s;", stream.group(1))
+    assert held is not None and int(held.group(1)) >= IvrSettings().max_call_seconds
     read = re.search(r"proxy_read_timeout (\d+)s;", site)
     assert read is not None
     assert int(read.group(1)) > 15  # Twilio gives up on a webhook after 15 s: nginx must not cut it first
