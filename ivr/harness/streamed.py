@@ -172,6 +172,17 @@ class StreamLeg:
             time.sleep(0.002)  # the server's reader thread is taking the start message
         return None
 
+    def _released(self) -> None:
+        """After a dropped connection: wait until the app has finished with the stream (its close handling, a
+        fallback redirect included), so what it does happens at this stream time."""
+        if self.session is None:
+            return
+        deadline = time.monotonic() + self.options.wait_s
+        while self.host.session(self.call_sid) is self.session:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"call {self.call_sid}: the app did not let the dropped stream go")
+            time.sleep(0.002)  # the app's stream thread is handling the close
+
     def close(self) -> None:
         """The call ended: Twilio stops the stream (`stop`) and reports it."""
         if self.peer is not None and not self.peer.closed:
@@ -196,8 +207,8 @@ class StreamLeg:
     def arrival_ms(self, call_sid: str) -> int:  # noqa: ARG002 - one leg per call in flight
         """The stream time an update arrives at: now on the simulator's thread (a webhook, a timer); on the
         app's stream thread, the end of the frame it is handling."""
-        if threading.get_ident() == self._thread or self.session is None:
-            return self.ms()
+        if threading.get_ident() == self._thread or self.session is None or self.session.closed:
+            return self.ms()  # (a closed session: the harness waits for the app to finish with it)
         return int(self.session.processed_ms) + 2 * FRAME_MS
 
     def advance(self, until_ms: int, speech: Speech | None = None, key_at_ms: int | None = None) -> Interrupt | None:
@@ -257,8 +268,10 @@ class StreamLeg:
             self._aborted = True
             if self.peer is not None:
                 self.peer.abort()
+                self._released()
         if self.options.error_at_ms is not None and now >= self.options.error_at_ms and not self._errored:
             self._errored = True
             if self.peer is not None and not self.peer.closed:
                 self._status("stream-error", "31920: Stream - WebSocket - Connection Broken Pipe")
                 self.peer.abort()
+                self._released()
