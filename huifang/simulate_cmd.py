@@ -14,6 +14,7 @@ from ivr.harness.persona import MODES, PersonaError, load_persona
 
 SIMULATED_ACCOUNT = "AC" + "5" * 32
 SIMULATED_TOKEN = "simulated-auth-token"
+CAPTURES = ("record", "stream")
 
 
 @click.group("simulate")
@@ -39,9 +40,16 @@ def simulated(app: App) -> App:
 @click.option("--policy", "policy_no", required=True)
 @click.option("--persona", "persona_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--mode", type=click.Choice(MODES), default=None, help="Overrides the persona's mode.")
+@click.option("--capture", type=click.Choice(CAPTURES), default=None,
+              help="Capture strategy for the simulated call (default: ivr.capture).")
+@click.option("--barge-in-ms", type=click.IntRange(0, 10_000), default=0, show_default=True,
+              help="stream: the callee answers this long before the prompt ends.")
+@click.option("--rest-latency-ms", type=click.IntRange(0, 10_000), default=250, show_default=True,
+              help="Twilio's REST round trip, counted in turn gaps (and in stream time).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None, as_json: bool) -> None:
+def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None, capture: str | None,
+                  barge_in_ms: int, rest_latency_ms: int, as_json: bool) -> None:
     """Run one call of POLICY's callback task with the persona as the callee; print the transcript and result."""
     try:
         persona = load_persona(persona_path)
@@ -49,11 +57,19 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
         raise click.ClickException(str(exc)) from None
     if mode:
         persona = dataclasses.replace(persona, mode=mode)
-    _, harness = harness_for(app, real_prompts=True, audio=persona.mode == "audio")
+    capture = capture or app.settings.ivr.capture
+    if capture == "stream" and persona.mode not in ("audio", "dtmf"):
+        raise click.ClickException(f"--capture stream needs --mode audio or dtmf (the callee speaks or presses keys "
+                                   f"on the stream), not {persona.mode}")
+    _, harness = harness_for(app, real_prompts=True, audio=persona.mode == "audio", capture=capture)
+    harness.rest_latency_ms = harness.simulator.stream_options.rest_latency_ms = rest_latency_ms
+    harness.simulator.stream_options.barge_in_ms = barge_in_ms
     try:
         result = harness.call(policy_no, persona)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        harness.close()
     if as_json:
         emit_json(result)
         return
@@ -65,9 +81,12 @@ def simulate_call(app: App, policy_no: str, persona_path: Path, mode: str | None
                f"{', '.join(c['type'] for c in result['cases']) or '-'}")
 
 
-def harness_for(app: App, real_prompts: bool, audio: bool = False) -> tuple[App, LocalHarness]:
+def harness_for(app: App, real_prompts: bool, audio: bool = False,
+                capture: str | None = None) -> tuple[App, LocalHarness]:
     """The app under simulation and its harness. Audio mode: the configured Vosk model hears answers that
-    espeak-ng speaks in speech.language; otherwise recognition results are handed in."""
+    espeak-ng speaks in speech.language; otherwise recognition results are handed in. `capture` stream: the app
+    is also served on a loopback socket for the Media Streams WebSocket (webhooks stay on the test client), and
+    the configured model decides the streamed answers."""
     from huifang.speech_wiring import build_tts
     from huifang.web import build_services
     from ivr.app import create_app
@@ -76,12 +95,20 @@ def harness_for(app: App, real_prompts: bool, audio: bool = False) -> tuple[App,
     from speech.lexicon import load_lexicon
 
     sim = simulated(app)
+    stream = capture == "stream"
+    if capture:
+        sim = App(settings=dataclasses.replace(sim.settings, ivr=dataclasses.replace(sim.settings.ivr, capture=capture)),
+                  clock=sim.clock)
     if audio and not sim.settings.speech.vosk_model_path:
         raise click.ClickException("--mode audio needs a Vosk model: set speech.vosk_model_path")
+    if stream and not sim.settings.speech.vosk_model_path:
+        raise click.ClickException("--capture stream needs a Vosk model: set speech.vosk_model_path")
     injected = InjectedRecognizer()
-    services = build_services(sim, recognizer=None if audio else injected,
+    services = build_services(sim, recognizer=None if audio or stream else injected,
                               renderer=None if real_prompts else SilentRenderer())
     harness = LocalHarness.build(services, create_app(services), injected)
+    if stream:
+        harness.serve_streams()
     if audio:
         speech = sim.settings.speech
         lexicon_dir = Path(speech.lexicon_dir) if speech.lexicon_dir else None
@@ -107,7 +134,7 @@ def simulate_campaign(app: App, personas_path: Path, start_text: str | None, day
         cast = load_cast(personas_path)
     except PersonaError as exc:
         raise click.ClickException(str(exc)) from None
-    sim, harness = harness_for(app, real_prompts)
+    sim, harness = harness_for(app, real_prompts, capture="record")  # text-mode callees: no stream
     try:
         start = datetime.fromisoformat(start_text) if start_text else sim.clock.now()
     except ValueError:

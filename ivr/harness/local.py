@@ -4,7 +4,8 @@ summary in the shape of `huifang simulate call` (docs/interfaces.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,15 +13,19 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from calls.service import prepare
 from flows.engine import CallState
 from flows.library import FlowLibrary
+from ivr.harness.call_updates import CallUpdates
 from ivr.harness.media import InjectedRecognizer, MediaHost
 from ivr.harness.persona import Persona
 from ivr.harness.sids import CALL, mint
 from ivr.harness.simulator import NO_RESPONSE, CallLog, Simulator
+from ivr.harness.streamed import VirtualTimers
 from ivr.services import IvrServices
+from ivr.stream_services import TwilioCallUpdater
 from kit.clock import FrozenClock, isoformat_local
 from storage.db import unit_of_work
 from storage.models import CallbackTask, Case, Policy
@@ -96,6 +101,13 @@ class DatabaseOracle:
             stored = call_repo.state_of(session, call_sid)
         return None if stored is None else _topic(self.services.library, CallState.from_dict(stored))
 
+    def takes_speech(self, call_sid: str) -> bool:
+        """Whether the question asked now wants a spoken answer (a person hears "please answer"; a keypad-only
+        question says which key to press)."""
+        with self.services.sessions() as session:
+            call = call_repo.by_sid(session, call_sid)
+            return call is not None and call.speech_seq is not None and call.speech_seq == call.turn_seq
+
 
 def _topic(library: FlowLibrary, state: CallState) -> str | None:
     if state.index >= len(state.plan):
@@ -105,12 +117,65 @@ def _topic(library: FlowLibrary, state: CallState) -> str | None:
 
 
 @dataclass
+class AppStreams:
+    """The app as a stream host (ivr.harness.streamed.StreamHost): where it is served, Twilio's call-update
+    endpoint its TwilioCallUpdater talks to, and its live stream sessions."""
+
+    services: IvrServices
+    server_url: str
+    public_base_url: str
+    updates: CallUpdates
+
+    def session(self, call_sid: str) -> Any:
+        streams = self.services.streams
+        return streams.registry.get(call_sid) if streams is not None else None
+
+
+@dataclass
 class LocalHarness:
     """One app under simulation: its services (their clock must be a FrozenClock) and the simulator."""
 
     services: IvrServices
     app: Flask
     simulator: Simulator
+    rest_latency_ms: int = 250  # Twilio's REST round trip, counted in turn gaps (and on the virtual clock)
+    streams: AppStreams | None = None
+    last_log: CallLog | None = None  # the simulator's log of the last call (its stream, prompts, requests)
+    _server: BaseWSGIServer | None = field(default=None, repr=False)
+
+    def serve_streams(self, server_url: str | None = None) -> AppStreams:
+        """Streamed capture: Twilio's call-update endpoint on the app's updater, the app's timers on the virtual
+        clock, and the app served on a real loopback socket for the Media Streams WebSocket (unless `server_url`
+        names where it is served already). Webhooks stay on the harness's transport."""
+        streams = self.services.streams
+        if streams is None:
+            raise RuntimeError("the app does not take streamed answers (ivr.capture = stream, with a recogniser)")
+        if self.streams is not None:
+            return self.streams
+        twilio = self.services.settings.twilio
+        updates = CallUpdates(twilio.account_sid, twilio.auth_token)
+        if isinstance(streams.updater, TwilioCallUpdater):
+            session = streams.updater.client.http_client.session  # type: ignore[attr-defined]
+            session.mount("https://api.twilio.com/", updates)
+            session.mount(twilio.api_base_url.rstrip("/") + "/", updates)
+        timers = VirtualTimers(self.simulator.clock)
+        streams.schedule = timers.schedule
+        if server_url is None:
+            self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+            threading.Thread(target=self._server.serve_forever, name="harness-app", daemon=True).start()
+            server_url = f"http://127.0.0.1:{self._server.server_port}"
+        self.streams = AppStreams(self.services, server_url, self.services.settings.ivr.public_base_url, updates)
+        self.simulator.stream_host = self.streams
+        self.simulator.timers = timers
+        self.simulator.auth_token = twilio.auth_token
+        self.simulator.stream_options.rest_latency_ms = self.rest_latency_ms
+        return self.streams
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
     @classmethod
     def build(cls, services: IvrServices, app: Flask, recognizer: InjectedRecognizer,
@@ -156,7 +221,7 @@ class LocalHarness:
         prepare(self.services.sessions, self.services.calls, task_id)
         call_sid = mint(CALL)
         self.place(task_id, call_sid, phone)
-        log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
+        log = self.last_log = self.simulator.run(task_id, call_sid, phone, persona, attempt)
         return self.summary(policy_no, log)
 
     def place(self, task_id: int, call_sid: str, to: str) -> None:
@@ -197,4 +262,31 @@ class LocalHarness:
             "handoff": call.handoff_topic is not None,
             "cases": [{"id": c.id, "type": c.type.value, "reason": c.reason, "due_at": isoformat_local(c.due_at)}
                       for c in cases],
+            "capture": "stream" if log.streamed else (call.capture or self.services.capture_mode),
+            "turn_gaps": turn_gaps(log, events, self.simulator.stream_options.rest_latency_ms),
         }
+
+
+def turn_gaps(log: CallLog, events: list[Any], latency_ms: int) -> list[dict[str, Any]]:
+    """End of the caller's speech → the next prompt starts, per answered turn (ms). Streamed: the app's own
+    decision (its stream-time wait for the end of speech, decoding and the compare-and-set, wall time) plus
+    Twilio's REST round trip as the configured latency in place of the measured redirect (a loopback adapter
+    here). Recorded: Twilio's silence detection (the <Record> timeout) + the action webhook's wall time (download
+    and decoding) + the same latency."""
+    gaps: list[dict[str, Any]] = []
+    session = log.stream.session if log.stream is not None else None
+    for decision in (session.decisions if session is not None else []):
+        moved = log.moved_ms.get(decision.seq)
+        prompt_end = log.prompt_end_ms.get(decision.seq)
+        gaps.append({"seq": decision.seq, "intent": str(decision.intent), "capture": "stream",
+                     "speech_end_ms": decision.speech_end_ms,
+                     "gap_ms": round(decision.gap_ms - decision.redirect_ms + latency_ms, 1),
+                     "barge_in": moved is not None and prompt_end is not None and moved < prompt_end})
+    recorded = [e for e in events if e.who == "caller" and e.kind == "answer"
+                and (e.detail or {}).get("source") == "record" and (e.detail or {}).get("recording_url")]
+    for event, timing in zip(recorded, log.recorded, strict=False):
+        gaps.append({"seq": int(timing["seq"]), "intent": str(event.detail.get("intent") or ""), "capture": "record",
+                     "speech_end_ms": round(timing["speech_end_ms"]),
+                     "gap_ms": round(timing["silence_ms"] + timing["webhook_ms"] + latency_ms, 1),
+                     "barge_in": False})
+    return gaps

@@ -17,6 +17,7 @@ Status and recording callbacks return no TwiML and have no fallback: a failure i
 from __future__ import annotations
 
 import io
+import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from typing import Any, Protocol
 from ivr.harness.media import InjectedRecognizer, MediaHost
 from ivr.harness.persona import Persona
 from ivr.harness.sids import CALL, mint
+from ivr.harness.stream_turns import seq_of, streamed_gather
+from ivr.harness.streamed import Interrupt, StreamHost, StreamLeg, StreamOptions, VirtualTimers
 from ivr.harness.twiml import TwimlError, Verb, parse
 from kit.clock import FrozenClock
 from speech.lexicon import Intent
@@ -66,6 +69,14 @@ class _ApplicationError(Exception):
     """Twilio gave up on a voice webhook (and its fallback): the caller hears the application error."""
 
 
+class Redirected(Exception):  # noqa: N818 - a control transfer, not an error
+    """A call update (REST) replaced the running document: the call goes on with `verbs`."""
+
+    def __init__(self, verbs: list[Verb]) -> None:
+        super().__init__("call updated")
+        self.verbs = verbs
+
+
 WEBHOOK_TIMEOUT = timedelta(seconds=15)
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 NO_RESPONSE = 0  # a transport's status when no HTTP answer came at all (connection refused or reset)
@@ -91,6 +102,11 @@ class CallLog:
     played: list[str] = field(default_factory=list)
     ended: str = ""  # completed | busy | no-answer | failed
     errors: list[Notification] = field(default_factory=list)  # webhook failures, in order
+    streamed: bool = False  # the call's first document started a Media Stream
+    stream: StreamLeg | None = None  # that stream (its app session keeps the decisions)
+    prompt_end_ms: dict[int, int] = field(default_factory=dict)  # streamed question seq → its prompt's end
+    moved_ms: dict[int, int] = field(default_factory=dict)  # seq → stream time a call update moved the call on
+    recorded: list[dict[str, float]] = field(default_factory=list)  # <Record> answers: speech end, action wall ms
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,10 @@ class Simulator:
     media_seconds: dict[str, float] = field(default_factory=dict)  # <Play> media fetched, and how long it plays
     speaker: Callable[[str], bytes] | None = None  # audio mode: the callee's spoken answer, as a WAV
     birthday: Callable[[int], str] = lambda task_id: "0101"  # noqa: E731 - the applicant's MMDD, by task
+    stream_host: StreamHost | None = None  # Media Streams: the app served on a real socket (ivr.harness.streamed)
+    stream_options: StreamOptions = field(default_factory=StreamOptions)
+    timers: VirtualTimers | None = None  # the app's scheduled actions, on the virtual clock
+    auth_token: str = ""  # signs the stream's WebSocket handshake
 
     def run(self, task_id: int, call_sid: str, to: str, persona: Persona, attempt: int = 1,
             fallback_url: str | None = None, urls: CallUrls | None = None) -> CallLog:
@@ -152,6 +172,7 @@ class _Caller:
         self.asked: dict[str, int] = {}
         self.hang_up_next = False
         self.done = False
+        self.leg: StreamLeg | None = None
 
     # -- Twilio's requests --------------------------------------------------------------------
 
@@ -248,6 +269,8 @@ class _Caller:
             return
         self.sim.clock.advance(timedelta(seconds=5))
         self.answered_at = self.sim.clock.now()
+        if self.sim.stream_host is not None:
+            self.sim.stream_host.updates.live(self.log.call_sid)
         answered_by = "machine_start" if self.pickup == "machine" else "human"
         try:
             verbs: list[Verb] | None = self.webhook(self.urls.answer,
@@ -271,6 +294,10 @@ class _Caller:
     def finish(self, status: str) -> None:
         if self.log.ended:
             return
+        if self.leg is not None:
+            self.leg.close()
+        if self.sim.stream_host is not None:
+            self.sim.stream_host.updates.ended(self.log.call_sid)
         duration = int((self.sim.clock.now() - self.answered_at).total_seconds()) if status == "completed" else 0
         self.log.ended = status
         self.status(status, CallDuration=str(duration))
@@ -293,17 +320,46 @@ class _Caller:
         """Run TwiML documents until one hangs up or ends."""
         document: list[Verb] | None = verbs
         while document is not None and not self.done:
-            document = self.run_document(document)
+            try:
+                document = self.run_document(document)
+            except Redirected as moved:  # a call update replaced the document mid-verb
+                document = moved.verbs
+
+    def elapse(self, seconds: float) -> None:
+        """Call time passes; with a stream open it is streamed, and a call update may replace the document."""
+        if self.leg is None:
+            self.sim.clock.advance(timedelta(seconds=seconds))
+            return
+        interrupt = self.leg.advance(self.leg.ms() + round(seconds * 1000))
+        if interrupt is not None:
+            raise Redirected(self.follow(interrupt))
+
+    def follow(self, interrupt: Interrupt) -> list[Verb]:
+        """The document a call update moves the call to (inline TwiML, or the URL fetched as Twilio does)."""
+        update = interrupt.update
+        assert update is not None
+        if update.status in ("completed", "canceled"):
+            self.done = True
+            return []
+        if update.twiml:
+            try:
+                return parse(update.twiml)
+            except TwimlError as exc:
+                self.failed(Notification("11200", f"Calls/{self.log.call_sid}.json", f"invalid TwiML ({exc})"))
+                raise _ApplicationError("update") from None
+        return self.webhook(update.url, self.params())
 
     def run_document(self, verbs: list[Verb]) -> list[Verb] | None:
         """Each verb in turn; returns the next document when an action or redirect replaces this one."""
         for verb in verbs:
-            if verb.name == "Play":
+            if verb.name == "Start":
+                self.start_stream(verb)
+            elif verb.name == "Play":
                 self.play(verb.text)
             elif verb.name == "Say":
                 self.log.played.append(f"say:{verb.text}")
             elif verb.name == "Pause":
-                self.sim.clock.advance(timedelta(seconds=int(verb.attr("length", "1"))))
+                self.elapse(int(verb.attr("length", "1")))
             elif verb.name == "Hangup":
                 self.done = True
                 return None
@@ -322,7 +378,20 @@ class _Caller:
         self.done = True  # the end of a document: Twilio hangs up
         return None
 
-    def play(self, url: str) -> None:
+    def start_stream(self, verb: Verb) -> None:
+        """<Start><Stream>: Twilio opens the WebSocket and goes on with the next verb at once."""
+        host = self.sim.stream_host
+        if host is None:
+            raise SimulationError("<Start><Stream> needs the app served on a socket (a stream host)")
+        if self.leg is not None:
+            return  # one stream per call: a second <Start> of the same name is ignored here
+        timers = self.sim.timers or VirtualTimers(self.sim.clock)
+        self.leg = StreamLeg(host, self.sim.clock, self.sim.stream_options, timers, self.log.call_sid,
+                             self.sim.account_sid, self.sim.auth_token, self.callback)
+        self.log.streamed, self.log.stream = True, self.leg
+        self.leg.open(verb.children[0])
+
+    def duration(self, url: str) -> float:
         seconds = self.sim.media_seconds.get(url)
         if seconds is None:  # Twilio caches <Play> media it has fetched once (the app allows a day)
             status, audio = self.sim.transport.get(url)
@@ -330,8 +399,12 @@ class _Caller:
                 raise SimulationError(f"{url}: Twilio could not fetch the audio to <Play> (HTTP {status})")
             with wave.open(io.BytesIO(audio), "rb") as wav:
                 seconds = self.sim.media_seconds[url] = wav.getnframes() / wav.getframerate()
+        return seconds
+
+    def play(self, url: str) -> None:
+        seconds = self.duration(url)
         self.log.played.append(url)
-        self.sim.clock.advance(timedelta(seconds=seconds))
+        self.elapse(seconds)
 
     # -- the callee's answers -----------------------------------------------------------------
 
@@ -353,6 +426,8 @@ class _Caller:
 
     def gather(self, verb: Verb) -> list[Verb] | None:
         """The next document, or None: no input (Twilio goes on with the next verb) or the caller hung up."""
+        if self.leg is not None and verb.attr("numDigits", "1") == "1":
+            return streamed_gather(self, verb)
         for child in verb.children:
             if child.name == "Play":
                 self.play(child.text)
@@ -367,7 +442,7 @@ class _Caller:
                 return None
             keys = KEY_OF.get(answer, "")
         if not keys:  # no input: Twilio goes on to the next verb
-            self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "5"))))
+            self.elapse(int(verb.attr("timeout", "5")))
             return None
         return self.webhook(verb.attr("action"), self.params(Digits=keys, FinishedOnKey=""))
 
@@ -380,7 +455,7 @@ class _Caller:
             self.callback(action, self.params(Digits="hangup"))  # the caller is gone: nothing more is run
             return None
         if answer == "silence":  # nothing recorded: Twilio goes on to the next verb
-            self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "5"))))
+            self.elapse(int(verb.attr("timeout", "5")))
             return None
         if self.persona.mode == "dtmf":
             return self.webhook(action, self.params(Digits=KEY_OF[answer]))
@@ -391,15 +466,21 @@ class _Caller:
         else:
             recording = self.sim.recognizer.clip(INTENT_OF[answer])
         sid, url = self.sim.media.add(recording, self.sim.recording_not_ready)
-        self.sim.clock.advance(timedelta(seconds=1 + int(verb.attr("timeout", "5"))))
-        return self.webhook(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1", Digits=""))
+        speech_end = (self.sim.clock.now() - self.answered_at).total_seconds() * 1000 + 1000
+        self.elapse(1 + int(verb.attr("timeout", "5")))
+        began = time.perf_counter()
+        document = self.webhook(action, self.params(RecordingUrl=url, RecordingSid=sid, RecordingDuration="1",
+                                                    Digits=""))
+        self.log.recorded.append({"seq": seq_of(action), "speech_end_ms": speech_end, "silence_ms": int(verb.attr("timeout", "5")) * 1000,
+                                  "webhook_ms": (time.perf_counter() - began) * 1000})
+        return document
 
     def dial(self, verb: Verb) -> list[Verb]:
         agent_leg = mint(CALL)  # <Dial> places a second call, with a SID of its own
         if self.sim.agent_answers:
-            self.sim.clock.advance(timedelta(seconds=120))
+            self.elapse(120)
             form: dict[str, Any] = {"DialCallStatus": "completed", "DialCallSid": agent_leg, "DialCallDuration": "110"}
         else:
-            self.sim.clock.advance(timedelta(seconds=int(verb.attr("timeout", "30"))))
+            self.elapse(int(verb.attr("timeout", "30")))
             form = {"DialCallStatus": "no-answer", "DialCallSid": agent_leg, "DialCallDuration": "0"}
         return self.webhook(verb.attr("action"), self.params(**form))

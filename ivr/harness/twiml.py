@@ -22,8 +22,10 @@ class Verb:
         return self.attrs.get(name, default)
 
 
-KNOWN = {"Play", "Say", "Pause", "Gather", "Record", "Redirect", "Dial", "Hangup"}
-NESTED = {"Gather": {"Play", "Say", "Pause"}, "Dial": {"Number", "Sip", "Client"}}
+KNOWN = {"Play", "Say", "Pause", "Gather", "Record", "Redirect", "Dial", "Hangup", "Start"}
+NESTED = {"Gather": {"Play", "Say", "Pause"}, "Dial": {"Number", "Sip", "Client"}, "Start": {"Stream"},
+          "Stream": {"Parameter"}}
+TRACKS = ("inbound_track", "outbound_track", "both_tracks")
 
 
 def parse(body: str) -> list[Verb]:
@@ -43,4 +45,24 @@ def _verb(element: ET.Element, allowed: set[str], parent: str) -> Verb:
     text = (element.text or "").strip()
     if element.tag in ("Play", "Redirect", "Number", "Sip", "Client") and not text:
         raise TwimlError(f"12200: <{element.tag}> needs a URL or target")
+    _check_stream(element, children)
     return Verb(element.tag, dict(element.attrib), text, children)
+
+
+def _check_stream(element: ET.Element, children: tuple[Verb, ...]) -> None:
+    """<Start><Stream url track><Parameter name value/></Stream></Start> as Twilio takes it: a Stream needs its
+    (wss) url, without a query string (Twilio strips it); a Parameter needs a name and a value."""
+    if element.tag == "Start" and not children:
+        raise TwimlError("12200: <Start> needs a <Stream>")
+    if element.tag == "Stream":
+        url = element.get("url", "")
+        if not url:
+            raise TwimlError("12200: <Stream> needs a url")
+        if not url.startswith(("wss://", "ws://", "/")):
+            raise TwimlError(f"12200: <Stream url> must be a WebSocket URL, not {url!r}")
+        if "?" in url:
+            raise TwimlError(f"12200: <Stream url> {url!r} has a query string (Twilio strips it: use <Parameter>)")
+        if element.get("track", "inbound_track") not in TRACKS:
+            raise TwimlError(f"12200: <Stream track> {element.get('track')!r} is not one of {', '.join(TRACKS)}")
+    if element.tag == "Parameter" and (not element.get("name") or element.get("value") is None):
+        raise TwimlError("12200: <Parameter> needs a name and a value")
