@@ -77,19 +77,23 @@ def test_a_server_that_records_its_answers_starts_no_stream(engine: Engine, tmp_
                                                             prompt_cache: PromptCache) -> None:
     ivr = build_ivr(engine, tmp_path, prompt_cache)
     first = ivr.answer_call()
-    assert "Start" not in verbs(first) and ivr.call().capture == "record"
+    assert "Start" not in verbs(first)
+    assert ivr.call().capture == "record"
 
 
 def test_a_streamed_answer_takes_the_turn_once_and_a_key_at_the_same_moment_changes_nothing(ivr: Ivr) -> None:
     ivr.run_to_question()
     seq = ivr.call().turn_seq
     twiml = take(ivr, seq)
-    assert twiml is not None and "<Gather" in twiml
+    assert twiml is not None
+    assert "<Gather" in twiml
     assert take(ivr, seq) is None  # the same answer again
     state = ivr.call().state
     late_key = ivr.turn(digits="2", seq=seq)  # the <Gather>'s action for the same turn
-    assert late_key.status_code == 200 and late_key.get_data(as_text=True) == twiml
-    assert ivr.call().state == state and answer_events(ivr)[-1] == "yes"
+    assert late_key.status_code == 200
+    assert late_key.get_data(as_text=True) == twiml
+    assert ivr.call().state == state
+    assert answer_events(ivr)[-1] == "yes"
 
 
 def test_a_key_first_then_the_streamed_answer_loses_and_changes_nothing(ivr: Ivr) -> None:
@@ -98,7 +102,8 @@ def test_a_key_first_then_the_streamed_answer_loses_and_changes_nothing(ivr: Ivr
     ivr.ok(ivr.turn(digits="2"))  # no, by key
     count = len(ivr.events())
     assert take(ivr, seq) is None
-    assert len(ivr.events()) == count and answer_events(ivr)[-1] == "digits"
+    assert len(ivr.events()) == count
+    assert answer_events(ivr)[-1] == "digits"
 
 
 def test_a_streamed_answer_to_a_turn_that_takes_keys_only_is_refused(ivr: Ivr) -> None:
@@ -119,8 +124,11 @@ def test_the_answers_audio_is_kept_with_the_call_as_a_stored_recording(ivr: Ivr)
     assert port.answer(sid("CA1"), seq, heard, audio) is None
     with ivr.session() as s:
         [kept] = s.scalars(select(Recording)).all()
-    assert kept.status is RecordingStatus.STORED and is_recording_sid(kept.recording_sid)
-    assert kept.source_url == f"stream:MZ{'1' * 32}#{seq}" and kept.channels == 1 and kept.duration_s == 1
+    assert kept.status is RecordingStatus.STORED
+    assert is_recording_sid(kept.recording_sid)
+    assert kept.source_url == f"stream:MZ{'1' * 32}#{seq}"
+    assert kept.channels == 1
+    assert kept.duration_s == 1
     assert kept.path is not None
     assert np.array_equal(read_wav(ivr.svc.files.read(kept.path)).samples, audio.samples)
 
@@ -131,11 +139,14 @@ def test_a_stream_that_never_starts_sends_the_call_to_record(ivr: Ivr) -> None:
     [(_, check)] = ivr.twilio_calls.scheduled
     check()
     [(call_sid, twiml)] = ivr.twilio_calls.redirects
-    assert call_sid == sid("CA1") and "<Record" in twiml and "<Gather" not in twiml
+    assert call_sid == sid("CA1")
+    assert "<Record" in twiml
+    assert "<Gather" not in twiml
     call = ivr.call()
     assert (call.capture, call.turn_seq, call.last_twiml) == ("record", seq, twiml)
     [event] = [e for e in ivr.events() if e.kind == "stream"]
-    assert event.text == "record_instead" and event.detail["reason"] == "no stream start within 3000 ms of the answer"
+    assert event.text == "record_instead"
+    assert event.detail["reason"] == "no stream start within 3000 ms of the answer"
     ivr.ok(ivr.turn(speech=Intent.YES))  # the recorded answer to the same question: it is the applicant
     assert answer_events(ivr) == ["yes"]
     question = ivr.ok(ivr.turn(digits=BIRTHDAY))
@@ -146,7 +157,8 @@ def test_a_started_stream_passes_the_start_check(ivr: Ivr) -> None:
     ivr.answer_call()
     assert DatabasePort(ivr.svc).open(sid("CA1"), {"streamSid": "MZ1"}) is not None
     ivr.twilio_calls.scheduled[0][1]()
-    assert ivr.twilio_calls.redirects == [] and ivr.call().capture == "stream"
+    assert ivr.twilio_calls.redirects == []
+    assert ivr.call().capture == "stream"
 
 
 def test_no_input_on_a_stream_that_never_started_asks_the_same_question_with_record(ivr: Ivr) -> None:
@@ -156,7 +168,8 @@ def test_no_input_on_a_stream_that_never_started_asks_the_same_question_with_rec
     assert "Record" in verbs(again)
     assert ivr.prompts_of(again)[-1] == ivr.prompts_of(question)[-1]  # the question itself, not a re-prompt
     call = ivr.call()
-    assert call.capture == "record" and call.state == state  # not counted as unanswered
+    assert call.capture == "record"
+    assert call.state == state
 
 
 def test_a_stream_error_callback_sends_the_call_to_record(ivr: Ivr) -> None:
@@ -166,10 +179,12 @@ def test_a_stream_error_callback_sends_the_call_to_record(ivr: Ivr) -> None:
             "StreamEvent": "stream-error", "StreamError": "Stream - WebSocket - Connection Broken Pipe",
             "Timestamp": "2026-11-25T01:00:00Z"}
     forged = ivr.post("/twilio/stream/status", form, token="not-the-token")
-    assert forged.status_code == 403 and ivr.call().capture == "stream"
+    assert forged.status_code == 403
+    assert ivr.call().capture == "stream"
     assert ivr.post("/twilio/stream/status", form).status_code == 200
     [(_, twiml)] = ivr.twilio_calls.redirects
-    assert "<Record" in twiml and ivr.call().capture == "record"
+    assert "<Record" in twiml
+    assert ivr.call().capture == "record"
     assert ivr.post("/twilio/stream/status", form).status_code == 200  # again: nothing more to do
     assert len(ivr.twilio_calls.redirects) == 1
 
@@ -187,7 +202,9 @@ def test_speech_the_stream_did_not_trust_is_what_the_gather_timeout_reports(ivr:
     assert ivr.twilio_calls.redirects == []  # not trusted: the prompt is not interrupted
     ivr.ok(ivr.turn(no_input=True))
     heard = [e for e in ivr.events() if e.kind == "answer"][-1]
-    assert heard.detail["input"] == "unknown" and heard.detail["source"] == "stream" and heard.text == "几点了"
+    assert heard.detail["input"] == "unknown"
+    assert heard.detail["source"] == "stream"
+    assert heard.text == "几点了"
 
 
 def test_a_streamed_call_end_to_end_through_the_database(ivr: Ivr) -> None:
@@ -201,10 +218,14 @@ def test_a_streamed_call_end_to_end_through_the_database(ivr: Ivr) -> None:
         session.feed(message)
     [(_, twiml)] = ivr.twilio_calls.redirects
     call = ivr.call()
-    assert call.turn_seq == seq + 1 and call.last_twiml == twiml
+    assert call.turn_seq == seq + 1
+    assert call.last_twiml == twiml
     started, heard = [e for e in ivr.events() if e.kind in ("stream", "answer")][-2:]
-    assert started.text == "started" and heard.detail["source"] == "stream" and heard.detail["input"] == "yes"
-    assert session.armed is not None and session.armed.seq == seq + 1  # listening to the next question
+    assert started.text == "started"
+    assert heard.detail["source"] == "stream"
+    assert heard.detail["input"] == "yes"
+    assert session.armed is not None
+    assert session.armed.seq == seq + 1
 
 
 def test_the_websocket_handshake_needs_twilios_signature(ivr: Ivr) -> None:
@@ -232,4 +253,5 @@ def test_a_fallback_after_the_call_ended_changes_nothing(ivr: Ivr) -> None:
     with ivr.session() as s:
         assert streamed.record_instead(s, ivr.svc.calls, sid("CA1"), "the stream closed without a stop message") is None
         s.commit()
-    assert ivr.call().capture == "stream" and len(ivr.events()) == count
+    assert ivr.call().capture == "stream"
+    assert len(ivr.events()) == count

@@ -124,7 +124,8 @@ def test_a_trusted_yes_moves_the_call_on_once_the_caller_stops_speaking(rig: Rig
     rig.play(answer_audio(lead_s=0.5, speech_s=0.6, tail_s=0.6))
     [(seq, heard, audio)] = rig.port.answers
     assert (seq, heard.input.kind, heard.input.text) == (3, InputKind.YES, "네")
-    assert heard.detail["source"] == "stream" and heard.detail["speech_end_ms"] == 1100
+    assert heard.detail["source"] == "stream"
+    assert heard.detail["speech_end_ms"] == 1100
     assert heard.detail["decided_ms"] - heard.detail["speech_end_ms"] == 360  # 350 ms of quiet, whole frames
     assert rig.updater.redirects == [(CALL, "<Response><Play>q4</Play></Response>")]
     [decision] = rig.session.decisions
@@ -132,7 +133,8 @@ def test_a_trusted_yes_moves_the_call_on_once_the_caller_stops_speaking(rig: Rig
     assert 360 <= decision.gap_ms < 360 + 1000  # the endpoint wait plus the work done
     assert audio.seconds == pytest.approx(1.48, abs=0.021)  # the question's audio up to the decision
     assert rig.recognizer.heard[0].seconds < 1.3  # the recogniser gets the utterance, not the whole question
-    assert rig.events.counts["answered"] == 1 and rig.events.counts["started"] == 1
+    assert rig.events.counts["answered"] == 1
+    assert rig.events.counts["started"] == 1
 
 
 def test_the_next_question_is_listened_to_after_an_answer(rig: Rig) -> None:
@@ -146,9 +148,12 @@ def test_the_next_question_is_listened_to_after_an_answer(rig: Rig) -> None:
 def test_speech_the_recogniser_does_not_trust_does_not_interrupt(rig: Rig) -> None:
     rig.recognizer.results = [Intent.UNKNOWN, Intent.YES]
     rig.play(answer_audio())
-    assert rig.port.answers == [] and rig.updater.redirects == []
+    assert rig.port.answers == []
+    assert rig.updater.redirects == []
     unknown = rig.session.heard_unknown(3)
-    assert unknown is not None and unknown["intent"] == "unknown" and unknown["text"] == "몇 시예요"
+    assert unknown is not None
+    assert unknown["intent"] == "unknown"
+    assert unknown["text"] == "몇 시예요"
     rig.play(answer_audio())  # then a clear answer to the same question
     assert [seq for seq, _, _ in rig.port.answers] == [3]
 
@@ -157,8 +162,10 @@ def test_an_answer_that_loses_the_race_changes_nothing_and_redirects_nothing(rig
     rig.port.take = False  # a key or the <Gather> timeout took turn 3 first
     rig.recognizer.results = [Intent.YES]
     rig.play(answer_audio())
-    assert len(rig.port.answers) == 1 and rig.updater.redirects == []
-    assert rig.events.counts["lost_race"] == 1 and rig.session.decisions == []
+    assert len(rig.port.answers) == 1
+    assert rig.updater.redirects == []
+    assert rig.events.counts["lost_race"] == 1
+    assert rig.session.decisions == []
 
 
 def test_a_turn_taken_by_a_webhook_rearms_at_once_and_drops_speech_in_progress(rig: Rig) -> None:
@@ -184,16 +191,19 @@ def test_a_turn_that_does_not_listen_for_speech_decides_nothing(rig: Rig) -> Non
     rig.port.now = Listening(3, False, True)  # e.g. the birthday by keypad, or a hand-off
     rig.session.turn_changed()
     rig.play(answer_audio())
-    assert rig.recognizer.heard == [] and rig.port.answers == []
+    assert rig.recognizer.heard == []
+    assert rig.port.answers == []
 
 
 def test_decoding_that_falls_behind_real_time_sends_the_call_to_record(rig: Rig) -> None:
     rig.wall_s += 2.0  # two seconds of wall time have passed, the first frame is stamped 0 ms
     rig.recognizer.results = [Intent.YES]
     rig.play(answer_audio())
-    assert len(rig.port.fallbacks) == 1 and "2000 ms behind" in rig.port.fallbacks[0]
+    assert len(rig.port.fallbacks) == 1
+    assert "2000 ms behind" in rig.port.fallbacks[0]
     assert rig.updater.redirects == [(CALL, "<Response><Record/></Response>")]
-    assert rig.recognizer.heard == [] and rig.session.recording
+    assert rig.recognizer.heard == []
+    assert rig.session.recording
     assert rig.events.counts["fallback_lag"] == 1
 
 
@@ -202,7 +212,8 @@ def test_a_call_moved_to_record_elsewhere_is_no_longer_decided(rig: Rig) -> None
     rig.recognizer.results = [Intent.YES]
     rig.play(quiet(1.1))
     rig.play(answer_audio())
-    assert rig.recognizer.heard == [] and rig.updater.redirects == []
+    assert rig.recognizer.heard == []
+    assert rig.updater.redirects == []
 
 
 @pytest.mark.parametrize("token", ["", "0" * 40, TOKENS.mint("CA" + "b" * 32)])
@@ -210,7 +221,8 @@ def test_a_stream_without_the_calls_token_is_refused_and_changes_nothing(token: 
     rig = Rig()
     with pytest.raises(StreamRefused, match="token"):
         rig.session.feed(rig.twilio.start(token=token))
-    assert rig.port.opened == [] and rig.events.counts["refused"] == 1
+    assert rig.port.opened == []
+    assert rig.events.counts["refused"] == 1
 
 
 def test_media_before_start_and_an_unexpected_format_are_refused() -> None:
@@ -235,7 +247,8 @@ def test_a_bad_frame_is_counted_and_the_stream_goes_on(rig: Rig) -> None:
     [frame] = rig.twilio.media(quiet(0.02))
     frame["media"]["payload"] = "not base64!"
     rig.session.feed(frame)
-    assert rig.events.counts["bad_frame"] == 1 and rig.session.processed_ms == 0
+    assert rig.events.counts["bad_frame"] == 1
+    assert rig.session.processed_ms == 0
     rig.recognizer.results = [Intent.YES]
     rig.play(answer_audio())
     assert len(rig.port.answers) == 1
@@ -250,7 +263,8 @@ def test_the_outbound_track_is_not_the_callers_answer(rig: Rig) -> None:
 
 def test_stop_closes_the_session_and_releases_a_waiting_peer(rig: Rig) -> None:
     rig.session.feed(rig.twilio.stop())
-    assert rig.session.closed and rig.events.counts["closed_stop"] == 1
+    assert rig.session.closed
+    assert rig.events.counts["closed_stop"] == 1
     assert rig.session.wait_processed(10_000, timeout_s=0.0)  # nothing more will be processed: no wait
     rig.play(answer_audio())  # frames after stop are ignored
     assert rig.session.processed_ms == -1
@@ -281,7 +295,9 @@ def test_a_recognition_holds_a_decode_slot_while_it_runs() -> None:
     rig.session.slots = slots
     rig.start()
     rig.play(answer_audio())
-    assert held == [True] and len(rig.port.answers) == 1
+    assert held == [True]
+    assert len(rig.port.answers) == 1
     gate = slots._gate
-    assert gate is not None and gate.acquire(blocking=False)  # released after it
+    assert gate is not None
+    assert gate.acquire(blocking=False)
     assert DecodeSlots(0)._gate is None  # 0: no limit in the session (the wiring turns 0 into the core count)

@@ -67,7 +67,8 @@ def test_a_signed_stream_is_served_by_gunicorn_and_a_forged_one_is_refused(
                                                                                 AnsweredBy="human"))
     assert answered.status_code == 200, answered.text
     token = re.search(r'<Parameter name="token" value="([0-9a-f]+)"', answered.text)
-    assert token is not None and "<Start><Stream" in answered.text
+    assert token is not None
+    assert "<Start><Stream" in answered.text
 
     with pytest.raises(simple_websocket.ConnectionError):
         connect(server, signed=False)  # 403 before the upgrade
@@ -80,7 +81,8 @@ def test_a_signed_stream_is_served_by_gunicorn_and_a_forged_one_is_refused(
         ws.send(json.dumps(message))
     wait_for(lambda: len(events_of(engine, "stream")) == 1)
     [started] = events_of(engine, "stream")
-    assert started.text == "started" and started.detail["streamSid"] == twilio.stream_sid
+    assert started.text == "started"
+    assert started.detail["streamSid"] == twilio.stream_sid
     assert ws.receive(timeout=0.5) is None  # a one-way stream: nothing is ever sent back
     ws.send(json.dumps(twilio.stop()))
     with pytest.raises(simple_websocket.ConnectionClosed):
