@@ -35,6 +35,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.dialer.routes import dialer_desk
     from console.imports.routes import imports
     from console.policies.routes import policies
+    from console.qa.routes import qa_desk
     from console.recordings.routes import recordings
     from console.reports.routes import reports
     from console.users.routes import users
@@ -57,6 +58,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
         app.register_blueprint(desk)
     app.register_blueprint(audit_desk)
     app.register_blueprint(reports)
+    app.register_blueprint(qa_desk)
 
     @app.after_request
     def _headers(response: Response) -> Response:

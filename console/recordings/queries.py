@@ -21,7 +21,7 @@ from storage.models import Call, Recording
 from storage.repositories import policies as policy_repo
 from storage.repositories import recordings as recording_repo
 
-ORIGIN = re.compile(r"(?P<kind>case|policy):(?P<key>[0-9A-Za-z_-]{1,64})|(?P<search>recordings)")
+ORIGIN = re.compile(r"(?P<kind>case|policy|qa):(?P<key>[0-9A-Za-z_-]{1,64})|(?P<search>recordings)")
 SEARCH_REASON = "recordings_reason"  # the session key of the reason given once per session on /console/recordings
 NOTE_ZH = {
     Availability.PENDING: "录音尚未保存（正在下载，请稍后刷新）",
@@ -54,7 +54,8 @@ class Origin:
 
 
 def origin(db: Session, actor: Actor, raw: str, search_reason: str | None = None) -> Origin | None:
-    """`case:<id>` (the case page), `policy:<policy_no>` (the policy page), in the actor's scope, or
+    """`case:<id>` (the case page), `policy:<policy_no>` (the policy page), `qa:<sample id>` (the quality review
+    page of a sampled call: for the reviewers, console.qa.queries.sampled_policy), in the actor's scope, or
     `recordings` (the compliance search: for the recording readers, with the reason they gave for this session,
     `search_reason`); None when it is not there for this actor (the same 404 as an unknown recording)."""
     found = ORIGIN.fullmatch(raw)
@@ -67,6 +68,13 @@ def origin(db: Session, actor: Actor, raw: str, search_reason: str | None = None
             raise NeedsReason("for=recordings: no reason given for this session yet")
         return Origin(search_reason, None)
     key = found["key"]
+    if found["kind"] == "qa":
+        if not key.isdigit():
+            raise BadOrigin(f"for={raw!r}: a sample id is a number")
+        from console.qa.queries import sampled_policy  # the quality desk imports this module
+
+        policy_id = sampled_policy(db, actor, int(key))
+        return None if policy_id is None else Origin(f"质检复核（抽样 {key}）收听", policy_id)
     if found["kind"] == "case":
         if not key.isdigit():
             raise BadOrigin(f"for={raw!r}: a case id is a number")

@@ -2,7 +2,8 @@
 month's KPIs of `huifang report kpi` — the same service (cases.kpi), so the same numbers — with every rate's
 numerator and denominator (`PAGE_SIZE` groups a page, `page=N`), the agent warnings of `huifang report agents`,
 and `format=csv|xlsx`: the CLI's --csv / --xlsx file of the same report (every group), audited as every export
-is (user, month, grouping, rows)."""
+is (user, month, grouping, rows). Its 质检 section: the month's quality measures of `huifang report qa` (qa.measures,
+the same numbers: console/reports/qa.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from console.context import context, page_actor, unit_of_work
 from console.dashboard.charts import kpi_chart
 from console.desk import desk
 from console.labels import CHANNEL_ZH, PRODUCT_TYPE_ZH
+from console.reports.qa import qa_section
 from kit.actor import REPORT_READERS, Actor
 from kit.clock import BUSINESS_TZ
 from recordings.audit import audit
@@ -75,10 +77,11 @@ def kpi_view() -> Response | str:
         warnings = None if month is None else agent_warnings(
             db, month, ctx.settings.reports, report if by == "agent" else None)
         labels = _labels(db, by)
+        quality = qa_section(db, actor, month_text) if month is not None else None
     shown = _page_of(report, args.get("page", ""))
     return render_template("console/reports/kpi.html", actor=actor, report=report, shown=shown, warnings=warnings,
                            labels=labels, errors=errors, month=month_text, by=by, groupings=GROUPING_ZH,
-                           rates=RATES, headers=HEADERS_ZH, settings=ctx.settings.reports,
+                           rates=RATES, headers=HEADERS_ZH, settings=ctx.settings.reports, quality=quality,
                            chart=kpi_chart(shown.rows, by, labels) if shown else None,
                            pager_args={"month": month_text, "by": by}, page_size=PAGE_SIZE,
                            export={f: {"month": month_text, "by": by, "format": f} for f in FORMATS})
