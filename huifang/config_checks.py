@@ -101,6 +101,15 @@ def validate(settings: Settings) -> None:
         raise ConfigError("reports.agent_warning_success_rate: must be between 0 and 1")
     if settings.reports.agent_warning_min_due < 1:
         raise ConfigError("reports.agent_warning_min_due: must be at least 1")
+    qa = settings.qa
+    for key in ("call_rate", "case_rate"):
+        if not 0 <= getattr(qa, key) <= 1:
+            raise ConfigError(f"qa.{key}: must be between 0 and 1, got {getattr(qa, key)}")
+    for key in ("call_min", "case_min"):
+        if getattr(qa, key) < 0:
+            raise ConfigError(f"qa.{key}: must not be negative, got {getattr(qa, key)}")
+    if not 1 <= qa.sample_day <= 28:
+        raise ConfigError(f"qa.sample_day: must be a day of the month from 1 to 28, got {qa.sample_day}")
 
 
 RETRY_OUTCOMES = ("busy", "no_answer", "machine", "hangup", "failed", "canceled", "applicant_absent")

@@ -257,6 +257,16 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class QaSettings:
+    call_rate: float = 0.05  # share of each branch's completed callbacks drawn for review each month
+    call_min: int = 10  # ... but at least this many per branch (all of them when it had fewer)
+    case_rate: float = 0.1  # share of each branch's closed problem cases drawn
+    case_min: int = 5  # ... but at least this many per branch (all of them when it had fewer)
+    sample_day: int = 5  # the dialer's job draws the previous month's sample on this day of the month (or after)
+    seed: str = ""  # empty: the job's seed is the period ("2026-11"), so a draw can be repeated
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     max_failed_logins: int = 5  # wrong passwords in a row before the account is locked
     lockout_minutes: int = 15  # how long a locked account stays locked
@@ -306,6 +316,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     letters: LetterSettings = field(default_factory=LetterSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    qa: QaSettings = field(default_factory=QaSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)

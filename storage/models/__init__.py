@@ -8,10 +8,11 @@ from storage.models.imports import ImportJob
 from storage.models.messaging import SmsMessage, SmsOutbox
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
+from storage.models.qa import QaReview, QaSample
 from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
 __all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
-           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "Recording",
-           "SmsMessage", "SmsOutbox", "TaskHold", "User"]
+           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "QaReview",
+           "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]
