@@ -13,11 +13,19 @@ from console.context import context, page_actor, unit_of_work
 from console.desk import desk
 from console.labels import zh
 from console.qa.forms import ACTUALS, parse_call_review, parse_case_review, parse_list_query
-from console.qa.queries import KIND_ZH, STATUS_ZH, branches, call_page, case_page
+from console.qa.queries import (
+    KIND_ZH,
+    STATUS_ZH,
+    branches,
+    call_page,
+    case_page,
+    heard_answers,
+    list_page,
+    offset_text,
+)
 from console.recordings.queries import recording_store
 from kit.actor import Actor, NotAllowed
-from qa import queries as qa_queries
-from qa.reviews import ReviewRefused, review_call, review_case
+from qa.reviews import ReviewRefused, SampleNotFound, review_call, review_case
 from storage.models import QaReview, QaSample
 
 qa_desk = desk("qa", __name__)
@@ -29,7 +37,7 @@ def list_view() -> str:
     with unit_of_work() as db:
         actor = page_actor(db)
         try:
-            result = qa_queries.samples(db, actor, period=query.period, kind=query.kind, status=query.status,
+            result = list_page(db, actor, period=query.period, kind=query.kind, status=query.status,
                                         branch=query.branch, page=query.page)
         except NotAllowed:
             abort(404)
@@ -56,11 +64,12 @@ def _page(db: Session, actor: Actor, sample_id: int, *, form: dict[str, str] | N
         if sample.kind == "call":
             page = call_page(db, actor, sample_id, recording_store())
             html = render_template("console/qa/call.html", actor=actor, page=page, form=form or {},
-                                   errors=errors or {}, messages=messages, actuals=ACTUALS)
+                                   errors=errors or {}, messages=messages, actuals=ACTUALS,
+                                   offset_text=offset_text)
         else:
             html = render_template("console/qa/case.html", actor=actor, page=case_page(db, actor, sample_id),
                                    form=form or {}, errors=errors or {}, messages=messages)
-    except NotAllowed:
+    except (NotAllowed, SampleNotFound):
         abort(404)
     return html, status
 
@@ -92,11 +101,11 @@ def review_route(sample_id: int) -> Response | tuple[str, int]:
         sample = _sample(db, sample_id)
         try:
             if sample.kind == "call":
-                heard = call_page(db, actor, sample_id, None).heard
-                call_form = parse_call_review(request.form, heard)
+                call_form = parse_call_review(request.form, heard_answers(db, actor, sample_id))
                 values, errors = call_form.values, dict(call_form.errors)
                 if call_form.ok:
-                    assert call_form.result_correct is not None and call_form.version is not None
+                    assert call_form.result_correct is not None
+                    assert call_form.version is not None
                     if ctx.calls is None:
                         raise RuntimeError("the console was mounted without the call rules (ConsoleContext.calls)")
                     review = review_call(db, ctx.calls, actor, sample_id, call_form.marks, call_form.result_correct,
@@ -108,14 +117,15 @@ def review_route(sample_id: int) -> Response | tuple[str, int]:
                 case_form = parse_case_review(request.form)
                 values, errors = case_form.values, dict(case_form.errors)
                 if case_form.ok:
-                    assert case_form.followed_rules is not None and case_form.score is not None
+                    assert case_form.followed_rules is not None
+                    assert case_form.score is not None
                     assert case_form.version is not None
                     review = review_case(db, actor, sample_id, case_form.followed_rules, case_form.score,
                                          case_form.remarks, version=case_form.version)
                     db.commit()
                     flash(_done(review), "done")
                     return redirect(url_for("qa.sample_page", sample_id=sample_id))
-        except NotAllowed:
+        except (NotAllowed, SampleNotFound):
             abort(404)
         except ReviewRefused as exc:
             db.rollback()
