@@ -9,9 +9,10 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.kpi import PROBLEM_CASE_TYPES, Month, ReportError
@@ -56,6 +57,16 @@ def parse_period(text: str) -> Month:
         return Month.parse(text)
     except ReportError:
         raise SamplingError(f"period {text!r}: write it as YYYY-MM, e.g. 2026-11") from None
+
+
+def previous_period(today: date) -> str:
+    """The month before `today`'s, as YYYY-MM."""
+    return f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
+
+
+def sampled(session: Session, period: str) -> bool:
+    """Whether the period has a sample already (the monthly job draws once)."""
+    return session.scalar(select(QaSample.id).where(QaSample.period == period).limit(1)) is not None
 
 
 def quota(population: int, rate: float, minimum: int) -> int:
