@@ -9,6 +9,7 @@ whoever drives the call: a webhook, a WebSocket worker or a test.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from calls.context import CallContext
 from calls.errors import CallConflict, OutcomeFinal, UnknownCall
 from calls.inputs import Answered, DialResult, Heard
 from calls.results import apply_result
-from flows.classify import classify
+from flows.classify import Classification, classify
 from flows.engine import CallerInput, CallState, FlowEngine, InputKind, Phase, Turn
 from flows.library import FlowNotFound
 from flows.model import EndReason
@@ -358,6 +359,15 @@ def finish(session: Session, ctx: CallContext, loaded: Loaded, state: CallState,
     assert state.end_reason is not None
     call.end_reason = state.end_reason
     call.outcome = outcome
-    result = classify(answers_with_agent(call, state), state.end_reason, state.identity_verified)
-    apply_result(session, call, loaded.task, loaded.policy, result, end_reason=state.end_reason, now=now,
-                 settings=ctx.settings, rules=ctx.rules, note=note or f"call {call.call_sid}")
+    reclassify(session, ctx, loaded, answers_with_agent(call, state), state, now, note=note or f"call {call.call_sid}")
+
+
+def reclassify(session: Session, ctx: CallContext, loaded: Loaded, answers: Mapping[str, str], state: CallState,
+               now: datetime, *, note: str) -> Classification:
+    """Classify the ended call from these answers and apply the result to the call, its task and the cases: the
+    one path for a call's end, an agent's outcome and a quality review's corrections (calls.review)."""
+    assert state.end_reason is not None
+    result = classify(answers, state.end_reason, state.identity_verified)
+    apply_result(session, loaded.call, loaded.task, loaded.policy, result, end_reason=state.end_reason, now=now,
+                 settings=ctx.settings, rules=ctx.rules, note=note)
+    return result

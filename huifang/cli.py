@@ -24,6 +24,7 @@ from huifang.flows_cmd import flows_group
 from huifang.import_progress import import_progress
 from huifang.letters_cmd import letters_group
 from huifang.output import emit_json, emit_table
+from huifang.qa_cmd import qa_group
 from huifang.recordings_cmd import audit_group, recordings_group
 from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
@@ -318,6 +319,7 @@ cli.add_command(demo_command)
 cli.add_command(dialer_command)
 cli.add_command(flows_group)
 cli.add_command(letters_group)
+cli.add_command(qa_group)
 cli.add_command(recordings_group)
 cli.add_command(audit_group)
 cli.add_command(report_group)

@@ -1,5 +1,6 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
-runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS: storage.jobs.run_once). Its subcommands pause, resume
+runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS, the monthly quality
+sample: storage.jobs.run_once). Its subcommands pause, resume
 and report on calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def ecallback_tick(app: App) -> dict[str, object]:
     return run_tick(app)
 
 
+def qa_sample(app: App) -> object:
+    from huifang.qa_cmd import sample_job
+
+    return sample_job(app)
+
+
 @dataclass(frozen=True)
 class Job:
     """A job every dialer schedules and one runs per interval (at most once per MIN_GAP × every, whichever
@@ -88,6 +95,7 @@ JOBS = {job.name: job for job in (
     Job("recordings", lambda app: timedelta(minutes=app.settings.recordings.retry_after_minutes), fetch_recordings),
     Job("sla_sweep", lambda app: timedelta(minutes=5), sweep_cases),
     Job("ecallback", lambda app: timedelta(seconds=app.settings.dialer.tick_seconds), ecallback_tick),
+    Job("qa_sample", lambda app: timedelta(hours=1), qa_sample),
 )}
 
 

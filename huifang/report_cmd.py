@@ -80,3 +80,35 @@ def report_agents(app: App, month_text: str, send_warnings: bool, reason: str, a
         return
     emit_table(["agent", "name", "due", "successful", "success_rate"],
                [(w["agent_code"], w["agent_name"], w["due"], w["successful"], _pct(w["success_rate"])) for w in warned])
+
+
+@report_group.command("qa")
+@click.option("--period", required=True, help="YYYY-MM: the sample's month")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def report_qa(app: App, period: str, xlsx_path: Path | None, as_json: bool) -> None:
+    """Quality measures from the period's reviews (first opinions): answer accuracy, false yes / no,
+    classification accuracy, by topic, language, model and channel; case handling scores by branch."""
+    from qa.export import to_xlsx
+    from qa.measures import measures
+    from qa.sampling import SamplingError
+
+    with app.unit_of_work() as session:
+        try:
+            report = measures(session, app.actor, period).to_json()
+        except SamplingError as exc:
+            raise click.ClickException(str(exc)) from None
+    if xlsx_path:
+        to_xlsx(report, xlsx_path)
+    if as_json:
+        emit_json(report)
+        return
+    emit_table(["measure", "value"], [(k, _pct(report[k]) if k.endswith("accuracy") else report[k])
+                                      for k in ("answer_accuracy", "false_yes", "false_no", "classification_accuracy",
+                                                "reviewed_answers", "reviewed_calls")])
+    if report["by_topic"]:
+        click.echo()
+        emit_table(["topic", "marked", "right", "accuracy", "false_yes", "false_no"],
+                   [(r["key"], r["marked"], r["right"], _pct(r["accuracy"]), r["false_yes"], r["false_no"])
+                    for r in report["by_topic"]])
