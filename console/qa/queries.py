@@ -5,6 +5,7 @@ page (`for=qa:<sample id>`, audited as every playback is)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -132,6 +133,7 @@ class CasePage:
         return not self.reviewed_by_me
 
 
-def case_page(db: Session, actor: Actor, sample_id: int) -> CasePage:
-    view = case_review_view(db, actor, sample_id)
+def case_page(db: Session, actor: Actor, sample_id: int, now: datetime) -> CasePage:
+    """The review page of a sampled case (its SLA as of `now`)."""
+    view = case_review_view(db, actor, sample_id, now=now)
     return CasePage(view, _reviewed_by(view, actor))

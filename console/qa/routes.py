@@ -62,12 +62,13 @@ def _page(db: Session, actor: Actor, sample_id: int, *, form: dict[str, str] | N
     messages = get_flashed_messages(with_categories=True)
     try:
         if sample.kind == "call":
-            page = call_page(db, actor, sample_id, recording_store())
-            html = render_template("console/qa/call.html", actor=actor, page=page, form=form or {},
+            html = render_template("console/qa/call.html", actor=actor,
+                                   page=call_page(db, actor, sample_id, recording_store()), form=form or {},
                                    errors=errors or {}, messages=messages, actuals=ACTUALS,
                                    offset_text=offset_text)
         else:
-            html = render_template("console/qa/case.html", actor=actor, page=case_page(db, actor, sample_id),
+            html = render_template("console/qa/case.html", actor=actor,
+                                   page=case_page(db, actor, sample_id, context().clock.now()),
                                    form=form or {}, errors=errors or {}, messages=messages)
     except (NotAllowed, SampleNotFound):
         abort(404)
@@ -121,7 +122,7 @@ def review_route(sample_id: int) -> Response | tuple[str, int]:
                     assert case_form.score is not None
                     assert case_form.version is not None
                     review = review_case(db, actor, sample_id, case_form.followed_rules, case_form.score,
-                                         case_form.remarks, version=case_form.version)
+                                         case_form.remarks, version=case_form.version, clock=ctx.clock)
                     db.commit()
                     flash(_done(review), "done")
                     return redirect(url_for("qa.sample_page", sample_id=sample_id))

@@ -5,7 +5,7 @@ TJ1's case closed, and the November sample holding both (drawn as `huifang qa sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from accounts.service import add_user
@@ -141,7 +141,7 @@ def _sample(session: Session, *, kind: str, branch: str, stratum: str, call_id: 
 
 @pytest.fixture
 def qa_world(console_app: Flask, engine: Engine, session: Session, settings: Settings, clock: FrozenClock,
-             calendar: BusinessCalendar) -> QaWorld:
+             calendar: BusinessCalendar) -> Iterator[QaWorld]:
     root = operator_actor("root")
     for name, roles in STAFF.items():
         add_user(session, root, name, PASSWORD, roles, [], now=NOW, settings=settings.console)
@@ -162,4 +162,8 @@ def qa_world(console_app: Flask, engine: Engine, session: Session, settings: Set
     assert session.get(Case, case_id) is not None
     assert task_id is not None
     session.commit()  # SQLite: no transaction left open for the pages' own
-    return QaWorld(console_app, engine, call_sample, case_sample, call_id, case_id, task_id)
+    yield QaWorld(console_app, engine, call_sample, case_sample, call_id, case_id, task_id)
+    # TJ1's task points at the case that confirms it (cases ↔ callback_tasks): SQLite's emptying between tests
+    # deletes cases first, so the pointer goes first
+    with engine.begin() as conn:
+        conn.execute(update(CallbackTask).values(confirming_case_id=None))
