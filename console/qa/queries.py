@@ -83,11 +83,18 @@ def offset_text(seconds: float | None) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def branch_name(db: Session, code: str) -> str:
+    """110100 → 110100 北京分公司 (the code alone when the branch has no name)."""
+    name = db.scalars(select(Branch.name).where(Branch.code == code)).first()
+    return f"{code} {name}" if name else code
+
+
 @dataclass(frozen=True)
 class CallPage:
     view: CallReviewView
     recording: RecordingView | None  # the whole-call recording (the first of the call's)
     reviewed_by_me: bool
+    branch: str  # code and name
 
     @property
     def answers(self) -> list[AnswerItem]:
@@ -115,7 +122,7 @@ def call_page(db: Session, actor: Actor, sample_id: int, files: RecordingStore) 
     if view.recordings and call is not None:
         stored = db.scalars(select(Recording).where(Recording.recording_sid == view.recordings[0].recording_sid)).one()
         recording = view_of(files, actor, call, stored, f"qa:{sample_id}")
-    return CallPage(view, recording, _reviewed_by(view, actor))
+    return CallPage(view, recording, _reviewed_by(view, actor), branch_name(db, view.policy.branch_code))
 
 
 def heard_answers(db: Session, actor: Actor, sample_id: int) -> list[tuple[int, str | None]]:
@@ -127,6 +134,7 @@ def heard_answers(db: Session, actor: Actor, sample_id: int) -> list[tuple[int, 
 class CasePage:
     view: CaseReviewView
     reviewed_by_me: bool
+    branch: str  # code and name
 
     @property
     def can_review(self) -> bool:
@@ -136,4 +144,4 @@ class CasePage:
 def case_page(db: Session, actor: Actor, sample_id: int, now: datetime) -> CasePage:
     """The review page of a sampled case (its SLA as of `now`)."""
     view = case_review_view(db, actor, sample_id, now=now)
-    return CasePage(view, _reviewed_by(view, actor))
+    return CasePage(view, _reviewed_by(view, actor), branch_name(db, view.policy.branch_code))

@@ -61,6 +61,9 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 # * the dialer page (/console/dialer): pausing and resuming calling is the supervisor's ("controls"); an
 #   administrator may view it (the dialers' health: no personal data, and watching the running processes is
 #   theirs) but not pause or resume (403); everyone else 403, branch users included.
+# * the quality desk (/console/qa): qa and supervisor review (docs/console.md: qa "sampled calls and cases"); to
+#   every other role the desk and its samples do not exist (404, as qa.reviews' NotAllowed is shown), unlike the
+#   other desks' 403. {sample} is a sampled case (not a branch's side: both sides alike).
 HOME = "→/console/"
 CASE_PAGE = "→/console/cases/{case}"
 QUEUE = "→/console/cases"
@@ -71,6 +74,7 @@ SEARCH_POLICY = "→/console/recordings?policy={policy}"
 RETENTION = "→/console/recordings/retention"
 IMPORT_PAGE = "→/console/imports/{import}"  # a finished import is not run again: back to its page, nothing changed
 DIALER = "→/console/dialer"
+QA_SAMPLE = "→/console/qa/{sample}"
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
@@ -123,6 +127,10 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/dialer",                                                "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/dialer/pause",                                         "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
     ("POST /console/dialer/resume",                                        "login",  "403",                  "403",              DIALER,      "403",       "403",       "403",             "403",              "403"),
+    # quality inspection (质检): reviewers (qa) and supervisors; for everyone else the desk does not exist (404)
+    ("GET /console/qa",                                                    "login",  "404",                  "404",              "200",       "404",       "200",       "404",             "404",              "404"),
+    ("GET /console/qa/{sample}",                                           "login",  "404",                  "404",              "200",       "404",       "200",       "404",             "404",              "404"),
+    ("POST /console/qa/{sample}/review",                                   "login",  "404",                  "404",              QA_SAMPLE,   "404",       QA_SAMPLE,   "404",             "404",              "404"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -147,6 +155,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/imports/{import}/rerun": {},
     "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
     "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
+    "/console/qa/{sample}/review": {"followed_rules": "yes", "score": "90", "remarks": "", "version": "{sample_version}"},
 }
 CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST here that succeeds changes the database
 # each one given: one audit line (a search, an export, a playback)

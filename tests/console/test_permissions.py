@@ -42,7 +42,7 @@ from kit.clock import FrozenClock
 from kit.settings import Settings
 from recordings.store import FileStore
 from storage.db import unit_of_work
-from storage.models import AuditEvent, Call, CallbackTask, Case, CaseEvent, Policy, User
+from storage.models import AuditEvent, Call, CallbackTask, Case, CaseEvent, Policy, QaSample, User
 from storage.repositories import calls as call_repo
 from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, case_of, csrf, login
@@ -133,6 +133,7 @@ class World:
     own: Side
     other: Side
     imported: int  # a finished policy-file import (console.imports)
+    sample: int  # a quality sample (console.qa): TJ1's case
 
     def side(self, name: str | None) -> Side | None:
         return {"own": self.own, "other": self.other, None: None}[name]
@@ -161,7 +162,18 @@ def world(console_app: Flask, engine: Engine, session: Session, settings: Settin
     handed = {no: _hand_off(rules, console, no) for no in ("BJ1", "TJ1")}
     own, other = (Side(code, no, who, case_of(no, engine), recordings[no], handed[no])
                   for code, no, who in (("110100", "BJ1", "赵敏"), ("120100", "TJ1", "钱进")))
-    return World(console_app, engine, own, other, _an_import(session, settings))
+    return World(console_app, engine, own, other, _an_import(session, settings), _a_sample(session, other.case))
+
+
+def _a_sample(session: Session, case_id: int) -> int:
+    """A case drawn for quality review (as `huifang qa sample` stores it)."""
+    case = session.get(Case, case_id)
+    assert case is not None
+    sample = QaSample(period="2026-11", kind="case", case_id=case_id, branch_id=case.branch_id,
+                      stratum=str(case.type), seed="test", drawn_at=NOW, drawn_by="root")
+    session.add(sample)
+    session.commit()
+    return sample.id
 
 
 def _an_import(session: Session, settings: Settings) -> int:
@@ -194,13 +206,19 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         }
 
 
+def sample_version(engine: Engine, sample_id: int) -> int:
+    with Session(engine) as s:
+        return s.scalars(select(QaSample.version_id).where(QaSample.id == sample_id)).one()
+
+
 def version_of(engine: Engine, case_id: int) -> int:
     with Session(engine) as s:
         return s.scalars(select(Case.version_id).where(Case.id == case_id)).one()
 
 
 def values(world: World, side: Side | None, role: str) -> dict[str, str]:
-    found = {"user": ACCOUNTS[role][0] if role in ACCOUNTS else "无此人", "import": str(world.imported)}
+    found = {"user": ACCOUNTS[role][0] if role in ACCOUNTS else "无此人", "import": str(world.imported),
+             "sample": str(world.sample), "sample_version": str(sample_version(world.engine, world.sample))}
     if side is not None:
         found.update(code=side.code, policy=side.policy, case=str(side.case), recording=side.recording,
                      call=side.call, opposite_case=str(world.opposite(side).case),
@@ -239,6 +257,7 @@ def cell_for(cell: str, side: str | None) -> str:
 def sides_of(template: str) -> tuple[str | None, ...]:
     """Both sides when the request names a branch's data (in its path, or in its form: the bulk assignment)."""
     asked = (template + "".join(FORMS.get(template, {}).values())).replace("{user}", "").replace("{import}", "")
+    asked = asked.replace("{sample}", "").replace("{sample_version}", "")
     return ("own", "other") if "{" in asked else (None,)
 
 
@@ -302,7 +321,7 @@ def test_the_matrix_covers_every_console_route(console_app: Flask) -> None:
     row is a route, every row has a cell per role in the table's vocabulary, and signing out comes last."""
     adapter = console_app.url_map.bind("localhost")
     sample = {"user": "王芳", "code": "110100", "policy": "BJ1", "case": "1", "recording": "RE1", "call": "CA1",
-              "opposite_case": "2", "version": "1", "import": "1"}
+              "opposite_case": "2", "version": "1", "import": "1", "sample": "1", "sample_version": "1"}
     covered = set()
     for row in MATRIX:
         assert len(row) == 1 + len(ROLES), row[0]

@@ -31,10 +31,10 @@ from kit.clock import FrozenClock
 from kit.settings import Settings
 from recordings.service import RecordingCallback, announce, claim, finish_stored
 from recordings.store import FileStore
-from storage.models import Branch, Call, CallbackTask, Case, Policy, QaSample
+from storage.models import Branch, Call, CallbackTask, CallEvent, Case, Policy, QaSample
 from storage.repositories import calls as call_repo
 from tests.conftest import NOW
-from tests.console.conftest import PASSWORD, case_of, login
+from tests.console.conftest import PASSWORD, case_of, csrf, login
 from tests.console.recordings.conftest import tone_wav
 from tests.ivr.conftest import BIRTHDAY
 
@@ -167,3 +167,31 @@ def qa_world(console_app: Flask, engine: Engine, session: Session, settings: Set
     # deletes cases first, so the pointer goes first
     with engine.begin() as conn:
         conn.execute(update(CallbackTask).values(confirming_case_id=None))
+
+
+# -- asking ------------------------------------------------------------------------------------------------
+
+
+def answer_topics(world: QaWorld) -> dict[int, str]:
+    """The call's answers the robot heard: event seq → topic."""
+    with Session(world.engine) as s:
+        return {e.seq: e.topic or "" for e in s.scalars(select(CallEvent).where(
+            CallEvent.call_id == world.call_id, CallEvent.kind == "answer").order_by(CallEvent.seq))}
+
+
+def sample_version(world: QaWorld, sample_id: int) -> int:
+    with Session(world.engine) as s:
+        return s.scalars(select(QaSample.version_id).where(QaSample.id == sample_id)).one()
+
+
+def all_right(world: QaWorld, **changes: str) -> dict[str, str]:
+    form = {f"mark-{seq}": "right" for seq in answer_topics(world)}
+    form.update(result_correct="yes", remarks="", version=str(sample_version(world, world.call_sample)))
+    form.update(changes)
+    return form
+
+
+def post_review(client: FlaskClient, world: QaWorld, sample_id: int, form: dict[str, str]) -> tuple[int, str, str]:
+    token = csrf(client, f"/console/qa/{sample_id}")
+    reply = client.post(f"/console/qa/{sample_id}/review", data={**form, "csrf_token": token})
+    return reply.status_code, reply.headers.get("Location", ""), reply.get_data(as_text=True)

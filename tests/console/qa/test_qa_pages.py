@@ -10,45 +10,27 @@ import html
 import re
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.labels import zh
 from storage.models import AuditEvent, Call, CallbackTask, CallEvent, Case, QaReview, QaSample
 from tests.console.conftest import csrf
-from tests.console.qa.conftest import GAP, RECORDING_SID, QaWorld
+from tests.console.qa.conftest import (
+    GAP,
+    RECORDING_SID,
+    QaWorld,
+    all_right,
+    answer_topics,
+    post_review,
+    sample_version,
+)
 
 pytestmark = pytest.mark.db
 
 
 def _text(reply_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", reply_html))
-
-
-def _answers(world: QaWorld) -> dict[int, str]:
-    """The call's answers the robot heard: event seq → topic."""
-    with Session(world.engine) as s:
-        return {e.seq: e.topic or "" for e in s.scalars(select(CallEvent).where(
-            CallEvent.call_id == world.call_id, CallEvent.kind == "answer").order_by(CallEvent.seq))}
-
-
-def _version(world: QaWorld, sample_id: int) -> int:
-    with Session(world.engine) as s:
-        return s.scalars(select(QaSample.version_id).where(QaSample.id == sample_id)).one()
-
-
-def _all_right(world: QaWorld, **changes: str) -> dict[str, str]:
-    form = {f"mark-{seq}": "right" for seq in _answers(world)}
-    form.update(result_correct="yes", remarks="", version=str(_version(world, world.call_sample)))
-    form.update(changes)
-    return form
-
-
-def _post(client: FlaskClient, world: QaWorld, sample_id: int, form: dict[str, str]) -> tuple[int, str, str]:
-    token = csrf(client, f"/console/qa/{sample_id}")
-    reply = client.post(f"/console/qa/{sample_id}/review", data={**form, "csrf_token": token})
-    return reply.status_code, reply.headers.get("Location", ""), reply.get_data(as_text=True)
 
 
 def test_the_reviewer_lists_the_samples_with_the_filters_in_the_url(qa_world: QaWorld) -> None:
@@ -82,7 +64,7 @@ def test_the_supervisor_reviews_too_and_other_roles_find_nothing(qa_world: QaWor
         assert branch.get(path).status_code == 404, path
     assert "质检复核" not in branch.get("/console/cases").get_data(as_text=True)  # no nav link either
     token = csrf(branch, "/console/cases")
-    refused = branch.post(f"/console/qa/{qa_world.call_sample}/review", data={**_all_right(qa_world), "csrf_token": token})
+    refused = branch.post(f"/console/qa/{qa_world.call_sample}/review", data={**all_right(qa_world), "csrf_token": token})
     assert refused.status_code == 404
     with Session(qa_world.engine) as s:
         assert s.scalars(select(QaReview)).all() == []
@@ -100,7 +82,7 @@ def test_the_call_page_seeks_each_answer_in_the_whole_call_recording(qa_world: Q
     assert src.group(1) == f"/console/recordings/{RECORDING_SID}/audio?for=qa:{qa_world.call_sample}"
     seeks = [float(s) for s in re.findall(r'data-seek="([0-9.]+)"', body)]
     # the answers came GAP apart from the moment the call was answered: their places in the recording
-    assert seeks == [GAP.total_seconds() * n for n in range(1, len(_answers(qa_world)) + 1)]
+    assert seeks == [GAP.total_seconds() * n for n in range(1, len(answer_topics(qa_world)) + 1)]
     assert "qa-seek.js" in body
     assert "<script>" not in body  # no inline script (the CSP)
     text = _text(body)
@@ -121,10 +103,10 @@ def test_the_call_page_seeks_each_answer_in_the_whole_call_recording(qa_world: Q
 
 
 def test_a_review_that_hears_no_instead_of_yes_reclassifies_the_call(qa_world: QaWorld) -> None:
-    answers = _answers(qa_world)
+    answers = answer_topics(qa_world)
     question = next(seq for seq, topic in answers.items() if topic == "knows_is_insurance")
     client = qa_world.client("质检周")
-    status, location, _ = _post(client, qa_world, qa_world.call_sample, _all_right(
+    status, location, _ = post_review(client, qa_world, qa_world.call_sample, all_right(
         qa_world, **{f"mark-{question}": "wrong", f"actual-{question}": "no", "result_correct": "no",
                      "remarks": "客户说的是“不是”，机器人听成了“是”"}))
     assert (status, location) == (302, f"/console/qa/{qa_world.call_sample}")
@@ -151,12 +133,12 @@ def test_a_review_that_hears_no_instead_of_yes_reclassifies_the_call(qa_world: Q
 
 
 def test_a_bad_form_comes_back_with_the_input_and_the_messages(qa_world: QaWorld) -> None:
-    answers = list(_answers(qa_world))
+    answers = list(answer_topics(qa_world))
     first, second = answers[2], answers[3]
-    form = _all_right(qa_world, **{f"mark-{first}": "wrong", f"mark-{second}": "wrong", f"actual-{second}": "yes",
+    form = all_right(qa_world, **{f"mark-{first}": "wrong", f"mark-{second}": "wrong", f"actual-{second}": "yes",
                                    "result_correct": "", "remarks": "第一题要再听一遍"})
     del form[f"mark-{answers[4]}"]
-    status, _, body = _post(qa_world.client("质检周"), qa_world, qa_world.call_sample, form)
+    status, _, body = post_review(qa_world.client("质检周"), qa_world, qa_world.call_sample, form)
     assert status == 422
     text = _text(body)
     assert "识别有误时，请选择客户实际的回答" in text  # first: wrong without what was said
@@ -173,16 +155,16 @@ def test_a_bad_form_comes_back_with_the_input_and_the_messages(qa_world: QaWorld
 
 def test_a_stale_form_is_refused_and_a_second_reviewer_is_a_second_opinion(qa_world: QaWorld) -> None:
     zhou, wu = qa_world.client("质检周"), qa_world.client("质检吴")
-    stale = _all_right(qa_world)  # 质检周 opened the page ...
-    assert _post(wu, qa_world, qa_world.call_sample, _all_right(qa_world))[0] == 302  # ... 质检吴 reviewed first
-    status, _, body = _post(zhou, qa_world, qa_world.call_sample, stale)
+    stale = all_right(qa_world)  # 质检周 opened the page ...
+    assert post_review(wu, qa_world, qa_world.call_sample, all_right(qa_world))[0] == 302  # ... 质检吴 reviewed first
+    status, _, body = post_review(zhou, qa_world, qa_world.call_sample, stale)
     assert status == 422
     assert "此抽样已被他人更新，请刷新" in _text(body)
     assert 'name="mark-' in body  # the form again, for the fresh version
-    status, location, _ = _post(zhou, qa_world, qa_world.call_sample, _all_right(qa_world))
+    status, location, _ = post_review(zhou, qa_world, qa_world.call_sample, all_right(qa_world))
     assert status == 302
     assert "已记录为第二意见" in _text(zhou.get(location).get_data(as_text=True))
-    again = _post(wu, qa_world, qa_world.call_sample, _all_right(qa_world))
+    again = post_review(wu, qa_world, qa_world.call_sample, all_right(qa_world))
     assert again[0] == 422
     assert "已复核" in _text(again[2])
     with Session(qa_world.engine) as s:
@@ -196,14 +178,14 @@ def test_a_case_review_scores_the_handling(qa_world: QaWorld) -> None:
     text = _text(page)
     assert "一次沟通解释件" in text
     assert "已解释（客户签署解释单）" in text  # the history
-    version = str(_version(qa_world, qa_world.case_sample))
-    status, _, body = _post(client, qa_world, qa_world.case_sample,
+    version = str(sample_version(qa_world, qa_world.case_sample))
+    status, _, body = post_review(client, qa_world, qa_world.case_sample,
                             {"followed_rules": "no", "score": "120", "remarks": "", "version": version})
     assert status == 422
     assert "评分应为 0–100 的整数（填写的是“120”）" in _text(body)
     assert "处理不符合规定时，请在备注中说明" in _text(body)
     assert 'name="followed_rules" value="no" checked' in body
-    status, location, _ = _post(client, qa_world, qa_world.case_sample,
+    status, location, _ = post_review(client, qa_world, qa_world.case_sample,
                                 {"followed_rules": "no", "score": "55", "remarks": "未在时限内联系客户", "version": version})
     assert status == 302
     shown = _text(client.get(location).get_data(as_text=True))
