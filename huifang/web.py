@@ -51,7 +51,7 @@ def build_services(app: App, recognizer: Recognizer | None = None,
     if recognizer is not None:
         capture = RecordCapture(recognizer, media, timeout_s=ivr.record_timeout_s, max_length_s=ivr.record_max_length_s,
                                 fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s,
-                                model=model_name(settings.speech.vosk_model_path))
+                                model=model_name(settings.speech.vosk_model_path) or "")
     else:
         if with_asr:
             log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
@@ -103,7 +103,7 @@ def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamSe
         recognizer=recognizer,
         updater=TwilioCallUpdater(twilio.account_sid, twilio.auth_token, twilio.api_base_url),
         settings=StreamSettings(endpoint=endpoint, max_lag_ms=ivr.stream_max_lag_ms,
-                                model=model_name(asr.vosk_model_path)),
+                                model=model_name(asr.vosk_model_path) or ""),
         start_timeout_ms=ivr.stream_start_timeout_ms,
         events=StreamMetrics(),
         slots=DecodeSlots(ivr.stream_decode_slots or len(os.sched_getaffinity(0))),
