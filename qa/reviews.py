@@ -10,9 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from calls.context import CallContext
 from calls.review import apply_review, heard_answers
+from calls.transcript import Line, transcript
 from calls.views import CallView, call_view
 from cases.views import CaseView, HistoryLine, case_detail
-from console.transcript import Line, transcript  # reads storage.models only: the page and this view agree
 from flows.review import HeardAnswer, effective
 from flows.words_zh import REASON_ZH, TOPIC_ZH
 from intake.identity import mask_id
