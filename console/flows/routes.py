@@ -7,22 +7,46 @@ or the running simulation's), and the simulator `GET|POST /console/flows/<flow_i
 
 from __future__ import annotations
 
-from flask import abort, flash, get_flashed_messages, redirect, render_template, request, send_file, session, url_for
+from collections.abc import Collection
+
+from flask import (
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.context import context, page_actor, unit_of_work
 from console.desk import desk
 from console.flows import diagram
-from console.flows.queries import (FREQUENCY_CHOICES, KIND_ZH, STUDIO, audio_texts, find_text, flows_dir, library,
-                                   prompt_lines, rows, sample, simulation_texts)
+from console.flows.queries import (
+    FREQUENCY_CHOICES,
+    KIND_ZH,
+    STUDIO,
+    audio_texts,
+    find_text,
+    flows_dir,
+    library,
+    prompt_lines,
+    rows,
+    sample,
+    simulation_texts,
+)
 from console.flows.samples import CHANNELS, VARIANTS, SampleChoice, SampleNotFound, sample_facts
 from console.flows.simulator import HANDOFF, SESSION_KEY, VOICE, BadInput, Simulation, Stored, parse, replay
 from console.labels import CASE_TYPE_ZH, CHANNEL_ZH, END_REASON_ZH, REASON_ZH, RESULT_ZH, TOPIC_ZH
 from flows.engine import FlowEngine
+from flows.facts import condition_values
 from flows.library import FlowLibrary
 from flows.model import Flow, applies
-from flows.facts import condition_values
 from kit.actor import Actor
 from kit.clock import business_today
 
@@ -110,21 +134,24 @@ def _stored(flow: Flow) -> Stored | None:
     return stored
 
 
-def _engine(db: object, actor: Actor, lib: FlowLibrary, flow: Flow, choice: SampleChoice) -> FlowEngine:
+def _engine(db: Session, actor: Actor, lib: FlowLibrary, flow: Flow, choice: SampleChoice) -> FlowEngine:
     ctx = context()
-    facts = sample_facts(db, actor, flow, choice, business_today(ctx.clock), ctx.settings.questionnaire)  # type: ignore[arg-type]
+    facts = sample_facts(db, actor, flow, choice, business_today(ctx.clock), ctx.settings.questionnaire)
     limits = ctx.calls.limits if ctx.calls is not None else None
     return FlowEngine(flow, facts, lib.messages[flow.language], limits)
 
 
 def _choice(form: dict[str, str]) -> SampleChoice:
+    """The simulator's form; a value it does not offer falls back to the default."""
+    def pick(name: str, allowed: Collection[str], default: str) -> str:
+        value = form.get(name, "")
+        return value if value in allowed else default
+
     age = form.get("age", "45")
     return SampleChoice(
-        variant=form.get("variant") if form.get("variant") in VARIANTS else "A",
-        channel=form.get("channel") if form.get("channel") in CHANNELS else "agency",
+        variant=pick("variant", VARIANTS, "A"), channel=pick("channel", CHANNELS, "agency"),
         age=min(100, max(18, int(age))) if age.isdigit() else 45,
-        payment_frequency=form.get("payment_frequency") if form.get("payment_frequency") in FREQUENCY_CHOICES
-        else "annual",
+        payment_frequency=pick("payment_frequency", FREQUENCY_CHOICES, "annual"),
         insured_is_applicant=form.get("insured_is_applicant", "yes") == "yes",
         dual_recorded=form.get("dual_recorded") == "yes", policy_no=form.get("policy_no", "").strip())
 
