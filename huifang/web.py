@@ -140,7 +140,8 @@ def compose(app: App, services: IvrServices, secret: str | None, metrics_token: 
 
     web = create_ivr_app(services)
     if secret is not None:
-        ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls)
+        ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls,
+                             prompts=services.prompts.cache)
         mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
         mount_ecallback(web, EcallbackContext.build(services.sessions, services.calls, services.files))  # /e/<token>: CSRF too
     recognizer = getattr(services.capture, "recognizer", None)
