@@ -15,7 +15,7 @@ from cases.service import NewCase, close_case_ids, open_cases
 from channels.switch import chosen_by_applicant
 from dialer.hours import CallingRules
 from dialer.retry import schedule_after_delay, schedule_retry
-from flows.classify import Classification
+from flows.classify import CaseToOpen, Classification
 from flows.model import EndReason
 from flows.vocab import CaseType, ReasonCode, ResultClass
 from flows.words_zh import REASON_ZH, RESULT_ZH, TOPIC_ZH
@@ -28,6 +28,15 @@ from tasks.lifecycle import TaskEvent, allowed, apply
 
 def _second(case_type: CaseType) -> CaseType:
     return CaseType.SECOND_EXPLANATION_CASE if case_type is CaseType.FIRST_EXPLANATION_CASE else case_type
+
+
+def cases_needed(result: Classification, *, confirming: bool = False) -> tuple[CaseToOpen, ...]:
+    """The cases a classified result needs (apply_result opens those the task has not open yet). `confirming`:
+    the callback confirms an earlier explanation, so a topic still unclear is a second explanation (§14 rule
+    29). Pure: the flow studio's simulator shows these without writing anything."""
+    if not confirming or result.retry:
+        return result.cases
+    return tuple(dataclasses.replace(c, type=_second(c.type)) for c in result.cases)
 
 
 DETAIL = "机器人回访：{result}；原因：{reasons}{topic}"  # the call itself is listed on the case
@@ -55,12 +64,9 @@ def apply_result(session: Session, call: Call, task: CallbackTask, policy: Polic
         schedule_after_delay(task, ended, settings.dialer.not_received_delay_days, now=now, rules=rules)
     else:
         apply(task, TaskEvent.COMPLETE, now, result_class=result.result_class, reason_codes=call.reason_codes)
-    wanted = {(c.type, str(c.reason)): c for c in result.cases}
-    if task.confirming_case_id is not None and not result.retry:
-        # the callback confirming an explanation: a topic still unclear is a second explanation (§14 rule 29)
-        wanted = {(_second(t), r): dataclasses.replace(c, type=_second(c.type)) for (t, r), c in wanted.items()}
-        if task.status is TaskStatus.COMPLETED:
-            task.confirming_case_id = None
+    wanted = {(c.type, str(c.reason)): c for c in cases_needed(result, confirming=task.confirming_case_id is not None)}
+    if task.confirming_case_id is not None and not result.retry and task.status is TaskStatus.COMPLETED:
+        task.confirming_case_id = None
     open_now = call_repo.open_cases_of_call(session, call.id)
     have = {(c.type, c.reason) for c in call_repo.open_cases_of_task(session, task.id)}
     close_case_ids(session, [c.id for c in open_now if (c.type, c.reason) not in wanted],

@@ -33,6 +33,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.auth.routes import auth
     from console.cases.routes import cases
     from console.dialer.routes import dialer_desk
+    from console.flows.routes import flows_desk
     from console.imports.routes import imports
     from console.policies.routes import policies
     from console.qa.routes import qa_desk
@@ -59,6 +60,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     app.register_blueprint(audit_desk)
     app.register_blueprint(reports)
     app.register_blueprint(qa_desk)
+    app.register_blueprint(flows_desk)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -17,6 +17,7 @@ from kit.actor import Actor, Role
 from kit.calendar import BusinessCalendar
 from kit.clock import Clock
 from kit.settings import Settings
+from speech.cache import PromptCache
 from storage.db import unit_of_work as storage_unit_of_work
 
 
@@ -27,6 +28,7 @@ class ConsoleContext:
     calendar: BusinessCalendar
     sessions: sessionmaker[Session]
     calls: CallContext | None = None  # the call rules (the agent desk's outcome form); the webhooks' own context
+    prompts: PromptCache | None = None  # the prompt audio cache (the flow studio plays prompts); None: no audio
 
 
 def context() -> ConsoleContext:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from string import Formatter
 from typing import Any
 
-from flows.facts import IMPERSONAL_PLACEHOLDERS, PLACEHOLDERS, PolicyFacts, condition_values
+from flows.facts import IMPERSONAL_PLACEHOLDERS, PolicyFacts, condition_values, placeholder_values
 from flows.messages import Messages
 from flows.model import EndReason, Flow, OnNo, Step, StepKind, matches
 from flows.vocab import Topic
@@ -147,7 +147,7 @@ class FlowEngine:
         self.facts = facts
         self.messages = messages
         self.limits = limits or EngineLimits()
-        self._values = {name: render(facts) for name, render in PLACEHOLDERS.items()}
+        self._values = placeholder_values(facts)
 
     # -- public ---------------------------------------------------------------------------------
 

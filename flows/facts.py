@@ -81,6 +81,11 @@ PLACEHOLDERS: dict[str, Callable[[PolicyFacts], str]] = {**PUBLIC_PLACEHOLDERS, 
 IMPERSONAL_PLACEHOLDERS = frozenset({"company_name", "hotline"})
 
 
+def placeholder_values(f: PolicyFacts) -> dict[str, str]:
+    """Every placeholder as this policy's caller hears it (what a flow's texts are rendered with)."""
+    return {name: render(f) for name, render in PLACEHOLDERS.items()}
+
+
 def condition_values(f: PolicyFacts) -> dict[str, object]:
     """The facts a step's `when` (and a flow's `applies_to`) may test."""
     return {

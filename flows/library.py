@@ -41,6 +41,11 @@ class FlowLibrary:
         return best
 
 
+def configured_path(configured: str) -> Path:
+    """The flows directory a setting (`questionnaire.flows_path`) names; empty: the flows shipped here."""
+    return Path(configured) if configured else SHIPPED
+
+
 def load_library(path: Path = SHIPPED) -> FlowLibrary:
     sources = read_sources(path)
     library = FlowLibrary(messages=sources.messages, errors=list(sources.errors))

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
-from flows.library import SHIPPED, load_library
+from flows.library import configured_path, load_library
 from huifang.app import App
 from huifang.output import emit_json
 
 
 def flows_path(app: App) -> Path:
-    configured = app.settings.questionnaire.flows_path
-    return Path(configured) if configured else SHIPPED
+    return configured_path(app.settings.questionnaire.flows_path)
 
 
 @click.group("flows")

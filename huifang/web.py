@@ -25,6 +25,7 @@ from ivr.services import IvrServices
 from ivr.stream_services import StreamServices
 from kit.settings import Settings
 from kit.vocab import CallbackChannel
+from qa.reviews import model_name
 from recordings.media import MediaClient
 from recordings.store import FileStore
 from speech.cache import Renderer
@@ -49,7 +50,8 @@ def build_services(app: App, recognizer: Recognizer | None = None,
         recognizer = MeteredRecognizer(build_recognizer(settings.speech))
     if recognizer is not None:
         capture = RecordCapture(recognizer, media, timeout_s=ivr.record_timeout_s, max_length_s=ivr.record_max_length_s,
-                                fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s)
+                                fetch_attempts=ivr.answer_fetch_attempts, fetch_wait_s=ivr.answer_fetch_wait_s,
+                                model=model_name(settings.speech.vosk_model_path) or "")
     else:
         if with_asr:
             log.warning("speech.vosk_model_path is empty: answers are taken by keypad only")
@@ -100,7 +102,8 @@ def build_streams(settings: Settings, recognizer: Recognizer | None) -> StreamSe
         tokens=StreamTokens(secret_for(ivr.agent_page_secret, twilio.auth_token + ":media-stream")),
         recognizer=recognizer,
         updater=TwilioCallUpdater(twilio.account_sid, twilio.auth_token, twilio.api_base_url),
-        settings=StreamSettings(endpoint=endpoint, max_lag_ms=ivr.stream_max_lag_ms),
+        settings=StreamSettings(endpoint=endpoint, max_lag_ms=ivr.stream_max_lag_ms,
+                                model=model_name(asr.vosk_model_path) or ""),
         start_timeout_ms=ivr.stream_start_timeout_ms,
         events=StreamMetrics(),
         slots=DecodeSlots(ivr.stream_decode_slots or len(os.sched_getaffinity(0))),
@@ -137,7 +140,8 @@ def compose(app: App, services: IvrServices, secret: str | None, metrics_token: 
 
     web = create_ivr_app(services)
     if secret is not None:
-        ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls)
+        ctx = ConsoleContext(app.settings, app.clock, app.calendar, services.sessions, calls=services.calls,
+                             prompts=services.prompts.cache)
         mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
         mount_ecallback(web, EcallbackContext.build(services.sessions, services.calls, services.files))  # /e/<token>: CSRF too
     recognizer = getattr(services.capture, "recognizer", None)

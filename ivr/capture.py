@@ -80,6 +80,7 @@ class RecordCapture:
     fetch_attempts: int = 6
     fetch_wait_s: float = 0.5
     name: str = "record"
+    model: str = ""  # the recogniser's model directory name, kept with each answer (quality review measures)
 
     def listen(self, response: VoiceResponse, prompt_urls: Sequence[str], action: str, no_input: str) -> None:
         for url in prompt_urls:
@@ -109,6 +110,8 @@ class RecordCapture:
         detail.update(result.to_dict())
         detail["fetch_ms"] = round((fetched - started) * 1000, 1)
         detail["asr_ms"] = round((time.perf_counter() - fetched) * 1000, 1)
+        if self.model:
+            detail["model"] = self.model
         return Heard(CallerInput(INTENT_INPUT[result.intent], text=result.text), detail)
 
 

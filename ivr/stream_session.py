@@ -87,6 +87,7 @@ class StreamSettings:
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     max_lag_ms: int = 1500  # decoding this far behind the audio's real time: the call records instead
     poll_ms: int = 1000  # stream time between reads of the call's turn (a key taken by another process)
+    model: str = ""  # the recogniser's model directory name, kept with each answer (quality review measures)
 
 
 class DecodeSlots:
@@ -283,6 +284,8 @@ class StreamSession:
         detail: dict[str, Any] = {"source": "stream", **result.to_dict(), "stream_sid": self.stream_sid,
                                   "speech_start_ms": utterance.start_ms, "speech_end_ms": utterance.end_ms,
                                   "decided_ms": utterance.decided_ms, "asr_ms": round(decode_ms, 1)}
+        if self.settings.model:
+            detail["model"] = self.settings.model
         if result.intent not in MOVES_ON:
             self.unknown[seq] = detail  # not trusted: no interruption; the <Gather> timeout reports it
             return

@@ -10,10 +10,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from calls.context import CallContext
 from calls.review import apply_review, heard_answers
+from calls.transcript import Line, transcript
 from calls.views import CallView, call_view
 from cases.views import CaseView, HistoryLine, case_detail
-from console.transcript import Line, transcript  # reads storage.models only: the page and this view agree
-from flows.review import HeardAnswer
+from flows.review import HeardAnswer, effective
 from flows.words_zh import REASON_ZH, TOPIC_ZH
 from intake.identity import mask_id
 from kit.actor import Actor, Role
@@ -146,6 +146,12 @@ def _opinion(session: Session, actor: Actor, sample: QaSample, version: int) -> 
     return "second" if earlier else "first"
 
 
+def heard_as(heard: str, digits: str) -> str:
+    """What the robot took an answer for: a key on a yes/no question as the keypad reads it (1 → yes)."""
+    kind = effective(heard, digits)
+    return kind.value if kind is not None and heard == "digits" else heard
+
+
 def _mark_rows(marks: list[AnswerMark], heard: dict[int, HeardAnswer]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     seen: set[int] = set()
@@ -160,10 +166,10 @@ def _mark_rows(marks: list[AnswerMark], heard: dict[int, HeardAnswer]) -> list[d
         if not mark.correct:
             if mark.actual not in ACTUAL_INPUTS:
                 raise ReviewRefused(f"第{mark.event_seq}条回答标为错误时，请选择客户实际的回答")
-            if mark.actual == answer.heard:
+            if mark.actual == heard_as(answer.heard, answer.digits):
                 raise ReviewRefused(f"第{mark.event_seq}条回答：实际回答与机器人听到的相同，应标为正确")
             actual = mark.actual
-        rows.append({"event_seq": mark.event_seq, "topic": answer.topic, "heard": answer.heard,
+        rows.append({"event_seq": mark.event_seq, "topic": answer.topic, "heard": heard_as(answer.heard, answer.digits),
                      "correct": mark.correct, "actual": actual})
     return rows
 
@@ -255,7 +261,8 @@ def call_review_view(session: Session, actor: Actor, sample_id: int) -> CallRevi
     assert call is not None
     events = call_repo.events(session, call.id)
     answers = [AnswerItem(e.seq, e.topic, TOPIC_ZH.get(e.topic or "", e.topic or ""),
-                          str((e.detail or {}).get("input") or ""), e.text,
+                          heard_as(str((e.detail or {}).get("input") or ""), str((e.detail or {}).get("digits") or "")),
+                          e.text,
                           _float((e.detail or {}).get("confidence")),
                           (e.at - call.answered_at).total_seconds() if call.answered_at else None,
                           str((e.detail or {}).get("model") or "") or None)

@@ -11,8 +11,8 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from accounts.service import by_name
+from calls.transcript import Line, transcript
 from console.formatting import mask_id
-from console.transcript import Line, transcript
 from flows.engine import CallState
 from kit.actor import Actor, Role
 from kit.clock import BUSINESS_TZ, business_start_of

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, case, or_, select
 from sqlalchemy.orm import Session
 
+from calls.transcript import Line, transcript
 from calls.views import CallView
 from cases.views import CaseView, HistoryLine
 from console.formatting import mask_id
 from console.recordings.queries import RecordingView, recording_views
-from console.transcript import Line, transcript
 from intake.phones import normalize_phone
 from kit.actor import CASE_READERS, Actor
 from kit.vocab import CallbackChannel

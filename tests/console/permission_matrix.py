@@ -75,6 +75,7 @@ RETENTION = "→/console/recordings/retention"
 IMPORT_PAGE = "→/console/imports/{import}"  # a finished import is not run again: back to its page, nothing changed
 DIALER = "→/console/dialer"
 QA_SAMPLE = "→/console/qa/{sample}"
+SIMULATOR = "→/console/flows/traditional/simulate#call"
 MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
@@ -131,6 +132,14 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/qa",                                                    "login",  "404",                  "404",              "200",       "404",       "200",       "404",             "404",              "404"),
     ("GET /console/qa/{sample}",                                           "login",  "404",                  "404",              "200",       "404",       "200",       "404",             "404",              "404"),
     ("POST /console/qa/{sample}/review",                                   "login",  "404",                  "404",              QA_SAMPLE,   "404",       QA_SAMPLE,   "404",             "404",              "404"),
+    # the flow studio: supervisors and administrators (a key that is no prompt of the flow: not found); the simulator
+    # writes nothing (an answer with no simulation running goes back to the simulator's page)
+    ("GET /console/flows",                                                 "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("GET /console/flows/traditional",                                     "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    (f"GET /console/flows/traditional/audio/{'0' * 64}",                   "login",  "403",                  "403",              "404",       "403",       "403",       "404",             "403",              "404"),
+    ("GET /console/flows/traditional/simulate",                            "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/flows/traditional/simulate",                           "login",  "403",                  "403",              SIMULATOR,   "403",       "403",       SIMULATOR,         "403",              SIMULATOR),
+    ("POST /console/flows/traditional/simulate/answer",                    "login",  "403",                  "403",              SIMULATOR,   "403",       "403",       SIMULATOR,         "403",              SIMULATOR),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -156,6 +165,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
     "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
     "/console/qa/{sample}/review": {"followed_rules": "yes", "score": "90", "remarks": "", "version": "{sample_version}"},
+    "/console/flows/traditional/simulate": {"variant": "A", "channel": "agency", "age": "45"},
+    "/console/flows/traditional/simulate/answer": {"input": "yes"},
 }
 CHANGES = ("/resolve", "/assign", "/outcome", "/pause", "/resume")  # a POST here that succeeds changes the database
 # each one given: one audit line (a search, an export, a playback)

@@ -1,7 +1,7 @@
 """A call's record as people read it, turn by turn: what the robot said, what the caller answered (the
 recognised answer, the raw text and its confidence, or the keys), the hand-off and the agent's word.
 
-Shared by the policy page and the agent desk. Keys typed for the identity check (a birthday) are hidden, as
+Shared by the policy page, the agent desk and the quality review. Keys typed for the identity check (a birthday) are hidden, as
 the ID number is: the page shows that they were typed, not what."""
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The flow studio desk: flows, their diagrams and prompts, and the call simulator."""
