@@ -46,8 +46,8 @@ def login() -> Response | str:
 
 @auth.get("/", endpoint="home")
 def home() -> Response | str:
-    """Each role's first desk: the dashboard for supervisors (this page itself), the case queue for those who
-    read cases, the hand-off desk for agents, the accounts for administrators."""
+    """Each role's first desk: the dashboard for supervisors (this page itself), the quality desk for reviewers,
+    the case queue for those who read cases, the hand-off desk for agents, the accounts for administrators."""
     with unit_of_work() as db:
         actor = page_actor(db)
         if actor.has(REPORT_READERS):
@@ -58,6 +58,8 @@ def home() -> Response | str:
 def home_for(actor: Actor) -> str:
     if actor.has(REPORT_READERS):
         return url_for("auth.home")
+    if actor.has({Role.QA}):
+        return url_for("qa.list_page")  # the month's sample to review
     if actor.has(CASE_READERS):
         return url_for("cases.queue_page")
     if actor.has({Role.AGENT}):

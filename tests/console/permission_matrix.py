@@ -48,8 +48,8 @@ BRANCH_BOUND = ("branch", "agent", "branch+admin")  # their scope is 110100: not
 #   (recordings are not in the agent's row of the roles table).
 # * supervisor: "sees everything" does not make the agent desk theirs: it is the signed-in agent's own line's
 #   work (403). Bulk assignment is the supervisor's alone; a branch user assigns one case at a time.
-# * qa reads the case queue, cases, policies and recordings of every branch (sampling is not built yet) and,
-#   like compliance (read-only on cases), does not resolve or assign (403).
+# * qa lands on the quality desk (its sample), and reads the case queue, cases, policies and recordings of every
+#   branch and, like compliance (read-only on cases), does not resolve or assign (403).
 # * exports are the queue's filtered rows: whoever reads the queue may export what it shows (and is audited).
 # * the dashboard (/console/ for supervisors) and the KPI page are the supervisor's (the roles table: "dashboards");
 #   a branch user does not get them for their own branches (the other roles keep their landing pages).
@@ -80,7 +80,7 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     # request                                                              anonymous branch                  agent               supervisor   compliance   qa           admin              branch+compliance   branch+admin
     ("GET /console/login",                                                 "200",    "200",                  "200",              "200",       "200",       "200",       "200",             "200",              "200"),
     ("POST /console/login",                                                "200",    HOME,                   HOME,               HOME,        HOME,        HOME,        HOME,              HOME,               HOME),
-    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  "200",       QUEUE,       QUEUE,       "→/console/users", QUEUE,              QUEUE),
+    ("GET /console/",                                                      "login",  QUEUE,                  "→/console/agent",  "200",       QUEUE,       "→/console/qa", "→/console/users", QUEUE,           QUEUE),
     ("GET /console/cases?branch={code}",                                   "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=csv",                        "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
     ("GET /console/cases?branch={code}&format=xlsx",                       "login",  "200|empty",            "403",              "200",       "200",       "200",       "403",             "200",              "200|empty"),
