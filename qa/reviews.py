@@ -17,7 +17,7 @@ from flows.review import HeardAnswer, effective
 from flows.words_zh import REASON_ZH, TOPIC_ZH
 from intake.identity import mask_id
 from kit.actor import Actor, Role
-from kit.clock import Clock, SystemClock
+from kit.clock import Clock
 from storage.models import Call, Case, Policy, QaReview, QaSample
 from storage.repositories import calls as call_repo
 from storage.repositories import qa as qa_repo
@@ -219,14 +219,14 @@ def review_call(session: Session, ctx: CallContext, actor: Actor, sample_id: int
 
 
 def review_case(session: Session, actor: Actor, sample_id: int, followed_rules: bool, score: int, remarks: str,
-                *, version: int, clock: Clock | None = None) -> QaReview:
+                *, version: int, clock: Clock) -> QaReview:
     """A reviewer's finding on a sampled closed case: whether its handling followed the rules, a score."""
     actor.require(REVIEWERS, "review quality samples")
     sample, _ = _sample(session, actor, sample_id, "case", lock=True)
     opinion = _opinion(session, actor, sample, version)
     if not 0 <= score <= 100:
         raise ReviewRefused("评分应在0到100之间")
-    now = (clock or SystemClock()).now()
+    now = clock.now()
     if opinion == "first":
         sample.reviewed_at = now
     review = QaReview(sample_id=sample.id, reviewer=actor.user, at=now, opinion=opinion, marks=[],
@@ -275,14 +275,14 @@ def call_review_view(session: Session, actor: Actor, sample_id: int) -> CallRevi
                           [REASON_ZH.get(c, c) for c in call.reason_codes or []], _review_lines(session, sample.id))
 
 
-def case_review_view(session: Session, actor: Actor, sample_id: int, *, now: datetime | None = None) -> CaseReviewView:
+def case_review_view(session: Session, actor: Actor, sample_id: int, *, now: datetime) -> CaseReviewView:
     """What the review page shows for a sampled case: the case, its history, the reviews so far."""
     actor.require(REVIEWERS, "review quality samples")
     sample, code = _sample(session, actor, sample_id, "case")
     assert sample.case_id is not None
     case = session.get(Case, sample.case_id)
     assert case is not None
-    view = case_detail(session, case, code, now or SystemClock().now())
+    view = case_detail(session, case, code, now)
     return CaseReviewView(_head(sample, code), view, view.history, _policy(session, case.policy_id, code),
                           _review_lines(session, sample.id))
 
