@@ -44,7 +44,7 @@ from ivr.harness.local import DatabaseOracle, HttpTransport
 from ivr.harness.media import MediaHost
 from ivr.harness.persona import persona_from
 from ivr.harness.sids import CALL, RECORDING, mint
-from ivr.harness.simulator import CallUrls, Simulator, _silence_wav
+from ivr.harness.simulator import CallUrls, Simulator, silence_wav
 from kit.clock import FrozenClock
 from storage.models import CallbackTask, Policy
 
@@ -70,7 +70,7 @@ class HarnessConfig:
 def clips(capture: str) -> list[bytes]:
     """Every recording a simulated call can leave: whole-call silences of 1–5 s, and in ASR mode the
     callee's spoken answers (espeak-ng, Korean). The same list, in the same order, in every process."""
-    out = [_silence_wav(seconds) for seconds in range(1, 6)]
+    out = [silence_wav(seconds) for seconds in range(1, 6)]
     if capture == "asr":
         from ivr.harness.voice import SpokenAnswers
         from speech.lexicon import load_lexicon

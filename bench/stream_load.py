@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from calls.inputs import Heard
 from calls.streamed import Listening
 from ivr.capture import Recognizer
 from ivr.stream_capture import StreamTokens
-from ivr.stream_session import StreamSession, StreamSettings
+from ivr.stream_session import DecodeSlots, StreamSession, StreamSettings
 from speech.asr import Recognition
 from speech.audio import TELEPHONE_RATE, Audio, concatenate, frame_levels_dbfs, silence
 from speech.lexicon import Intent
@@ -170,23 +169,15 @@ class NullUpdater:
 
 
 class TimedRecognizer:
-    """The shared recogniser, with the CPU time this session's decodes took (`clock`: process or thread).
-    `slots`, when given, is held around each decode (at most that many decodes run at once, the rest queue)."""
+    """The shared recogniser, with the CPU time this session's decodes took (`clock`: process or thread)."""
 
-    def __init__(self, inner: Recognizer, clock: Any = time.thread_time,
-                 slots: threading.Semaphore | None = None) -> None:
-        self.inner, self.clock, self.slots = inner, clock, slots
+    def __init__(self, inner: Recognizer, clock: Any = time.thread_time) -> None:
+        self.inner, self.clock = inner, clock
         self.cpu_s = 0.0
         self.decodes = 0
 
     def recognize(self, audio: Audio) -> Recognition:
         self.decodes += 1
-        if self.slots is None:
-            return self._timed(audio)
-        with self.slots:
-            return self._timed(audio)
-
-    def _timed(self, audio: Audio) -> Recognition:
         began = self.clock()
         try:
             return self.inner.recognize(audio)
@@ -202,11 +193,13 @@ class Stream:
     number: int
     recognizer: TimedRecognizer
     port: AnsweringPort = field(default_factory=AnsweringPort)
+    slots: DecodeSlots | None = None  # the server's gate around recognition (None: no limit)
 
     def __post_init__(self) -> None:
         self.call_sid = f"CA{self.number:032x}"
         self.stream_sid = f"MZ{self.number:032x}"
-        self.session = StreamSession(self.port, NullUpdater(), self.recognizer, TOKENS, StreamSettings())
+        self.session = StreamSession(self.port, NullUpdater(), self.recognizer, TOKENS, StreamSettings(),
+                                     slots=self.slots)
         self.question_at = {frame: number + 1 for number, frame in enumerate(self.call.questions)}
 
     def handle(self, text: str) -> None:

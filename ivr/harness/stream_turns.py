@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from ivr.harness.call_log import KEY_OF, SimulationError
 from ivr.harness.streamed import Speech
 from ivr.harness.twiml import Verb
 from speech.audio import TELEPHONE_RATE, read_wav, resample, trim
@@ -15,7 +16,7 @@ from speech.audio import TELEPHONE_RATE, read_wav, resample, trim
 VOICE_DBFS = -45.0  # the callee's voice starts where the spoken clip rises above this
 
 if TYPE_CHECKING:
-    from ivr.harness.simulator import _Caller
+    from ivr.harness.caller import Caller
 
 
 def seq_of(url: str) -> int:
@@ -24,10 +25,8 @@ def seq_of(url: str) -> int:
     return int(values[0]) if values[0].isdigit() else 0
 
 
-def streamed_gather(caller: _Caller, verb: Verb) -> list[Verb] | None:
+def streamed_gather(caller: Caller, verb: Verb) -> list[Verb] | None:
     """The next document, or None: no input (the next verb runs) or the caller hung up."""
-    from ivr.harness.simulator import KEY_OF, SimulationError
-
     leg, sim = caller.leg, caller.sim
     assert leg is not None
     options = sim.stream_options

@@ -39,7 +39,8 @@ def test_a_call_is_prompts_answers_and_whole_frames() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pins a process to one core (Linux)")
 def test_quick_run_reports_positive_numbers() -> None:
-    """--quick: about 15 s (the model loads twice; one paced step runs 6 s of stream in a pinned process)."""
+    """--quick: about 25 s (the model loads four times; one paced step runs 6 s of stream in a pinned process;
+    one call per persona and capture through the harness)."""
     done = subprocess.run([sys.executable, "bench/turn_gap.py", "--quick", "--json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
@@ -63,4 +64,24 @@ def test_quick_run_reports_positive_numbers() -> None:
     assert 0 < step["decode_ms_p50"] <= step["decode_ms_p95"]
     assert step["turn_gap_ms_p50"] > report["concurrency"]["rest_ms"]
     assert report["concurrency"]["streams_per_core"] in (0, 3)
-    assert report["turn_gaps"] is None  # part 2 (the harness's record vs stream gaps) is not in yet
+    # the server's default decode slots: one per core the process may use, and it is pinned to one
+    assert (report["concurrency"]["decode_slots"], report["concurrency"]["decode_slots_from"]) == (1, "server_default")
+    assert step["decode_slots"] == 1
+    gaps = report["turn_gaps"]
+    assert gaps["latency_ms"] == 250
+    assert gaps["calls_per_persona"] == 1
+    record, stream = gaps["record"], gaps["stream"]
+    assert record["calls"] == stream["calls"] == 3  # all-yes, no-then-yes, barge-in
+    assert record["turns"] >= 3 * 8
+    assert stream["turns"] >= 3 * 8
+    assert 0 < stream["p50_ms"] <= stream["p95_ms"] <= stream["max_ms"]
+    assert 0 < record["p50_ms"] <= record["p95_ms"] <= record["max_ms"]
+    assert stream["p50_ms"] < record["p50_ms"]
+    assert gaps["ratio_p50"] == round(record["p50_ms"] / stream["p50_ms"], 2)
+    assert gaps["ratio_p50"] > 1
+    barge = gaps["barge_in"]
+    assert barge["turns"] >= 8
+    assert 0 < barge["p50_ms"] <= barge["max_ms"]
+    assert 0 < barge["moved_after_speech_ms_p50"]
+    assert 0 <= barge["moved_before_prompt_end"] <= barge["turns"]
+    assert all(persona["same_answers"] for persona in gaps["per_persona"].values())
