@@ -281,6 +281,7 @@ def turn_gaps(log: CallLog, events: list[Any], latency_ms: int) -> list[dict[str
         gaps.append({"seq": decision.seq, "intent": str(decision.intent), "capture": "stream",
                      "speech_end_ms": decision.speech_end_ms,
                      "gap_ms": round(decision.gap_ms - decision.redirect_ms + latency_ms, 1),
+                     "wait_ms": decision.decided_ms - decision.speech_end_ms,  # stream time: the endpoint's wait
                      "barge_in": moved is not None and prompt_end is not None and moved < prompt_end})
     recorded = [e for e in events if e.who == "caller" and e.kind == "answer"
                 and (e.detail or {}).get("source") == "record" and (e.detail or {}).get("recording_url")]
@@ -288,5 +289,5 @@ def turn_gaps(log: CallLog, events: list[Any], latency_ms: int) -> list[dict[str
         gaps.append({"seq": int(timing["seq"]), "intent": str(event.detail.get("intent") or ""), "capture": "record",
                      "speech_end_ms": round(timing["speech_end_ms"]),
                      "gap_ms": round(timing["silence_ms"] + timing["webhook_ms"] + latency_ms, 1),
-                     "barge_in": False})
+                     "wait_ms": round(timing["silence_ms"]), "barge_in": False})
     return gaps

@@ -49,10 +49,13 @@ def test_a_streamed_call_gives_the_answers_and_result_of_a_recorded_one(
     stream_gaps = [g for g in result["turn_gaps"] if g["capture"] == "stream"]
     assert len(stream_gaps) == len(updates) >= 8  # every spoken answer moved the call by REST
     assert {g["intent"] for g in stream_gaps} == {"yes", "no"}
-    assert all(g["gap_ms"] <= 800 for g in stream_gaps), stream_gaps
+    # the part of the gap on the stream's clock is deterministic; decoding and the transaction add wall time,
+    # which bench/turn_gap.py measures (a timed assertion here would fail on a loaded machine)
+    assert all(g["wait_ms"] + latency <= 800 - 150 for g in stream_gaps), stream_gaps
     record_gaps = [g for g in recorded["turn_gaps"] if g["capture"] == "record"]
     assert len(record_gaps) == len(stream_gaps)
     assert min(g["gap_ms"] for g in record_gaps) >= 2000 + latency  # <Record timeout=2> first
+    assert max(g["gap_ms"] for g in stream_gaps) < min(g["gap_ms"] for g in record_gaps)
 
 
 def engine_cleanup(engine: Engine) -> None:
@@ -73,7 +76,7 @@ def test_barge_in_moves_the_call_on_before_the_prompt_ends(
     gaps = result["turn_gaps"]
     assert len(gaps) >= 8
     assert all(g["barge_in"] for g in gaps), gaps  # the update came while the prompt was still playing
-    assert all(g["gap_ms"] <= 800 for g in gaps), gaps
+    assert all(g["wait_ms"] == 360 for g in gaps), gaps  # 350 ms of quiet after the answer, in whole frames
 
 
 def test_a_key_pressed_during_a_streamed_question_wins(

@@ -14,7 +14,7 @@ from huifang.cli import cli
 from tests.factories import policy_row, write_csv
 
 KO_FLOWS = Path(__file__).parent / "ko_flows"
-GAP_FIELDS = {"seq", "intent", "speech_end_ms", "gap_ms", "barge_in"}
+GAP_FIELDS = {"seq", "intent", "speech_end_ms", "gap_ms", "wait_ms", "barge_in"}
 
 
 def setup(db_url: str, tmp_path: Path) -> tuple[dict[str, str], str]:
@@ -51,11 +51,13 @@ def test_capture_stream_and_record_give_the_same_call_with_their_turn_gaps(
     for result in (streamed, recorded):
         assert result["turn_gaps"]
         assert all(set(gap) >= GAP_FIELDS for gap in result["turn_gaps"])
-    # the gaps include wall time (decoding, the commit, the download): medians keep a busy machine from failing
-    stream_median = statistics.median(g["gap_ms"] for g in streamed["turn_gaps"])
-    record_median = statistics.median(g["gap_ms"] for g in recorded["turn_gaps"])
-    assert stream_median <= 800
-    assert record_median >= 3 * stream_median  # issue 18's target: at least 3× shorter
+    # the gaps' waits are on the stream's clock (deterministic); decoding, the commit and the download add wall
+    # time, which bench/turn_gap.py measures: here only that streamed turns are shorter than recorded ones
+    stream_wait = statistics.median(g["wait_ms"] + 250 for g in streamed["turn_gaps"])
+    record_wait = statistics.median(g["wait_ms"] + 250 for g in recorded["turn_gaps"])
+    assert stream_wait <= 800 - 150  # room left for decoding within issue 18's 0.8 s
+    assert record_wait >= 3 * stream_wait  # issue 18's target: at least 3× shorter
+    assert max(g["gap_ms"] for g in streamed["turn_gaps"]) < min(g["gap_ms"] for g in recorded["turn_gaps"])
 
 
 def test_capture_stream_needs_a_speaking_or_keying_callee_and_a_model(
