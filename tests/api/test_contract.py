@@ -92,10 +92,12 @@ def test_every_routes_responses_validate_against_the_document(make_world: Callab
     assert {("post", post, s) for s in (200, 400, 401, 403, 413, 415, 422)} <= statuses
     assert {("get", "/policies/{policy_no}", s) for s in (200, 401, 404)} <= statuses
     held = seen[11][2].get_json()
-    assert held["task"]["status"] == "held" and held["task"]["hold_reasons"] == ["duplicate_number"]
+    assert held["task"]["status"] == "held"
+    assert held["task"]["hold_reasons"] == ["duplicate_number"]
     assert [c["type"] for c in held["open_cases"]] == ["verification_case"]
 
 
 def test_an_unknown_api_route_is_a_json_404(world: ApiWorld) -> None:
     response = world.client.get("/api/v1/nothing")
-    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,10 +34,14 @@ def test_a_batch_is_imported_and_a_bad_record_is_rejected_alone_with_its_index_a
         (1, "API-BAD", "issue_date"), (1, "API-BAD", "premium")}
     assert all(r["message"] and r["message_zh"] for r in body["rejected"])
     assert response.headers["Content-Type"].startswith("application/json")
-    assert world.counts()["Policy"] == 3 and world.counts()["CallbackTask"] == 3
+    assert world.counts()["Policy"] == 3
+    assert world.counts()["CallbackTask"] == 3
     line = world.audit_lines()[-1]
-    assert line.operator == "api:core" and line.target == "POST /api/v1/policies"
-    assert "status=200" in line.detail and "records=4" in line.detail and "imported=3" in line.detail
+    assert line.operator == "api:core"
+    assert line.target == "POST /api/v1/policies"
+    assert "status=200" in line.detail
+    assert "records=4" in line.detail
+    assert "imported=3" in line.detail
 
 
 def test_the_same_policies_again_update_in_place_and_never_make_a_second_task(world: ApiWorld) -> None:
@@ -55,8 +60,11 @@ def test_json_types_mean_what_the_files_cells_mean(world: ApiWorld) -> None:
     assert world.post(key, body).get_json()["imported"] == 1
     with world.sessions() as session:
         policy = session.scalars(select(Policy).where(Policy.policy_no == "J1")).one()
-        assert policy.premium == Decimal("6000.50") and policy.insured_is_applicant and not policy.is_group
-        assert policy.policy_term_years == 20 and policy.cooling_off_days == 15
+        assert policy.premium == Decimal("6000.50")
+        assert policy.insured_is_applicant
+        assert not policy.is_group
+        assert policy.policy_term_years == 20
+        assert policy.cooling_off_days == 15
 
 
 def test_a_records_problems_are_the_file_imports_own_words(world: ApiWorld, tmp_path: Path, settings: Settings,
@@ -72,10 +80,11 @@ def test_a_records_problems_are_the_file_imports_own_words(world: ApiWorld, tmp_
     assert len(by_api["rejected"]) == 3
 
 
-def _refused(world: ApiWorld, response: object, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    body = response.get_json()  # type: ignore[attr-defined]
-    assert body["error"]["code"] == code and body["error"]["message"]
+def _refused(world: ApiWorld, response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
     return dict(body["error"])
 
 
@@ -158,13 +167,15 @@ def test_the_same_idempotency_key_and_body_give_the_first_answer_and_change_noth
     key = world.key()
     batch = {"policies": [record(policy_no="I1"), record(policy_no="I2", premium="x")]}
     first = world.post(key, batch, idempotency_key="batch-2026-12-08-001")
-    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    assert first.status_code == 200
+    assert "Idempotent-Replayed" not in first.headers
     with world.sessions() as session:
         stamp = session.scalars(select(Policy.updated_at).where(Policy.policy_no == "I1")).one()
     world.clock.advance(timedelta(minutes=5))
     spaced = json.dumps(batch, indent=4, ensure_ascii=False).encode()  # the same JSON, spaced otherwise
     again = world.post(key, None, raw=spaced, idempotency_key="batch-2026-12-08-001")
-    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json() == first.get_json()
     assert world.counts() == {"Policy": 1, "CallbackTask": 1, "ApiIdempotency": 1}
     with world.sessions() as session:

@@ -28,18 +28,23 @@ def test_a_decided_late_callback_shows_its_attempts_result_reasons_and_late_flag
     task_json = body["task"]
     assert (task_json["status"], task_json["attempts"], task_json["result_class"]) == ("completed", 3, "problem")
     assert task_json["reason_codes"] == ["unclear_cooling_off_or_surrender_loss"]
-    assert task_json["late"] is True and body["late"] is True
-    assert body["open_cases"] == [] and body["callback_required"] is True
+    assert task_json["late"] is True
+    assert body["late"] is True
+    assert body["open_cases"] == []
+    assert body["callback_required"] is True
     assert body["cooling_off_end"] == deadline.isoformat()
     with world.sessions() as session:
         line = session.scalars(select(AuditEvent).where(AuditEvent.action == "api_call")
                                .order_by(AuditEvent.id.desc())).first()
-        assert line is not None and line.target == "GET /api/v1/policies/<policy_no> S1"
+        assert line is not None
+        assert line.target == "GET /api/v1/policies/<policy_no> S1"
 
 
 def test_a_policy_that_needs_no_callback_has_no_task(world: ApiWorld) -> None:
     key = world.key()
     world.post(key, {"policies": [record(policy_no="G1", is_group="Y")]})
     body = world.get(key, "/api/v1/policies/G1").get_json()
-    assert body["task"] is None and body["callback_required"] is False and body["exclusion_reason"]
+    assert body["task"] is None
+    assert body["callback_required"] is False
+    assert body["exclusion_reason"]
     assert body["late"] is False
