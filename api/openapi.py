@@ -38,8 +38,7 @@ def _errors(*codes: int) -> dict[str, Any]:
              422: "the body's shape: unknown field, wrong JSON type, too long (invalid_request, with details); or an "
                   "Idempotency-Key used with another body (idempotency_key_reused); nothing imported",
              429: "the key's calls this minute are used up (rate_limited); see Retry-After",
-             503: "the batch stopped part-way (import_interrupted) or the feed is not available: send the same "
-                  "request again"}
+             503: "the batch stopped part-way (import_interrupted): send the same request again"}
     return {str(c): {"description": words[c], "content": {"application/json": {"schema": _ref("Error")}}}
             for c in codes}
 
@@ -94,12 +93,14 @@ def document(settings: ApiSettings) -> dict[str, Any]:
                 "operationId": "getResults",
                 "summary": "Callback results in the order they were decided",
                 "description": ("Page with `since` = the previous page's `next_cursor` (opaque); an empty page "
-                                f"keeps the cursor: poll again later. Scope {RESULTS_READ}."),
+                                "keeps the cursor: poll again later. A result whose transaction commits late is "
+                                "never skipped (the feed shows only events older than every running transaction)."
+                                f" Scope {RESULTS_READ}."),
                 "security": [{"bearer": [RESULTS_READ]}],
                 "parameters": [{"name": "since", "in": "query", "required": False, "schema": STR},
                                {"name": "limit", "in": "query", "required": False,
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
-                "responses": {**_ok("ResultsPage", "a page of results"), **_errors(400, 401, 403, 429, 503)},
+                "responses": {**_ok("ResultsPage", "a page of results"), **_errors(400, 401, 403, 429)},
             }},
         },
         "components": {
@@ -137,10 +138,23 @@ def document(settings: ApiSettings) -> dict[str, Any]:
                     "task": {"oneOf": [_ref("Task"), {"type": "null"}]}, "calls": INT,
                     "open_cases": {"type": "array", "items": _ref("OpenCase")}, "late": {"type": "boolean"},
                 }),
-                "ResultEvent": _obj({"event_id": STR, "type": STR, "occurred_at": TIME, "policy_no": STR,
-                                     "data": {"type": "object"}}),
+                "ResultEvent": _obj({
+                    "event_id": {"type": "string", "format": "uuid", "description": "unique: dedupe by it"},
+                    "type": {"const": "task.result"}, "occurred_at": TIME, "policy_no": STR,
+                    "data": {"type": "object", "required": ["task_status", "result_class", "reason_codes"],
+                             "properties": {
+                                 "task_status": STR, "result_class": {"type": ["string", "null"]},
+                                 "reason_codes": {"type": "array", "items": STR},
+                                 "previous_result_class": {"type": ["string", "null"]},
+                                 "channel": NULL_STR, "attempts": INT,
+                                 "completed_at": {"type": ["string", "null"], "format": "date-time"},
+                                 "deadline": {"type": ["string", "null"], "format": "date"}}},
+                }),
                 "ResultsPage": _obj({"results": {"type": "array", "items": _ref("ResultEvent")},
-                                     "next_cursor": NULL_STR}),
+                                     "next_cursor": {"type": "string", "description": "pass as `since` next time "
+                                                     "(the same cursor again when nothing is new yet)"},
+                                     "has_more": {"type": "boolean", "description": "more results are ready now: "
+                                                  "ask again at once"}}),
             },
         },
     }

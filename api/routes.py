@@ -20,6 +20,7 @@ from api import keys
 from api.openapi import document
 from api.payload import Refusal, parse_batch
 from api.policies import import_batch, keep_answer, stored_answer
+from api.results import InvalidCursor, results_page
 from api.status import policy_status
 from intake.service import ImportInterrupted
 from kit.calendar import BusinessCalendar
@@ -217,8 +218,6 @@ def get_policy(policy_no: str) -> Response:
 @api.get("/results", endpoint="get_results")
 @needs(keys.RESULTS_READ)
 def get_results() -> Response:
-    from api.results import FeedUnavailable, InvalidCursor, results_page
-
     ctx = _ctx()
     raw_limit = request.args.get("limit", "100")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
@@ -229,8 +228,6 @@ def get_results() -> Response:
             body = results_page(session, g.api_caller.actor, request.args.get("since") or None, int(raw_limit))
     except InvalidCursor as exc:
         return error(400, "invalid_cursor", str(exc), [{"index": None, "field": "since", "message": str(exc)}])
-    except FeedUnavailable as exc:
-        return error(503, "not_available", str(exc))
     g.api_counts["results"] = len(body["results"])
     return json_response(body)
 

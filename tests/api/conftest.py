@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.keys import SCOPES, add_key, revoke_key
 from api.routes import ApiContext, mount_api
+from flows.vocab import ResultClass
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import ApiSettings, Settings
 from storage.db import make_session_factory
 from storage.models import ApiIdempotency, AuditEvent, CallbackTask, Policy
+from tasks.lifecycle import TaskEvent, apply
 from tests.factories import policy_row
 
 
@@ -27,6 +29,15 @@ def record(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {k: v for k, v in policy_row().items() if v != ""}
     row.update(overrides)
     return row
+
+
+def complete(world: ApiWorld, policy_no: str, result: ResultClass = ResultClass.STANDARD,
+             reasons: tuple[str, ...] = ()) -> None:
+    """The task of `policy_no` gets its result, as a call's end gives it (tasks.lifecycle: the outbox records it)."""
+    with world.sessions() as session:
+        task = session.scalars(select(CallbackTask).join(Policy).where(Policy.policy_no == policy_no)).one()
+        apply(task, TaskEvent.COMPLETE, world.clock.now(), result_class=result, reason_codes=list(reasons))
+        session.commit()
 
 
 @dataclass

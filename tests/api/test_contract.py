@@ -12,7 +12,7 @@ import pytest
 from api.fields import FIELD_TYPES
 from api.keys import SCOPES
 from intake.columns import COLUMNS
-from tests.api.conftest import ApiWorld, record
+from tests.api.conftest import ApiWorld, complete, record
 
 OPERATIONS = {("post", "/policies"), ("get", "/policies/{policy_no}"), ("get", "/results")}
 
@@ -84,13 +84,18 @@ def test_every_routes_responses_validate_against_the_document(make_world: Callab
         ("get", "/policies/{policy_no}", world.get(key, "/api/v1/policies/NONE")),
         ("get", "/policies/{policy_no}", world.get(None, "/api/v1/policies/C1")),
         ("get", "/results", world.get(key, "/api/v1/results?limit=0")),
-        ("get", "/results", world.get(key, "/api/v1/results")),
+        ("get", "/results", world.get(key, "/api/v1/results?since=not-a-cursor")),
+        ("get", "/results", world.get(reader, "/api/v1/results")),
     ]
+    complete(world, "C1")
+    seen.append(("get", "/results", world.get(key, "/api/v1/results")))
     for method, path, response in seen:
         _validate(doc, method, path, response)
     statuses = {(m, p, r.status_code) for m, p, r in seen}
     assert {("post", post, s) for s in (200, 400, 401, 403, 413, 415, 422)} <= statuses
     assert {("get", "/policies/{policy_no}", s) for s in (200, 401, 404)} <= statuses
+    assert {("get", "/results", s) for s in (200, 400, 403)} <= statuses
+    assert [r["policy_no"] for r in seen[-1][2].get_json()["results"]] == ["C1"]
     held = seen[11][2].get_json()
     assert held["task"]["status"] == "held"
     assert held["task"]["hold_reasons"] == ["duplicate_number"]
