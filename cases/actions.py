@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.service import by_name
 from cases.outcomes import ActionRefused, CaseNotFound, Effect, EffectCode, Outcome, Refusal, StaleCase
-from cases.service import NewCase, open_cases
+from cases.service import NewCase, close_case, open_cases
 from flows.vocab import CaseType, ResultClass
 from kit.actor import CASE_DISPATCHERS, CASE_HANDLERS, Actor, NotAllowed, Role
 from kit.calendar import BusinessCalendar
@@ -159,7 +159,8 @@ def _resolve(session: Session, actor: Actor, case: Case, handling: Handling, out
                                 Refusal.QUESTIONNAIRE_REQUIRED, field="note")
     if action is not Action.OVERDUE_EXPLANATION:
         if case.status in OPEN_CASE_STATUSES:
-            _close(case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling, now)
+            _close(session, case, CaseStatus.CANCELLED if action is Action.SURRENDERED else CaseStatus.CLOSED, handling,
+                   now)
         outcome.add(EffectCode.CASE_STATUS, f"case {case.status.value}", case_status=case.status.value)
     case.updated_at = now
     case_repo.add_events(session, [{"case_id": case.id, "at": now, "who": actor.user, "action": action.value,
@@ -243,9 +244,8 @@ def open_second_explanation(session: Session, task: CallbackTask, reasons: list[
 # -- the actions ----------------------------------------------------------------------------------
 
 
-def _close(case: Case, status: CaseStatus, handling: Handling, now: datetime) -> None:
-    case.status, case.closed_at, case.updated_at = status, now, now
-    case.resolution_action, case.resolution_note = handling.action.value, handling.note
+def _close(session: Session, case: Case, status: CaseStatus, handling: Handling, now: datetime) -> None:
+    close_case(session, case, status, now=now, action=handling.action.value, note=handling.note)
 
 
 def _overdue_explanation(case: Case, handling: Handling, now: datetime) -> None:
@@ -342,7 +342,7 @@ def _surrendered(session: Session, policy: Policy, task: CallbackTask | None, ha
         outcome.add(EffectCode.CALLBACK_CANCELLED, "callback cancelled")
     others = case_repo.open_for_policy(session, policy.id)
     for other in others:
-        _close(other, CaseStatus.CANCELLED, handling, now)
+        _close(session, other, CaseStatus.CANCELLED, handling, now)
     if len(others) > 1:
         outcome.add(EffectCode.OTHER_CASES_CANCELLED, f"{len(others) - 1} other open case(s) of the policy cancelled",
                     count=len(others) - 1)

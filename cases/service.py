@@ -1,4 +1,7 @@
-"""Opening and closing cases. Services flush; the caller commits."""
+"""Opening and closing cases. Services flush; the caller commits.
+
+Every case opens in `open_cases` and closes in `close_case`, `close_cases_for_tasks` or `close_case_ids`: each
+records its `case.opened` / `case.closed` integration event in the same transaction (integration.events)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from cases.sla import due_at, status_at, warn_at
 from flows.vocab import CaseType
+from integration.events import EventType, cases_changed
 from kit.calendar import BusinessCalendar
 from kit.settings import CaseSettings
 from kit.vocab import CaseStatus, SlaStatus
+from storage.models import Case
 from storage.repositories import cases as case_repo
 
 
@@ -61,6 +66,8 @@ def open_cases(
     ids = case_repo.insert_many(session, rows)
     case_repo.add_events(session, [{"case_id": i, "at": now, "who": SYSTEM, "action": "opened", "note": c.detail}
                                    for i, c in zip(ids, new_cases, strict=True)])
+    cases_changed(session, EventType.CASE_OPENED, [{**row, "id": i} for i, row in zip(ids, rows, strict=True)],
+                  now=now)
     return len(ids)
 
 
@@ -89,8 +96,22 @@ def sweep(session: Session, *, now: datetime, settings: CaseSettings) -> dict[st
 def close_cases_for_tasks(
     session: Session, task_reasons: Collection[tuple[int, str]], *, now: datetime, action: str, note: str
 ) -> int:
-    return case_repo.close_open(session, task_reasons, now=now, action=action, note=note)
+    closed = case_repo.close_open(session, task_reasons, now=now, action=action, note=note)
+    cases_changed(session, EventType.CASE_CLOSED, closed, now=now)
+    return len(closed)
 
 
 def close_case_ids(session: Session, case_ids: Collection[int], *, now: datetime, action: str, note: str) -> int:
-    return case_repo.close_ids(session, case_ids, now=now, action=action, note=note)
+    closed = case_repo.close_ids(session, case_ids, now=now, action=action, note=note)
+    cases_changed(session, EventType.CASE_CLOSED, closed, now=now)
+    return len(closed)
+
+
+def close_case(session: Session, case: Case, status: CaseStatus, *, now: datetime, action: str,
+               note: str | None) -> None:
+    """Close (or cancel) one loaded case by a branch's handling (cases.actions)."""
+    case.status, case.closed_at, case.updated_at = status, now, now
+    case.resolution_action, case.resolution_note = action, note
+    cases_changed(session, EventType.CASE_CLOSED, [{"id": case.id, "policy_id": case.policy_id, "type": case.type,
+                                                   "reason": case.reason, "status": status,
+                                                   "resolution_action": action}], now=now)

@@ -12,6 +12,9 @@ Invariants (checked by `check`, property-tested): only `dialing` and `in_progres
 only `queued` and `held` have a next attempt time (a hold pauses the schedule); a `completed` task has a result and only a completed (or later
 cancelled) one does; `cancelled` is final. An event the table does not allow from the task's state raises `IllegalTransition` and changes
 nothing.
+
+A change of the task's outcome (its result, reason codes, completion or cancellation) records a `task.result`
+integration event in the same session (integration.events): every result change passes here, so none is missed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flows.vocab import ResultClass
+from integration.events import task_outcome, task_outcome_changed
 from kit.vocab import TaskStatus
 from storage.models import CallbackTask
 
@@ -134,6 +138,7 @@ def apply(task: CallbackTask, event: TaskEvent, now: datetime, *, claimed_by: st
         raise ValueError("complete needs result_class")
     if event is TaskEvent.BOOK and appointment_at is None:
         raise ValueError("book needs appointment_at")
+    outcome = task_outcome(task)
     task.status = after
     task.updated_at = now
     if after not in ACTIVE:
@@ -157,6 +162,7 @@ def apply(task: CallbackTask, event: TaskEvent, now: datetime, *, claimed_by: st
         task.result_class, task.reason_codes, task.completed_at = None, [], None
     elif event is TaskEvent.CANCEL:
         task.appointment_at = None
+    task_outcome_changed(task, outcome, now=now)  # the outbox event, in the caller's transaction (integration)
     return Change(task.id, event, before, after)
 
 

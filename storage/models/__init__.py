@@ -1,10 +1,12 @@
 """All models, imported here so Alembic and the metadata see every table."""
 
+from storage.models.api import ApiIdempotency, ApiKey
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
 from storage.models.ecallback import EcallbackLink, EcallbackSnapshot
 from storage.models.imports import ImportJob
+from storage.models.integration import IntegrationEvent
 from storage.models.messaging import SmsMessage, SmsOutbox
 from storage.models.org import Agent, Branch
 from storage.models.policy import Policy
@@ -13,6 +15,7 @@ from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
-__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
-           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "QaReview",
+__all__ = ["Agent", "ApiIdempotency", "ApiKey", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case",
+           "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob",
+           "IntegrationEvent", "JobRun", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]

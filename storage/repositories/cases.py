@@ -162,6 +162,9 @@ def events(session: Session, case_id: int) -> list[CaseEvent]:
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
 
 
+CLOSED_ROW = (Case.id, Case.policy_id, Case.type, Case.reason, Case.status, Case.resolution_action)
+
+
 def close_open(
     session: Session,
     task_reasons: Collection[tuple[int, str]],
@@ -169,32 +172,37 @@ def close_open(
     now: datetime,
     action: str,
     note: str,
-) -> int:
-    """Close the open cases of the given (task id, reason) pairs."""
-    closed = 0
+) -> list[dict[str, object]]:
+    """Close the open cases of the given (task id, reason) pairs; returns the closed cases (CLOSED_ROW's
+    columns by name)."""
+    closed: list[dict[str, object]] = []
     for batch in chunked(task_reasons, 400):
         result = session.execute(
             update(Case)
             .where(tuple_(Case.task_id, Case.reason).in_(batch), Case.status.in_(OPEN_CASE_STATUSES))
             .values(status=CaseStatus.CLOSED, closed_at=now, updated_at=now,
                     resolution_action=action, resolution_note=note, version_id=Case.version_id + 1)
+            .returning(*CLOSED_ROW)
             .execution_options(synchronize_session="fetch")
         )
-        closed += result.rowcount or 0  # type: ignore[attr-defined]
+        closed.extend(dict(row._mapping) for row in result)
     return closed
 
 
-def close_ids(session: Session, case_ids: Collection[int], *, now: datetime, action: str, note: str) -> int:
+def close_ids(session: Session, case_ids: Collection[int], *, now: datetime, action: str,
+              note: str) -> list[dict[str, object]]:
+    """Close the cases among `case_ids` still open; returns them (CLOSED_ROW's columns by name)."""
     if not case_ids:
-        return 0
+        return []
     result = session.execute(
         update(Case)
         .where(Case.id.in_(list(case_ids)), Case.status.in_(OPEN_CASE_STATUSES))
         .values(status=CaseStatus.CLOSED, closed_at=now, updated_at=now, resolution_action=action,
                 resolution_note=note, version_id=Case.version_id + 1)
+        .returning(*CLOSED_ROW)
         .execution_options(synchronize_session="fetch")
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return [dict(row._mapping) for row in result]
 
 
 def for_policy(session: Session, actor: Actor, policy_id: int) -> list[tuple[Case, str]]:
