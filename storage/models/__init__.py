@@ -3,6 +3,7 @@
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
+from storage.models.drop import DroppedFile
 from storage.models.ecallback import EcallbackLink, EcallbackSnapshot
 from storage.models.imports import ImportJob
 from storage.models.messaging import SmsMessage, SmsOutbox
@@ -14,5 +15,5 @@ from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
 __all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
-           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "QaReview",
+           "DialerPacing", "DialerPause", "DroppedFile", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "JobRun", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]
