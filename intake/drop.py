@@ -5,7 +5,8 @@ imports them (intake.service.PolicyIntake: one implementation), then moved out o
   file is imported only when a look finds it with the size and mtime the previous look saw (an upload still
   being written changes one of them).
 - Claimed by an atomic rename into `DIR/processing/` (the name stamped with the claim's time): of two watchers
-  that find the same file, exactly one rename succeeds; the other finds it gone and says nothing of it.
+  that find the same file, exactly one rename succeeds; the other finds it gone and says nothing of it. The
+  imports themselves take turns (`IMPORT_LOCK`).
 - Never the same content twice: the SHA-256 of the claimed bytes is UNIQUE in `dropped_files`. A file whose
   bytes were imported before (or are being imported by another watcher right now) goes to `done/` with
   `NAME.duplicate.txt` beside it, and nothing is imported.
@@ -43,12 +44,16 @@ from kit.calendar import BusinessCalendar
 from kit.clock import Clock
 from kit.settings import Settings
 from storage.db import unit_of_work, units_of_work
+from storage.locks import hold
 from storage.models import AuditEvent, DroppedFile
 
 log = logging.getLogger(__name__)
 IMPORTING, IMPORTED, FAILED_STATUS = "importing", "imported", "failed"
 IGNORED_SUFFIXES = (".part", ".tmp")
 CLAIM_STAMP = "%Y%m%dT%H%M%SZ"  # processing/<stamp>-<token>--<name>
+# Two imports at once may both insert a new branch or agent (PostgreSQL: one fails on the unique code), so the
+# watchers import one file at a time (they still claim, hash and move files side by side).
+IMPORT_LOCK = "drop:import"
 
 
 @dataclass
@@ -238,10 +243,11 @@ class Watcher:
         summary: ImportSummary | None = None
         try:
             table = open_table(claim.path)
-            summary = PolicyIntake(units_of_work(self.sessions), settings=self.settings, calendar=self.calendar,
-                                   clock=self.clock, chunk_rows=self.chunk_rows,
-                                   after_chunk=self._beat(owner.row_id),
-                                   before_phone_rules=self._beat(owner.row_id)).run(table)
+            with hold(self.sessions.kw["bind"], IMPORT_LOCK):
+                summary = PolicyIntake(units_of_work(self.sessions), settings=self.settings, calendar=self.calendar,
+                                       clock=self.clock, chunk_rows=self.chunk_rows,
+                                       after_chunk=self._beat(owner.row_id),
+                                       before_phone_rules=self._beat(owner.row_id)).run(table)
         except IntakeFileError as exc:
             reason = str(exc).replace(str(claim.path), claim.name)
             result.failed_files.append(self._failed(claim, sha256, owner.row_id, reason))
