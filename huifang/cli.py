@@ -31,6 +31,7 @@ from huifang.report_cmd import report_group
 from huifang.simulate_cmd import simulate_group
 from huifang.speech_cmd import prompts_group, speech_group
 from huifang.users_cmd import users_group
+from huifang.watch_cmd import watch_command
 from intake.reader import IntakeFileError, open_table
 from intake.service import ImportInterrupted, PolicyIntake
 from kit.calendar import UnknownCalendarYear
@@ -331,6 +332,7 @@ cli.add_command(users_group)
 cli.add_command(ecallback_group)
 cli.add_command(sms_group)
 cli.add_command(apikeys_group)
+cli.add_command(watch_command)
 
 
 def main() -> None:

@@ -110,6 +110,9 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"qa.{key}: must not be negative, got {getattr(qa, key)}")
     if not 1 <= qa.sample_day <= 28:
         raise ConfigError(f"qa.sample_day: must be a day of the month from 1 to 28, got {qa.sample_day}")
+    for key in ("interval_seconds", "settle_seconds", "stale_minutes"):
+        if getattr(settings.drop, key) < 1:
+            raise ConfigError(f"drop.{key}: must be at least 1, got {getattr(settings.drop, key)}")
 
 
 RETRY_OUTCOMES = ("busy", "no_answer", "machine", "hangup", "failed", "canceled", "applicant_absent")

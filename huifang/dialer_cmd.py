@@ -1,7 +1,7 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
 runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS, the monthly quality
-sample: storage.jobs.run_once). Its subcommands pause, resume
-and report on calling (huifang.dialer_controls_cmd)."""
+sample, the drop folder's imports when `[drop] dir` is set: storage.jobs.run_once). Its subcommands pause,
+resume and report on calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,16 @@ def qa_sample(app: App) -> object:
     return sample_job(app)
 
 
+def drop(app: App) -> object:
+    from huifang.watch_cmd import drop_job
+
+    return drop_job(app)
+
+
+def _always(app: App) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Job:
     """A job every dialer schedules and one runs per interval (at most once per MIN_GAP × every, whichever
@@ -88,6 +98,7 @@ class Job:
     name: str
     every: Callable[[App], timedelta]
     run: Callable[[App], object]
+    enabled: Callable[[App], bool] = _always  # scheduled only when this says so (the drop job: [drop] dir set)
 
 
 MIN_GAP = 0.8  # of the interval: a little less than a whole one, so a run a little early is not skipped
@@ -96,6 +107,8 @@ JOBS = {job.name: job for job in (
     Job("sla_sweep", lambda app: timedelta(minutes=5), sweep_cases),
     Job("ecallback", lambda app: timedelta(seconds=app.settings.dialer.tick_seconds), ecallback_tick),
     Job("qa_sample", lambda app: timedelta(hours=1), qa_sample),
+    Job("drop", lambda app: timedelta(seconds=app.settings.drop.interval_seconds), drop,
+        enabled=lambda app: bool(app.settings.drop.dir)),
 )}
 
 
@@ -145,7 +158,7 @@ def dialer_command(ctx: click.Context, once: bool, drain: bool, as_json: bool) -
     d = app.settings.dialer
     dialer.ticks_every_s = d.tick_seconds  # its heartbeat: stale after stale_after_ticks of these
     scheduler.add_job(metered(dialer.tick), "interval", seconds=d.tick_seconds, max_instances=1, coalesce=True, id="tick")
-    for job in JOBS.values():
+    for job in (j for j in JOBS.values() if j.enabled(app)):
         scheduler.add_job(run_job, "interval", args=[app, job.name], seconds=job.every(app).total_seconds(),
                           max_instances=1, coalesce=True, id=job.name)
     click.echo(f"huifang: dialer {dialer.dialer_id} ticking every {d.tick_seconds} s", err=True)

@@ -95,6 +95,13 @@ class Actor:
 SYSTEM = Actor("system", frozenset({Role.SYSTEM}))
 
 
+def watch_actor(folder: str) -> Actor:
+    """The drop folder's watcher (`huifang watch`, the dialer's `drop` job): a system actor named
+    `watch:<folder>`, the folder's tail when the whole path is longer than a user name may be (64)."""
+    name = f"watch:{folder}"
+    return Actor(name if len(name) <= 64 else f"watch:…{folder[-57:]}", frozenset({Role.SYSTEM}))
+
+
 def operator_actor(user: str) -> Actor:
     """The command line's actor: the operator on the server, with every branch in view."""
     return Actor(user, frozenset({Role.OPERATOR}))

@@ -305,6 +305,14 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class DropSettings:
+    dir: str = ""  # the landing folder the dialer's `drop` job imports from; empty: no job (`huifang watch DIR` works)
+    interval_seconds: int = 30  # the job (and `huifang watch`) looks this often
+    settle_seconds: int = 5  # `huifang watch --once`: the two looks are this far apart
+    stale_minutes: int = 30  # a claimed file whose watcher has not moved its heartbeat for this long is taken over
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -328,4 +336,5 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    drop: DropSettings = field(default_factory=DropSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

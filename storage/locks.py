@@ -6,7 +6,8 @@ and every release agree on the key without a registry. SQLite runs one dialer pr
 
 Names in use: `dialer:claims` (claims are counted against max_concurrent_calls one dialer at a time),
 `intake:writes` (imports write one at a time: two at once, say two API batches, would both insert a new policy
-number, or both add the same phone hold) and `job:<name>` for each run-once job (storage.jobs).
+number, or both add the same phone hold), `drop:import` (the drop folder's watchers import one file at a time:
+intake.drop) and `job:<name>` for each run-once job (storage.jobs).
 """
 
 from __future__ import annotations
@@ -38,6 +39,28 @@ def hold_for_transaction(session: Session, name: str) -> None:
     Keep such transactions short: every other process that needs the lock waits for them."""
     if _postgresql(session.get_bind()):
         session.execute(select(func.pg_advisory_xact_lock(lock_key(name))))
+
+
+@contextmanager
+def hold(engine: Engine, name: str) -> Iterator[None]:
+    """Wait for the lock `name` and hold it until the block ends, on a connection of its own that keeps no
+    transaction open (as `try_hold`; a process that dies releases it). SQLite: no-op (its write lock serialises)."""
+    if not _postgresql(engine):
+        yield
+        return
+    key = lock_key(name)
+    with engine.connect() as conn:
+        conn.execute(select(func.pg_advisory_lock(key)))
+        conn.commit()
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(select(func.pg_advisory_unlock(key)))
+                conn.commit()
+            except Exception:
+                conn.invalidate()
+                raise
 
 
 @contextmanager

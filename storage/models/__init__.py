@@ -4,6 +4,7 @@ from storage.models.api import ApiIdempotency, ApiKey
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
+from storage.models.drop import DroppedFile
 from storage.models.ecallback import EcallbackLink, EcallbackSnapshot
 from storage.models.imports import ImportJob
 from storage.models.integration import IntegrationEvent
@@ -16,6 +17,6 @@ from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
 __all__ = ["Agent", "ApiIdempotency", "ApiKey", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case",
-           "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob",
-           "IntegrationEvent", "JobRun", "Policy", "QaReview",
+           "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "DroppedFile", "EcallbackLink",
+           "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "JobRun", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]
