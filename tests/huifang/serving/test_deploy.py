@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from huifang.cli import cli
-from kit.settings import ConsoleSettings, IvrSettings, WebSettings
+from kit.settings import ApiSettings, ConsoleSettings, IvrSettings, WebSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
@@ -98,6 +98,9 @@ def test_nginx_passes_what_the_app_needs_and_logs_no_query_strings() -> None:
     assert "$uri" in log_format
     assert "$request_uri" not in log_format
     assert "$request " not in log_format  # the path only: no query string, where tokens could be
+    api = re.search(r"location /api/ \{\s*client_max_body_size (\d+)m;", site)
+    assert api is not None  # a batch of policies is larger than the webhooks' limit
+    assert int(api.group(1)) * 1024 * 1024 == ApiSettings().max_body_bytes
     stream = re.search(r"location = /twilio/stream \{(.*?)\}", site, re.S)
     assert stream is not None  # Twilio's Media Streams: the WebSocket upgrade passed on, held for a whole call
     assert "proxy_set_header Upgrade $http_upgrade;" in stream.group(1)
