@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from huifang.apikeys_cmd import apikeys_group
 from huifang.app import App, build_app
 from huifang.cases_cmd import cases_group
 from huifang.channel_cmd import channel_command
@@ -331,6 +332,7 @@ cli.add_command(users_group)
 cli.add_command(ecallback_group)
 cli.add_command(sms_group)
 cli.add_command(notifications_group)
+cli.add_command(apikeys_group)
 
 
 def main() -> None:

@@ -258,3 +258,9 @@ def _validate_web(settings: Settings) -> None:
         raise ConfigError(str(exc)) from None
     if settings.metrics.db_timeout_s <= 0:
         raise ConfigError("metrics.db_timeout_s: must be more than 0")
+    api = settings.api
+    for key in ("rate_per_minute", "max_batch"):
+        if getattr(api, key) < 1:
+            raise ConfigError(f"api.{key}: must be at least 1, got {getattr(api, key)}")
+    if api.max_body_bytes < 1024:
+        raise ConfigError(f"api.max_body_bytes: must be at least 1024 bytes, got {api.max_body_bytes}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from api.routes import ApiContext, mount_api
 from console.app import mount_console
 from console.context import ConsoleContext
 from ecallback.web import EcallbackContext, mount_ecallback
@@ -132,7 +133,8 @@ def secret_key(environ: Mapping[str, str]) -> str | None:
 
 
 def compose(app: App, services: IvrServices, secret: str | None, metrics_token: str | None = None) -> Flask:
-    """The web app: Twilio's webhooks, and the console beside them when there is a secret key; /healthz,
+    """The web app: Twilio's webhooks, the core system's API (/api/v1), and the console beside them when there is
+    a secret key; /healthz,
     /readyz, /metrics (behind `metrics_token`), request logs, metrics and security headers on every route."""
     from huifang.serving.checks import Readiness
     from huifang.serving.db_metrics import DatabaseCollector
@@ -144,6 +146,7 @@ def compose(app: App, services: IvrServices, secret: str | None, metrics_token: 
                              prompts=services.prompts.cache)
         mount_console(web, ctx, secret, https=app.settings.ivr.public_base_url.startswith("https://"))
         mount_ecallback(web, EcallbackContext.build(services.sessions, services.calls, services.files))  # /e/<token>: CSRF too
+    mount_api(web, ApiContext(app.settings, app.clock, app.calendar, services.sessions))  # keys, no console secret
     recognizer = getattr(services.capture, "recognizer", None)
     readiness = Readiness(app.engine, Path(app.settings.speech.prompt_cache_dir),
                           asr_configured=bool(app.settings.speech.vosk_model_path),

@@ -7,6 +7,10 @@ last transaction. Until that last transaction has looked at their phones, the ta
 the queued tasks whose policy it changes, are held (status held, no hold yet): if the process dies between
 a chunk and the end, none of them is dialled. Importing the same file again finishes the job (policies are
 matched by policy_no, the committed rows come back unchanged) and the phone rules release them.
+
+Imports write one at a time (PostgreSQL: the advisory lock `intake:writes` for each of their transactions;
+SQLite's write lock does it there): two at once (two API batches, the console and the CLI) would both insert a
+new policy number, or both add the same phone hold. Reading and validating rows needs no lock.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from kit.clock import Clock, business_today
 from kit.settings import Settings
 from kit.vocab import TaskStatus
 from storage.db import UnitOfWork
+from storage.locks import INTAKE, hold_for_transaction
 from storage.models import CallbackTask, Policy
 from storage.repositories import org as org_repo
 from storage.repositories import policies as policy_repo
@@ -159,6 +164,7 @@ class PolicyIntake:
                     else:
                         derived.append(item)
                 with self.unit_of_work() as session:
+                    hold_for_transaction(session, INTAKE)
                     ids = self._store(session, derived, part)
             except Exception as exc:
                 raise ImportInterrupted(summary, committed_through, exc) from exc
@@ -171,6 +177,7 @@ class PolicyIntake:
             self.before_phone_rules(summary)
         try:
             with self.unit_of_work() as session:
+                hold_for_transaction(session, INTAKE)
                 changes = reevaluate_phone_holds(
                     session, now=self.clock.now(), settings=self.settings, calendar=self.calendar
                 )

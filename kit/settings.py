@@ -310,6 +310,13 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    rate_per_minute: int = 120  # calls one API key may make per minute (every route); more are refused with 429
+    max_batch: int = 1000  # the most policies one POST /api/v1/policies may carry
+    max_body_bytes: int = 4_194_304  # the largest body /api/v1 accepts (1,000 policies are about 1 MB)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cooling_off: CoolingOffSettings = field(default_factory=CoolingOffSettings)
@@ -333,4 +340,5 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     web: WebSettings = field(default_factory=WebSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     calendar: dict[int, YearTable] = field(default_factory=dict)

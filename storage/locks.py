@@ -4,8 +4,9 @@ PostgreSQL: advisory locks keyed by a stable 64-bit number derived from a name (
 and every release agree on the key without a registry. SQLite runs one dialer process: its write lock
 (`BEGIN IMMEDIATE`, storage.db) already serialises every transaction, so these locks are no-ops there.
 
-Names in use: `dialer:claims` (claims are counted against max_concurrent_calls one dialer at a time) and
-`job:<name>` for each run-once job (storage.jobs).
+Names in use: `dialer:claims` (claims are counted against max_concurrent_calls one dialer at a time),
+`intake:writes` (imports write one at a time: two at once, say two API batches, would both insert a new policy
+number, or both add the same phone hold) and `job:<name>` for each run-once job (storage.jobs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 CLAIMS = "dialer:claims"
+INTAKE = "intake:writes"
 
 
 def lock_key(name: str) -> int:

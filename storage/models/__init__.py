@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the metadata see every table."""
 
+from storage.models.api import ApiIdempotency, ApiKey
 from storage.models.call import Call, CallEvent
 from storage.models.case import Case, CaseEvent
 from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPause, JobRun
@@ -14,6 +15,7 @@ from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
 from storage.models.user import User
 
-__all__ = ["Agent", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case", "CaseEvent", "DialerHeartbeat",
-           "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "JobRun", "Policy", "QaReview",
+__all__ = ["Agent", "ApiIdempotency", "ApiKey", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case",
+           "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "EcallbackLink", "EcallbackSnapshot", "ImportJob",
+           "IntegrationEvent", "JobRun", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]
