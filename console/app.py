@@ -35,6 +35,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     from console.dialer.routes import dialer_desk
     from console.flows.routes import flows_desk
     from console.imports.routes import imports
+    from console.notifications.routes import notifications_desk
     from console.policies.routes import policies
     from console.qa.routes import qa_desk
     from console.recordings.routes import recordings
@@ -61,6 +62,7 @@ def mount_console(app: Flask, ctx: ConsoleContext, secret_key: str, *, https: bo
     app.register_blueprint(reports)
     app.register_blueprint(qa_desk)
     app.register_blueprint(flows_desk)
+    app.register_blueprint(notifications_desk)
 
     @app.after_request
     def _headers(response: Response) -> Response:

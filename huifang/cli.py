@@ -24,6 +24,7 @@ from huifang.ecallback_cmd import ecallback_group, sms_group
 from huifang.flows_cmd import flows_group
 from huifang.import_progress import import_progress
 from huifang.letters_cmd import letters_group
+from huifang.notifications_cmd import notifications_group
 from huifang.output import emit_json, emit_table
 from huifang.qa_cmd import qa_group
 from huifang.recordings_cmd import audit_group, recordings_group
@@ -331,6 +332,7 @@ cli.add_command(prompts_group)
 cli.add_command(users_group)
 cli.add_command(ecallback_group)
 cli.add_command(sms_group)
+cli.add_command(notifications_group)
 cli.add_command(apikeys_group)
 cli.add_command(watch_command)
 

@@ -23,7 +23,10 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_PREFIX = "HUIFANG__"  # HUIFANG__SECTION__KEY=value (value parsed as TOML when it can be)
 ENV_SHORTCUTS = {"HUIFANG_DATABASE_URL": ("database", "url")}
 # Secrets read from a file the environment names (a systemd credential, a mounted secret); never printed.
-SECRET_FILES = {"HUIFANG_TWILIO_AUTH_TOKEN_FILE": ("twilio", "auth_token")}
+SECRET_FILES = {"HUIFANG_TWILIO_AUTH_TOKEN_FILE": ("twilio", "auth_token"),
+                "HUIFANG_NOTIFICATIONS_SECRET_FILE": ("notifications", "secret")}
+# Secrets taken as they are (never read as TOML: a secret of digits stays a string).
+SECRET_VARIABLES = {"HUIFANG_NOTIFICATIONS_SECRET": ("notifications", "secret")}
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,8 +62,9 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
             overrides.append((ENV_SHORTCUTS[name], raw))
         elif name.startswith(ENV_PREFIX):
             overrides.append((tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__")), raw))
-    secrets = [(keys, read_secret_file(name, environ[name])) for name, keys in SECRET_FILES.items()
-               if environ.get(name, "").strip()]
+    secrets = [(keys, environ[name].strip()) for name, keys in SECRET_VARIABLES.items() if environ.get(name, "").strip()]
+    secrets += [(keys, read_secret_file(name, environ[name])) for name, keys in SECRET_FILES.items()
+                if environ.get(name, "").strip()]  # a file wins over a variable
     for keys, value in [*((k, _parse_env_value(raw)) for k, raw in overrides), *secrets]:
         node = data
         for key in keys[:-1]:

@@ -46,6 +46,27 @@ def _validate_ecallback(settings: Settings) -> None:
                 raise ConfigError(f"{section}.{key}: must be a positive number, got {value}")
 
 
+def _validate_notifications(settings: Settings) -> None:
+    n = settings.notifications
+    for key in ("max_age_hours", "backoff_base_seconds", "backoff_max_seconds", "batch_size", "claim_seconds"):
+        if getattr(n, key) < 1:
+            raise ConfigError(f"notifications.{key}: must be at least 1, got {getattr(n, key)}")
+    if n.timeout_s <= 0:
+        raise ConfigError(f"notifications.timeout_s: must be more than 0, got {n.timeout_s}")
+    if n.backoff_max_seconds < n.backoff_base_seconds:
+        raise ConfigError("notifications.backoff_max_seconds: must be at least backoff_base_seconds")
+    if n.claim_seconds <= n.timeout_s:
+        raise ConfigError("notifications.claim_seconds: must be more than timeout_s (a claim outlives one POST)")
+    if n.endpoint:
+        if not n.endpoint.startswith(("https://", "http://")):
+            raise ConfigError(f"notifications.endpoint: must be an http(s) URL, got {n.endpoint!r}")
+        if not n.secret:
+            raise ConfigError("notifications.endpoint is set but no secret: set HUIFANG_NOTIFICATIONS_SECRET "
+                              "(or HUIFANG_NOTIFICATIONS_SECRET_FILE)")
+        if len(n.secret) < 16:
+            raise ConfigError("notifications.secret: at least 16 characters")
+
+
 def validate(settings: Settings) -> None:
     """Cross-field rules; each failure names the key."""
     co = settings.cooling_off
@@ -194,6 +215,7 @@ def _validate_ivr(settings: Settings) -> None:
             raise ConfigError(f"recordings.{key}: the regulatory minimum is {least} years (docs/domain.md §7), "
                               f"got {getattr(rec, key)}")
     _validate_media_origins(settings)
+    _validate_notifications(settings)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

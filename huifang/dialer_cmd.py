@@ -1,7 +1,7 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
 runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS, the monthly quality
-sample, the drop folder's imports when `[drop] dir` is set: storage.jobs.run_once). Its subcommands pause,
-resume and report on calling (huifang.dialer_controls_cmd)."""
+sample, the drop folder's imports when `[drop] dir` is set, result notifications: storage.jobs.run_once). Its
+subcommands pause, resume and report on calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,12 @@ def ecallback_tick(app: App) -> dict[str, object]:
     return run_tick(app)
 
 
+def send_notifications(app: App) -> object:
+    from huifang.notifications_cmd import send_job
+
+    return send_job(app)
+
+
 def qa_sample(app: App) -> object:
     from huifang.qa_cmd import sample_job
 
@@ -109,6 +115,7 @@ JOBS = {job.name: job for job in (
     Job("qa_sample", lambda app: timedelta(hours=1), qa_sample),
     Job("drop", lambda app: timedelta(seconds=app.settings.drop.interval_seconds), drop,
         enabled=lambda app: bool(app.settings.drop.dir)),
+    Job("notifications", lambda app: timedelta(seconds=app.settings.dialer.tick_seconds), send_notifications),
 )}
 
 

@@ -4,7 +4,8 @@ Why it never skips an event. PostgreSQL hands out `id`s when rows are inserted, 
 transaction may insert id 7, stay open, and commit after id 8 was read — a feed that resumed "after id 8" would
 never show 7. So every event row keeps the id of the transaction that wrote it (`txid`, a column default of
 pg_current_xact_id()), the feed orders by (txid, id), and it returns only events whose transaction is older than
-every transaction still running: `txid < pg_snapshot_xmin(pg_current_snapshot())`. A transaction that commits
+every transaction still running in this database: `txid < HORIZON_SQL` (pg_current_snapshot()'s xmin, not
+counting other databases' transactions). A transaction that commits
 later has a txid at or above that horizon (it was running, or it starts afterwards and gets a newer id), so it
 sorts after everything already returned. Nobody is blocked for it (no lock, no wait on the writers); a long
 transaction only delays the feed until it ends, it never makes it skip. SQLite runs one writer at a time (each
@@ -95,7 +96,19 @@ def results(session: Session, actor: Actor, since: str | None, limit: int) -> Fe
     return FeedPage(items, cursor, more)
 
 
+# The oldest transaction still running in this database, as of the statement's own snapshot: the least of the
+# snapshot's in-progress ids, without those the activity view attributes to another database (a long transaction
+# elsewhere in the cluster must not hold the feed back; one the view does not show stays in: a delay, never a
+# skip), else the snapshot's xmax. xid8 reaches bigint through text (epoch-extended: it never wraps around);
+# backend_xid is the 32-bit xid, compared modulo 2^32 (running ids span far less than 2^31).
+HORIZON_SQL = """(SELECT least(pg_snapshot_xmax(t.snap)::text::bigint, (
+    SELECT min(x::text::bigint) FROM pg_snapshot_xip(t.snap) AS x
+    WHERE x::text::bigint % 4294967296 NOT IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())))
+  FROM (SELECT pg_current_snapshot() AS snap) AS t)"""
+
+
 def _xmin() -> ColumnElement[int]:
-    """The oldest transaction id still running (PostgreSQL; xid8 reaches bigint through text: an epoch-extended
-    64-bit id, it never wraps around)."""
-    return literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
+    """Events of transactions below this id are all committed (or rolled back) and visible (PostgreSQL)."""
+    return literal_column(HORIZON_SQL, BigInteger)

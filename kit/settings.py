@@ -239,6 +239,18 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    endpoint: str = ""  # the core system's URL result notifications are POSTed to; empty: off (the feed still works)
+    secret: str = ""  # secret: HUIFANG_NOTIFICATIONS_SECRET or _FILE; signs every body (HMAC-SHA256)
+    max_age_hours: int = 24  # an event not delivered this long after the change is dead (a dead letter)
+    backoff_base_seconds: int = 30  # the wait after the first failed try, doubled each try ...
+    backoff_max_seconds: int = 3600  # ... up to this
+    batch_size: int = 200  # events a sender claims at a time (all sent within one lease)
+    timeout_s: float = 10.0  # one POST's connect and read timeout
+    claim_seconds: int = 300  # a sender's lease on its batch; a sender that died is taken over after it
+
+
+@dataclass(frozen=True)
 class LetterSettings:
     letterhead: str = "汇方人寿保险股份有限公司"  # the insurer's name at the top of every callback letter
     letterhead_note: str = "客户服务中心"  # the line under it (department, address)
@@ -329,6 +341,7 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     ecallback: EcallbackSettings = field(default_factory=EcallbackSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     letters: LetterSettings = field(default_factory=LetterSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     qa: QaSettings = field(default_factory=QaSettings)

@@ -140,6 +140,9 @@ MATRIX: tuple[tuple[str, str, str, str, str, str, str, str, str, str], ...] = (
     ("GET /console/flows/traditional/simulate",                            "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
     ("POST /console/flows/traditional/simulate",                           "login",  "403",                  "403",              SIMULATOR,   "403",       "403",       SIMULATOR,         "403",              SIMULATOR),
     ("POST /console/flows/traditional/simulate/answer",                    "login",  "403",                  "403",              SIMULATOR,   "403",       "403",       SIMULATOR,         "403",              SIMULATOR),
+    # result notifications' dead letters: supervisors and administrators (a resend of no such event: the page again, 422)
+    ("GET /console/notifications",                                         "login",  "403",                  "403",              "200",       "403",       "403",       "200",             "403",              "200"),
+    ("POST /console/notifications/resend",                                 "login",  "403",                  "403",              "422",       "403",       "403",       "422",             "403",              "422"),
     ("POST /console/logout",                                               "login",  "login",                "login",            "login",     "login",     "login",     "login",           "login",            "login"),
 )
 
@@ -162,6 +165,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/recordings/purge": {"recording": "", "reason": "保存期满"},
     "/console/imports": {},
     "/console/imports/{import}/rerun": {},
+    "/console/notifications/resend": {"event": "no-such-event"},
     "/console/dialer/pause": {"branch": "", "product_type": "health", "reason": "健康险话术更新"},
     "/console/dialer/resume": {"branch": "", "product_type": "health", "reason": "话术已更新"},
     "/console/qa/{sample}/review": {"followed_rules": "yes", "score": "90", "remarks": "", "version": "{sample_version}"},

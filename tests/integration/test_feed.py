@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from flows.vocab import ResultClass
@@ -16,6 +16,7 @@ from kit.clock import FrozenClock
 from kit.settings import Settings
 from storage.db import make_session_factory
 from tasks.lifecycle import TaskEvent, apply
+from tests.conftest import PG_ADMIN_URL
 from tests.integration.world import events, import_policies, task_of
 
 
@@ -145,3 +146,22 @@ def test_an_open_reader_never_sees_an_event_twice_or_misses_one(engine: Engine, 
             writer.close()
     assert sorted(read) == numbers
     assert len(read) == len(set(read))
+
+
+def test_a_transaction_in_another_database_does_not_hold_the_feed_back(
+        session: Session, backend: str, tmp_path: Path, settings: Settings, clock: FrozenClock) -> None:
+    """The snapshot's horizon is the cluster's: a long transaction of another database (another application on
+    the same server) would stall the feed until it ends; it is left out."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's transaction ids")
+    import_policies(session, tmp_path, settings, clock, ["O1"])
+    other = create_engine(PG_ADMIN_URL)  # the server's maintenance database, not the test's
+    try:
+        with other.connect() as elsewhere:
+            elsewhere.execute(text("SELECT pg_current_xact_id()"))  # an open transaction holding an older id
+            _complete(session, "O1", clock)
+            session.commit()
+            assert [i.policy_no for i in results(session, SYSTEM, None, 10).items] == ["O1"]
+            elsewhere.rollback()
+    finally:
+        other.dispose()
