@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m ruff check .
-.venv/bin/python -m mypy kit storage dialer intake calls tasks accounts cases huifang flows speech ivr recordings console channels messaging ecallback letters qa
+.venv/bin/python -m mypy kit storage dialer intake calls tasks accounts cases huifang flows speech ivr recordings console channels messaging ecallback letters qa api integration notifications
 exec .venv/bin/python -m pytest "$@"
