@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import Engine
 
 from tests.console.test_browser import SCREENSHOTS, _sign_in
@@ -26,6 +26,13 @@ def _publish(page: Page, tmp_path: Path, name: str) -> None:
     if os.environ.get("HUIFANG_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _answered(page: Page, button: Locator) -> None:
+    """Press an answer and wait for the page it posts to (POST, redirect, the new turn): a button looked up
+    before that page has loaded would be the last page's, and its click lost."""
+    with page.expect_navigation():
+        button.click()
 
 
 def test_a_supervisor_reads_a_flow_and_simulates_a_call_to_its_result(
@@ -61,22 +68,22 @@ def test_a_supervisor_reads_a_flow_and_simulates_a_call_to_its_result(
     call = page.get_by_role("region", name="模拟通话")
     expect(call).to_contain_text("请问您是李明先生本人吗")
     voice = call.get_by_role("group", name="语音回答")
-    voice.get_by_role("button", name="是").click()
+    _answered(page, voice.get_by_role("button", name="是"))
     call.get_by_label("按键").fill("0315")
-    call.get_by_role("button", name="发送按键").click()
+    _answered(page, call.get_by_role("button", name="发送按键"))
     expect(call).to_contain_text("感谢您")
     for _ in range(5):  # purchase_confirm, policy_received, receipt_signed, signed_in_person, truthful_disclosure
-        page.get_by_role("group", name="语音回答").get_by_role("button", name="是").click()
+        _answered(page, page.get_by_role("group", name="语音回答").get_by_role("button", name="是"))
     expect(call).to_contain_text("请问您是否已经阅读了保险条款")
-    page.get_by_role("group", name="语音回答").get_by_role("button", name="否").click()
+    _answered(page, page.get_by_role("group", name="语音回答").get_by_role("button", name="否"))
     expect(call).to_contain_text("请问您现在清楚了吗")
-    page.get_by_role("group", name="语音回答").get_by_role("button", name="否").click()
-    page.get_by_role("button", name="坐席未接通").click()
+    _answered(page, page.get_by_role("group", name="语音回答").get_by_role("button", name="否"))
+    _answered(page, page.get_by_role("button", name="坐席未接通"))
     expect(call).to_contain_text("我们继续本次回访")
     call.get_by_label("按键").fill("1")  # understand_coverage by key: 1 is yes
-    call.get_by_role("button", name="发送按键").click()
+    _answered(page, call.get_by_role("button", name="发送按键"))
     for _ in range(4):  # payment_regular, surrender_loss, cooling_off_rights, satisfaction
-        page.get_by_role("group", name="语音回答").get_by_role("button", name="是").click()
+        _answered(page, page.get_by_role("group", name="语音回答").get_by_role("button", name="是"))
 
     result = page.get_by_role("region", name="回访结果")
     expect(result).to_contain_text("问题件")

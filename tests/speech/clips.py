@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 
-from speech.audio import Audio
+from ivr.harness.voice import SpokenAnswers
+from speech.audio import Audio, write_wav
 from speech.samples import speak
 from speech.tts import EspeakTts, restart_worker
 
@@ -26,3 +27,15 @@ def fresh_speak(
     """speech.samples.speak, rendered by a fresh worker with the default voices (`tts` must use them)."""
     assert tts.settings == EspeakTts().settings, "reproducible clips use the default voice settings"
     return _clip(text, language, rate, pitch, snr_db, seed)
+
+
+class ReproducibleAnswers(SpokenAnswers):
+    """The harness's audio-mode callee (ivr.harness.voice.SpokenAnswers) speaking fresh-worker clips: the same
+    samples in any test order (a recogniser near a threshold otherwise hears a 네 one way after some tests and
+    another after others)."""
+
+    def __call__(self, answer: str) -> bytes:
+        if answer not in self._cache:
+            clip = fresh_speak(self.tts, self.text_for(answer), self.lexicon.language, self.rate, self.pitch, None, 1)
+            self._cache[answer] = write_wav(clip)
+        return self._cache[answer]

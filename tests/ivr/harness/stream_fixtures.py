@@ -15,12 +15,12 @@ from huifang.web import build_streams
 from ivr.capture import RecordCapture
 from ivr.harness.local import LocalHarness
 from ivr.harness.media import InjectedRecognizer
-from ivr.harness.voice import SpokenAnswers
 from speech.asr import AnswerRecognizer
 from speech.cache import PromptCache
 from speech.lexicon import load_lexicon
 from speech.tts import EspeakTts
 from tests.ivr.conftest import Ivr, build_ivr
+from tests.speech.clips import ReproducibleAnswers
 
 KO_FLOWS = Path(__file__).parent / "ko_flows"
 
@@ -42,7 +42,7 @@ def korean_harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, re
     svc.streams = build_streams(svc.settings, recognizer)
     svc.__dict__.pop("calls", None)  # the call context reads the capture mode when it is built
     local = LocalHarness.build(svc, ivr.app, InjectedRecognizer())
-    local.simulator.speaker = SpokenAnswers(EspeakTts(), load_lexicon("ko-KR"))
+    local.simulator.speaker = ReproducibleAnswers(EspeakTts(), load_lexicon("ko-KR"))
     if capture == "stream":
         local.serve_streams()
     try:

@@ -14,12 +14,12 @@ from ivr.capture import RecordCapture
 from ivr.harness.local import LocalHarness
 from ivr.harness.media import InjectedRecognizer
 from ivr.harness.persona import persona_from
-from ivr.harness.voice import SpokenAnswers
 from speech.asr import AnswerRecognizer, VoskModel, resolve_model_path
 from speech.cache import PromptCache
 from speech.lexicon import load_lexicon
 from speech.tts import EspeakTts
 from tests.ivr.conftest import build_ivr
+from tests.speech.clips import ReproducibleAnswers
 
 KO_FLOWS = Path(__file__).parent / "ko_flows"
 
@@ -42,7 +42,7 @@ def harness(engine: Engine, tmp_path: Path, prompt_cache: PromptCache, korean: A
     ivr.svc.library = library
     ivr.svc.capture = dataclasses.replace(capture, recognizer=korean)
     local = LocalHarness.build(ivr.svc, ivr.app, InjectedRecognizer())
-    local.simulator.speaker = SpokenAnswers(EspeakTts(), load_lexicon("ko-KR"))
+    local.simulator.speaker = ReproducibleAnswers(EspeakTts(), load_lexicon("ko-KR"))
     return local, ivr.policy_no
 
 
