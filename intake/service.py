@@ -2,8 +2,8 @@
 
 A file commits in chunks of `chunk_rows` rows, each chunk in a transaction of its own from the caller's
 unit-of-work factory, so a large file never holds one transaction (nor SQLite's write lock, nor PostgreSQL's
-row locks) for its whole run. The phone-quality rules then run set-based over the whole database in one
-last transaction. Until that last transaction has looked at their phones, the tasks a chunk creates, and
+row locks) for its whole run. The phone-quality rules then run set-based in one last transaction, for the
+numbers the chunks touched (each chunk remembers them: intake.phone_quality). Until that last transaction has looked at their phones, the tasks a chunk creates, and
 the queued tasks whose policy it changes, are held (status held, no hold yet): if the process dies between
 a chunk and the end, none of them is dialled. Importing the same file again finishes the job (policies are
 matched by policy_no, the committed rows come back unchanged) and the phone rules release them.
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from intake import problems, rules
-from intake.phone_quality import reevaluate_phone_holds
+from intake.phone_quality import reevaluate_rechecked_phones, remember_for_recheck
 from intake.reader import IntakeTable, RawRow
 from intake.record import PolicyRecord, RowError
 from intake.validate import validate_row
@@ -178,7 +178,7 @@ class PolicyIntake:
         try:
             with self.unit_of_work() as session:
                 hold_for_transaction(session, INTAKE)
-                changes = reevaluate_phone_holds(
+                changes = reevaluate_rechecked_phones(
                     session, now=self.clock.now(), settings=self.settings, calendar=self.calendar
                 )
                 held = task_repo.count_with_status(session, policy_ids, TaskStatus.HELD)
@@ -245,8 +245,11 @@ class PolicyIntake:
         if not items:
             return []
         now = self.clock.now()
-        self._ensure_org(session, items)
+        phones = self._ensure_org(session, items)  # the changed agents' old and new numbers
         existing = policy_repo.by_numbers(session, [d.record.policy_no for d in items])
+        # every policy's new number, and the old one of each it updates (read before it is overwritten)
+        phones.update(d.record.applicant_phone.stored for d in items)
+        phones.update(policy.applicant_phone for policy in existing.values())
         new_items = [d for d in items if d.record.policy_no not in existing]
         ids = policy_repo.insert_many(session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
                                                 for d in new_items])
@@ -282,9 +285,12 @@ class PolicyIntake:
              for t in new_tasks],
         )
         summary.excluded += sum(1 for d in items if not d.decision.required)
+        remember_for_recheck(session, phones)
         return list(ids.values()) + [existing[d.record.policy_no].id for d in updated_items]
 
-    def _ensure_org(self, session: Session, items: list[_Derived]) -> None:
+    def _ensure_org(self, session: Session, items: list[_Derived]) -> set[str]:
+        """Find or create the chunk's branches and agents (an agent's name and phone as the chunk gives them);
+        returns the old and new phone numbers of the agents whose phone changed."""
         now = self.clock.now()
         branch_names = {d.record.branch_code: d.record.branch_name for d in items}
         missing = [c for c in branch_names if c not in self._branches]
@@ -295,11 +301,14 @@ class PolicyIntake:
         agents = {d.record.agent_code: d.record for d in items}
         known = org_repo.agents_by_code(session, list(agents))
         changed: list[org_repo.AgentFacts] = []
+        phones: set[str] = set()
         for code, agent in known.items():  # the latest file is the truth for an agent's name and phone
             record = agents[code]
             latest = org_repo.AgentFacts(agent.id, record.agent_name, record.agent_phone.stored)
             if latest != agent:
                 changed.append(latest)
+            if latest.phone != agent.phone:
+                phones.update((agent.phone, latest.phone))
             self._agents[code] = agent.id
         org_repo.rename_agents(session, changed)
         rows: list[dict[str, object]] = [
@@ -308,6 +317,7 @@ class PolicyIntake:
             for c, r in agents.items() if c not in known
         ]
         self._agents.update(org_repo.insert_agents(session, rows))
+        return phones
 
     def _policy_values(self, d: _Derived) -> dict[str, Any]:
         r = d.record

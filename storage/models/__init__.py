@@ -10,7 +10,7 @@ from storage.models.imports import ImportJob
 from storage.models.integration import IntegrationEvent
 from storage.models.messaging import SmsMessage, SmsOutbox
 from storage.models.org import Agent, Branch
-from storage.models.policy import Policy
+from storage.models.policy import PhoneRecheck, Policy
 from storage.models.qa import QaReview, QaSample
 from storage.models.recording import AuditEvent, Recording
 from storage.models.task import CallbackTask, TaskHold
@@ -18,5 +18,5 @@ from storage.models.user import User
 
 __all__ = ["Agent", "ApiIdempotency", "ApiKey", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case",
            "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "DroppedFile", "EcallbackLink",
-           "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "JobRun", "Policy", "QaReview",
+           "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "JobRun", "PhoneRecheck", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]

@@ -63,3 +63,14 @@ class Policy(IdMixin, TimestampMixin, Base):
     dispute_ended_on: Mapped[date | None]
     callback_required: Mapped[bool]
     exclusion_reason: Mapped[ExclusionReason | None] = mapped_column(enum_column(ExclusionReason))
+
+
+class PhoneRecheck(IdMixin, Base):
+    """A phone number an import has touched whose phone-quality holds are not evaluated yet: the applicant phones
+    of the policies a chunk inserted or updated (new and old values) and the old and new phones of the agents it
+    changed. Written in each chunk's transaction and taken (evaluated, deleted) by the import's last transaction
+    (intake.phone_quality), so the numbers of an import that stops in between are evaluated by the next one."""
+
+    __tablename__ = "phone_rechecks"
+
+    phone: Mapped[str] = mapped_column(String(32))

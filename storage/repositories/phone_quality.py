@@ -1,14 +1,17 @@
-"""Set-based phone-quality queries over the whole database (docs/domain.md §11, §14 rules 22–23)."""
+"""Set-based phone-quality queries (docs/domain.md §11, §14 rules 22–23): over the whole database, or over the
+policies on given phone numbers (an import's, kept in `phone_rechecks` until evaluated)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import and_, distinct, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, distinct, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from kit.vocab import OPEN_TASK_STATUSES
-from storage.models import Agent, CallbackTask, Policy
+from storage.models import Agent, CallbackTask, PhoneRecheck, Policy
+from storage.repositories.bulk import insert_rows, matching
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,30 @@ class PhoneFacts:
     sharing_applicants: int  # distinct applicants on this number when at or above the threshold, else 0
 
 
-def open_tasks_with_phone_problems(session: Session, threshold: int) -> list[PhoneFacts]:
+def on_phones(session: Session, phones: Collection[str] | None) -> Iterator[ColumnElement[bool]]:
+    """Conditions on Policy.applicant_phone, each for a query of its own (bulk.matching): one that holds for every
+    policy when `phones` is None (the whole database), none when it is empty."""
+    if phones is None:
+        yield true()
+    else:
+        yield from matching(session, Policy.applicant_phone, phones)
+
+
+def open_tasks_with_phone_problems(session: Session, threshold: int,
+                                   phones: Collection[str] | None = None) -> list[PhoneFacts]:
     """Every queued or held task whose applicant phone is invalid, the agent's, or shared by ≥ threshold
-    different applicants (by ID number, counted across all policies)."""
+    different applicants (by ID number, counted across all policies); with `phones`, only the tasks of policies
+    on those numbers (the sharing still counted across all policies: by the index on applicant_phone)."""
+    found: list[PhoneFacts] = []
+    for condition in on_phones(session, phones):
+        found.extend(_problems(session, threshold, condition))
+    return found
+
+
+def _problems(session: Session, threshold: int, on: ColumnElement[bool]) -> list[PhoneFacts]:
     shared = (
         select(Policy.applicant_phone.label("phone"), func.count(distinct(Policy.applicant_id_no)).label("n"))
-        .where(Policy.applicant_phone_valid)
+        .where(Policy.applicant_phone_valid, on)
         .group_by(Policy.applicant_phone)
         .having(func.count(distinct(Policy.applicant_id_no)) >= threshold)
         .subquery()
@@ -47,6 +68,7 @@ def open_tasks_with_phone_problems(session: Session, threshold: int) -> list[Pho
         .join(Agent, Agent.id == Policy.agent_id)
         .outerjoin(shared, shared.c.phone == Policy.applicant_phone)
         .where(
+            on,
             CallbackTask.status.in_(OPEN_TASK_STATUSES),
             or_(not_(Policy.applicant_phone_valid), agent_conflict, shared.c.n.is_not(None)),
         )
@@ -55,3 +77,17 @@ def open_tasks_with_phone_problems(session: Session, threshold: int) -> list[Pho
         PhoneFacts(task_id, policy_id, branch_id, phone, bool(valid), bool(conflict), int(n or 0))
         for task_id, policy_id, branch_id, phone, valid, conflict, n in session.execute(stmt)
     ]
+
+
+def add_rechecks(session: Session, phones: Collection[str]) -> None:
+    """Remember numbers whose holds are to be evaluated (in the caller's transaction)."""
+    insert_rows(session, PhoneRecheck.__table__, [{"phone": phone} for phone in phones])  # type: ignore[arg-type]
+
+
+def take_rechecks(session: Session) -> set[str]:
+    """The numbers remembered so far, forgotten as they are returned: evaluate them in the same transaction, under
+    intake's lock (storage.locks.INTAKE), which every writer of them holds."""
+    rows = session.execute(select(PhoneRecheck.id, PhoneRecheck.phone)).all()
+    if rows:
+        session.execute(delete(PhoneRecheck).where(PhoneRecheck.id <= max(i for i, _ in rows)))
+    return {phone for _, phone in rows}

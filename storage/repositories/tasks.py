@@ -12,6 +12,7 @@ from kit.actor import Actor
 from kit.vocab import OPEN_TASK_STATUSES, HoldReason, HoldSource, TaskStatus
 from storage.models import Branch, CallbackTask, Policy, TaskHold
 from storage.repositories.bulk import insert_rows, matching
+from storage.repositories.phone_quality import on_phones
 from storage.scope import scoped
 
 
@@ -47,26 +48,39 @@ def active_hold_reasons(session: Session, task_ids: Collection[int]) -> dict[int
     return out
 
 
-def active_holds_on_open_tasks(session: Session) -> list[tuple[int, int, HoldReason]]:
-    """(hold id, task id, reason) of every unreleased intake hold on a queued or held task."""
-    stmt = (
-        select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
-        .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
-        .where(TaskHold.released_at.is_(None), TaskHold.source == HoldSource.INTAKE,
-               CallbackTask.status.in_(OPEN_TASK_STATUSES))
-    )
-    return list(session.execute(stmt))
+def active_holds_on_open_tasks(session: Session,
+                               phones: Collection[str] | None = None) -> list[tuple[int, int, HoldReason]]:
+    """(hold id, task id, reason) of every unreleased intake hold on a queued or held task; with `phones`, only
+    on tasks whose policy has one of those applicant phones."""
+    found: list[tuple[int, int, HoldReason]] = []
+    for on in on_phones(session, phones):
+        stmt = (
+            select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
+            .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
+            .where(TaskHold.released_at.is_(None), TaskHold.source == HoldSource.INTAKE,
+                   CallbackTask.status.in_(OPEN_TASK_STATUSES))
+        )
+        if phones is not None:
+            stmt = stmt.join(Policy, Policy.id == CallbackTask.policy_id).where(on)
+        found.extend(session.execute(stmt))
+    return found
 
 
-def dialer_holds_on_changed_phones(session: Session) -> list[tuple[int, int, HoldReason]]:
-    """(hold id, task id, reason) of unreleased dialer holds whose policy has another phone number now."""
-    stmt = (
-        select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
-        .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
-        .join(Policy, Policy.id == CallbackTask.policy_id)
-        .where(TaskHold.released_at.is_(None), TaskHold.source == HoldSource.DIALER, Policy.applicant_phone != TaskHold.phone)
-    )
-    return list(session.execute(stmt))
+def dialer_holds_on_changed_phones(session: Session,
+                                   phones: Collection[str] | None = None) -> list[tuple[int, int, HoldReason]]:
+    """(hold id, task id, reason) of unreleased dialer holds whose policy has another phone number now; with
+    `phones`, only of policies that have one of those applicant phones now."""
+    found: list[tuple[int, int, HoldReason]] = []
+    for on in on_phones(session, phones):
+        stmt = (
+            select(TaskHold.id, TaskHold.task_id, TaskHold.reason)
+            .join(CallbackTask, CallbackTask.id == TaskHold.task_id)
+            .join(Policy, Policy.id == CallbackTask.policy_id)
+            .where(on, TaskHold.released_at.is_(None), TaskHold.source == HoldSource.DIALER,
+                   Policy.applicant_phone != TaskHold.phone)
+        )
+        found.extend(session.execute(stmt))
+    return found
 
 
 def insert_holds(session: Session, rows: list[dict[str, object]]) -> None:
@@ -79,19 +93,22 @@ def release_holds(session: Session, hold_ids: Collection[int], now: datetime, no
         session.execute(update(TaskHold).where(condition).values(released_at=now, release_note=note))
 
 
-def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, released: TaskStatus) -> None:
+def sync_held_status(session: Session, now: datetime, *, held: TaskStatus, released: TaskStatus,
+                     phones: Collection[str] | None = None) -> None:
     """An open task is held exactly while it has an unreleased hold: queued → `held` and held → `released` (the
-    lifecycle's hold and release-hold targets, given by the caller), each version bumped. Set-based: the rows
-    changed are not fetched back (an import releases tens of thousands at once); tasks loaded in the session
-    are expired instead."""
+    lifecycle's hold and release-hold targets, given by the caller), each version bumped; with `phones`, only
+    the tasks whose policy has one of those applicant phones. Set-based: the rows changed are not fetched back
+    (an import releases tens of thousands at once); tasks loaded in the session are expired instead."""
     active = select(TaskHold.task_id).where(TaskHold.released_at.is_(None))
-    for before, after, holds in ((TaskStatus.QUEUED, held, CallbackTask.id.in_(active)),
-                                 (TaskStatus.HELD, released, CallbackTask.id.not_in(active))):
-        session.execute(
-            update(CallbackTask).where(CallbackTask.status == before, holds)
-            .values(status=after, updated_at=now, version_id=CallbackTask.version_id + 1),
-            execution_options={"synchronize_session": False},
-        )
+    for on in on_phones(session, phones):
+        scope = CallbackTask.policy_id.in_(select(Policy.id).where(on)) if phones is not None else on
+        for before, after, holds in ((TaskStatus.QUEUED, held, CallbackTask.id.in_(active)),
+                                     (TaskStatus.HELD, released, CallbackTask.id.not_in(active))):
+            session.execute(
+                update(CallbackTask).where(scope, CallbackTask.status == before, holds)
+                .values(status=after, updated_at=now, version_id=CallbackTask.version_id + 1),
+                execution_options={"synchronize_session": False},
+            )
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, CallbackTask):
             session.expire(loaded, ["status", "updated_at", "version_id"])
