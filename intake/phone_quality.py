@@ -76,6 +76,8 @@ def reevaluate_phone_holds(
 ) -> HoldChanges:
     """Add the holds (and verification cases) the phone rules want on open tasks and release those they no longer
     want; with `phones`, for the tasks of policies on those applicant numbers only."""
+    if phones is not None:
+        pq_repo.plan_for_these_values(session)
     problems = pq_repo.open_tasks_with_phone_problems(session, settings.phone.duplicate_applicants_threshold, phones)
     wanted: dict[tuple[int, HoldReason], PhoneFacts] = {}
     for facts in problems:
