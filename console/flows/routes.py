@@ -66,6 +66,13 @@ def list_view() -> str:
                            path=flows_dir(ctx.settings))
 
 
+def _studio(db: Session, flow_id: str) -> tuple[Actor, FlowLibrary, Flow]:
+    """Who may use the studio (else 403), the configured flows read as `flows check` reads them, and the flow."""
+    actor = page_actor(db, STUDIO)
+    lib = library(context().settings)
+    return actor, lib, _flow(lib, flow_id)
+
+
 def _flow(lib: FlowLibrary, flow_id: str) -> Flow:
     flow = lib.flows.get(flow_id)
     if flow is None:
@@ -102,9 +109,7 @@ def audio_view(flow_id: str, key: str) -> Response:
     ctx = context()
     cache = ctx.prompts
     with unit_of_work() as db:
-        actor = page_actor(db, STUDIO)
-        lib = library(ctx.settings)
-        flow = _flow(lib, flow_id)
+        actor, lib, flow = _studio(db, flow_id)
         if cache is None:
             abort(404)
         today = business_today(ctx.clock)
@@ -158,11 +163,8 @@ def _choice(form: dict[str, str]) -> SampleChoice:
 
 @flows_desk.get("/flows/<flow_id>/simulate", endpoint="simulate_page")
 def simulate_view(flow_id: str) -> str:
-    ctx = context()
     with unit_of_work() as db:
-        actor = page_actor(db, STUDIO)
-        lib = library(ctx.settings)
-        flow = _flow(lib, flow_id)
+        actor, lib, flow = _studio(db, flow_id)
         stored = _stored(flow)
         sim: Simulation | None = None
         if stored is not None and stored.flow_hash != flow.content_hash:
@@ -188,12 +190,9 @@ def simulate_view(flow_id: str) -> str:
 @flows_desk.post("/flows/<flow_id>/simulate", endpoint="simulate_start")
 def simulate_start(flow_id: str) -> Response | tuple[str, int]:
     """Start (or restart) a simulated call of the flow with the form's sample policy and variant."""
-    ctx = context()
     form = {k: v for k, v in request.form.items()}
     with unit_of_work() as db:
-        actor = page_actor(db, STUDIO)
-        lib = library(ctx.settings)
-        flow = _flow(lib, flow_id)
+        actor, lib, flow = _studio(db, flow_id)
         choice = _choice(form)
         try:
             _engine(db, actor, lib, flow, choice)
@@ -206,11 +205,8 @@ def simulate_start(flow_id: str) -> Response | tuple[str, int]:
 @flows_desk.post("/flows/<flow_id>/simulate/answer", endpoint="simulate_answer")
 def simulate_answer(flow_id: str) -> Response:
     """The caller's next input (a button or keys), or `input=undo` to take back the last one."""
-    ctx = context()
     with unit_of_work() as db:
-        actor = page_actor(db, STUDIO)
-        lib = library(ctx.settings)
-        flow = _flow(lib, flow_id)
+        actor, lib, flow = _studio(db, flow_id)
         stored = _stored(flow)
         if stored is None or stored.flow_hash != flow.content_hash:
             flash("没有进行中的模拟通话，请先开始", "error")
