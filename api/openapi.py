@@ -32,6 +32,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "bad request (invalid_json, invalid_parameter, invalid_cursor, invalid_idempotency_key)",
              401: "no key, an unknown key (unauthorized) or a revoked key (key_revoked)",
              403: "the key lacks the route's scope (missing_scope)", 404: "no such policy (not_found)",
+             410: "the cursor is older than the results the feed keeps (cursor_expired, notifications.keep_days): "
+                  "results after it were deleted. Resync: read the policies you need with GET /policies/{policy_no}, "
+                  "then poll again without since",
              413: "more records than api.max_batch (batch_too_large) or a body over api.max_body_bytes "
                   "(body_too_large); nothing imported",
              415: "not application/json (unsupported_media_type)",
@@ -47,8 +50,10 @@ def _ok(schema: str, description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}}
 
 
-def document(settings: ApiSettings) -> dict[str, Any]:
+def document(settings: ApiSettings, keep_days: int) -> dict[str, Any]:
+    """The document for these settings (`keep_days`: notifications.keep_days, how long the feed keeps results)."""
     batch = record_schema()
+    hours = settings.idempotency_keep_hours
     return {
         "openapi": "3.1.0",
         "info": {
@@ -75,6 +80,13 @@ def document(settings: ApiSettings) -> dict[str, Any]:
                     f"(422). Scope {POLICIES_WRITE}."),
                 "security": [{"bearer": [POLICIES_WRITE]}],
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "description": (
+                                    "Per API key. The first answer is kept for "
+                                    f"{hours} hours (api.idempotency_keep_hours) and replayed to the same key and "
+                                    "body (Idempotent-Replayed: true); another body with the key is refused (422). "
+                                    f"After {hours} hours the answer is deleted and the key is new again: the batch "
+                                    "runs again, changing nothing already imported (policies are matched by "
+                                    "policy_no)."),
                                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PolicyBatch")}}},
                 "responses": {**_ok("ImportResult", "the batch was processed (see `rejected` for refused records)"),
@@ -95,12 +107,15 @@ def document(settings: ApiSettings) -> dict[str, Any]:
                 "description": ("Page with `since` = the previous page's `next_cursor` (opaque); an empty page "
                                 "keeps the cursor: poll again later. A result whose transaction commits late is "
                                 "never skipped (the feed shows only events older than every running transaction)."
+                                f" Results are kept {keep_days} days (notifications.keep_days): a cursor older than "
+                                "that is refused with 410 cursor_expired rather than skipping deleted results, and "
+                                "a request without since starts at the oldest result kept."
                                 f" Scope {RESULTS_READ}."),
                 "security": [{"bearer": [RESULTS_READ]}],
                 "parameters": [{"name": "since", "in": "query", "required": False, "schema": STR},
                                {"name": "limit", "in": "query", "required": False,
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
-                "responses": {**_ok("ResultsPage", "a page of results"), **_errors(400, 401, 403, 429)},
+                "responses": {**_ok("ResultsPage", "a page of results"), **_errors(400, 401, 403, 410, 429)},
             }},
         },
         "components": {

@@ -1,13 +1,14 @@
 """POST /api/v1/policies's work: the batch through the intake of `huifang import` (intake.service.PolicyIntake
-over intake.records), and the answers kept for `Idempotency-Key`."""
+over intake.records), and the answers kept for `Idempotency-Key`: replayed for `api.idempotency_keep_hours`, then
+deleted by retention (`prune_answers`, run by `huifang notifications prune` and the dialer's `prune` job)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,26 +61,54 @@ class Answer:
     body: dict[str, Any]
 
 
-def stored_answer(sessions: sessionmaker[Session], key_id: int, idempotency_key: str) -> Answer | None:
+def kept_since(now: datetime, keep_hours: int) -> datetime:
+    """Answers kept at or after this are replayed; older ones are gone (the key is new again)."""
+    return now - timedelta(hours=keep_hours)
+
+
+def stored_answer(sessions: sessionmaker[Session], key_id: int, idempotency_key: str, *, now: datetime,
+                  keep_hours: int) -> Answer | None:
+    """The answer kept for this key within the last `keep_hours` (api.idempotency_keep_hours), else None."""
     with unit_of_work(sessions) as session:
-        found = session.scalar(select(ApiIdempotency).where(ApiIdempotency.api_key_id == key_id,
-                                                           ApiIdempotency.idempotency_key == idempotency_key))
+        found = session.scalar(select(ApiIdempotency).where(
+            ApiIdempotency.api_key_id == key_id, ApiIdempotency.idempotency_key == idempotency_key,
+            ApiIdempotency.created_at >= kept_since(now, keep_hours)))
         return Answer(found.request_sha256, found.status, dict(found.response)) if found is not None else None
 
 
 def keep_answer(sessions: sessionmaker[Session], *, key_id: int, idempotency_key: str, request_sha256: str,
-                status: int, body: dict[str, Any], now: datetime) -> Answer:
-    """Keep the first answer for this key; when a concurrent request with the same key kept one first, that one
-    is returned (both ran the batch; the intake is idempotent by policy_no, so the second changed nothing)."""
+                status: int, body: dict[str, Any], now: datetime, keep_hours: int) -> Answer:
+    """Keep the first answer for this key (an expired answer of the same key, not pruned yet, makes way); when a
+    concurrent request with the same key kept one first, that one is returned (both ran the batch; the intake is
+    idempotent by policy_no, so the second changed nothing)."""
     try:
         with unit_of_work(sessions) as session:
+            session.execute(delete(ApiIdempotency).where(
+                ApiIdempotency.api_key_id == key_id, ApiIdempotency.idempotency_key == idempotency_key,
+                ApiIdempotency.created_at < kept_since(now, keep_hours)))
             session.add(ApiIdempotency(api_key_id=key_id, idempotency_key=idempotency_key,
                                        request_sha256=request_sha256, route=ROUTE, status=status, response=body,
                                        created_at=now))
             session.commit()
     except IntegrityError:
-        first = stored_answer(sessions, key_id, idempotency_key)
+        first = stored_answer(sessions, key_id, idempotency_key, now=now, keep_hours=keep_hours)
         if first is None:
             raise
         return first
     return Answer(request_sha256, status, body)
+
+
+def prune_answers(session: Session, *, now: datetime, keep_hours: int, limit: int) -> int:
+    """Delete up to `limit` answers older than `keep_hours`, in the caller's transaction (flushed, not committed);
+    returns how many. Called until a batch comes back short, each batch committed on its own."""
+    old = ApiIdempotency.created_at < kept_since(now, keep_hours)
+    chosen = select(ApiIdempotency.id).where(old).order_by(ApiIdempotency.created_at).limit(limit).scalar_subquery()
+    result = session.execute(delete(ApiIdempotency).where(ApiIdempotency.id.in_(chosen), old),
+                             execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def expired_answers(session: Session, *, now: datetime, keep_hours: int) -> int:
+    """How many kept answers are past `keep_hours` (what prune_answers would delete)."""
+    return int(session.scalar(select(func.count()).select_from(ApiIdempotency)
+                              .where(ApiIdempotency.created_at < kept_since(now, keep_hours))) or 0)

@@ -11,10 +11,12 @@ from integration import feed
 from kit.actor import Actor
 
 InvalidCursor = feed.BadCursor
+CursorExpired = feed.CursorExpired
 
 
 def results_page(session: Session, actor: Actor, since: str | None, limit: int) -> dict[str, Any]:
-    """Raises InvalidCursor for a cursor the feed did not give out."""
+    """Raises InvalidCursor for a cursor the feed did not give out, CursorExpired for one before results that
+    retention deleted."""
     page = feed.results(session, actor, since, limit)
     return {"results": [item.as_json() for item in page.items], "next_cursor": page.next_cursor,
             "has_more": page.has_more}

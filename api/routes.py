@@ -20,7 +20,7 @@ from api import keys
 from api.openapi import document
 from api.payload import Refusal, parse_batch
 from api.policies import import_batch, keep_answer, stored_answer
-from api.results import InvalidCursor, results_page
+from api.results import CursorExpired, InvalidCursor, results_page
 from api.status import policy_status
 from intake.service import ImportInterrupted
 from kit.calendar import BusinessCalendar
@@ -159,7 +159,8 @@ def _unexpected(exc: Exception) -> Response:
 
 @api.get("/openapi.json", endpoint="openapi")
 def openapi() -> Response:
-    return json_response(document(_ctx().settings.api))
+    settings = _ctx().settings
+    return json_response(document(settings.api, settings.notifications.keep_days))
 
 
 @api.post("/policies", endpoint="post_policies")
@@ -176,7 +177,8 @@ def post_policies() -> Response:
     g.api_counts["records"] = len(batch.records)
     if idempotency_key is not None:
         g.api_counts["idempotency_key"] = json.dumps(idempotency_key, ensure_ascii=False)
-        kept = stored_answer(ctx.sessions, caller.key_id, idempotency_key)
+        kept = stored_answer(ctx.sessions, caller.key_id, idempotency_key, now=ctx.clock.now(),
+                             keep_hours=ctx.settings.api.idempotency_keep_hours)
         if kept is not None:
             return _replay(kept.request_sha256, batch.sha256, kept.status, kept.body)
     try:
@@ -188,7 +190,8 @@ def post_policies() -> Response:
     g.api_counts.update({k: body[k] for k in ("imported", "updated", "unchanged", "rejected_records")})
     if idempotency_key is not None:
         kept = keep_answer(ctx.sessions, key_id=caller.key_id, idempotency_key=idempotency_key,
-                           request_sha256=batch.sha256, status=200, body=body, now=ctx.clock.now())
+                           request_sha256=batch.sha256, status=200, body=body, now=ctx.clock.now(),
+                           keep_hours=ctx.settings.api.idempotency_keep_hours)
         if kept.request_sha256 != batch.sha256 or kept.body is not body:
             return _replay(kept.request_sha256, batch.sha256, kept.status, kept.body)
     return json_response(body)
@@ -228,6 +231,12 @@ def get_results() -> Response:
             body = results_page(session, g.api_caller.actor, request.args.get("since") or None, int(raw_limit))
     except InvalidCursor as exc:
         return error(400, "invalid_cursor", str(exc), [{"index": None, "field": "since", "message": str(exc)}])
+    except CursorExpired as exc:
+        days = ctx.settings.notifications.keep_days
+        return error(410, "cursor_expired", f"this cursor is older than the {days} days the feed keeps: results after "
+                                            "it were deleted. Resync: read the policies you need with GET /api/v1/"
+                                            "policies/{policy_no}, then poll again without since (from the oldest "
+                                            "result kept)", [{"index": None, "field": "since", "message": str(exc)}])
     g.api_counts["results"] = len(body["results"])
     return json_response(body)
 

@@ -42,36 +42,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 from api.keys import add_key  # noqa: E402
+from bench.common import PG_SERVER, admin, free_port, log  # noqa: E402
 from bench.load_measure import percentiles, snapshot, used  # noqa: E402
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
 from huifang.synthetic import synthetic_rows  # noqa: E402
 from storage import migrate  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 DATABASE = f"huifang_bench_api_{os.getpid()}"
 TODAY = date(2026, 11, 25)  # a day whose cooling-off periods the bundled holiday calendar covers
 NOW = "2026-11-25T12:00:00+08:00"
 TARGET = 5000
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
-def admin(statement: str) -> None:
-    server = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(statement))
-    server.dispose()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def environment(url: str, workdir: Path, args: argparse.Namespace) -> dict[str, str]:

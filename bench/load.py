@@ -30,7 +30,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,12 +40,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout
-    sys.path.insert(0, str(ROOT))
+# run as a script from a checkout: the checkout first, and not bench/ itself (bench/api.py would shadow api/)
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.common import PG_SERVER, admin, free_port, log  # noqa: E402
 from bench.load_measure import histograms, peak, percentiles, server_percentiles, snapshot, used  # noqa: E402
 from bench.load_twilio import TABLE, HarnessConfig, harness_main  # noqa: E402
 from huifang.app import App  # noqa: E402
@@ -57,7 +57,6 @@ from intake.service import PolicyIntake  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import units_of_work  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 DATABASE = f"huifang_bench_load_{os.getpid()}"  # its own: another run (or session) never drops it
 TOKEN = "bench-load-token"
 METRICS_TOKEN = "bench-load-metrics-token"
@@ -67,21 +66,10 @@ EXPECTED = "standard"
 KO_FLOWS = ROOT / "tests" / "ivr" / "harness" / "ko_flows"
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
-def admin(statement: str) -> None:
-    server = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(statement))
-    server.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- a level ---

@@ -58,7 +58,10 @@ AUDIT_ACTION_ZH = {"find": "查询录音", "export": "导出证据包", "playbac
 AUDIT_ACTION_ZH.update(dialer_paused="暂停拨号", dialer_resumed="恢复拨号")  # dialer.controls
 AUDIT_ACTION_ZH.update(snapshot="查看电子化回访页面", agent_warning="业务员预警短信",  # recordings.snapshots, cases.agent_notices
                        ecallback_link="发送回访链接")  # ecallback.links
+AUDIT_ACTION_ZH.update(notify_resend="重新发送结果通知", retention_prune="清理过期结果通知")  # notifications
 BY_KIND["audit_action"] = AUDIT_ACTION_ZH
+# the outbox's event types (integration.events.EventType): the result notifications page
+BY_KIND["notification_type"] = {"task.result": "回访结果", "case.opened": "工单开立", "case.closed": "工单办结"}
 AUDIT_ACTION_ZH["channel"] = "转换回访方式"  # channels.switch
 # the callback's channel (回访方式: kit.vocab.CallbackChannel), not the sales channel (渠道, CHANNEL_ZH)
 BY_KIND["callback_channel"] = CALLBACK_CHANNEL_ZH

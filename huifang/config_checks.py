@@ -48,7 +48,8 @@ def _validate_ecallback(settings: Settings) -> None:
 
 def _validate_notifications(settings: Settings) -> None:
     n = settings.notifications
-    for key in ("max_age_hours", "backoff_base_seconds", "backoff_max_seconds", "batch_size", "claim_seconds"):
+    for key in ("max_age_hours", "backoff_base_seconds", "backoff_max_seconds", "batch_size", "claim_seconds",
+                "keep_days", "prune_batch_size"):
         if getattr(n, key) < 1:
             raise ConfigError(f"notifications.{key}: must be at least 1, got {getattr(n, key)}")
     if n.timeout_s <= 0:
@@ -262,7 +263,7 @@ def _validate_web(settings: Settings) -> None:
     if settings.metrics.db_timeout_s <= 0:
         raise ConfigError("metrics.db_timeout_s: must be more than 0")
     api = settings.api
-    for key in ("rate_per_minute", "max_batch"):
+    for key in ("rate_per_minute", "max_batch", "idempotency_keep_hours"):
         if getattr(api, key) < 1:
             raise ConfigError(f"api.{key}: must be at least 1, got {getattr(api, key)}")
     if api.max_body_bytes < 1024:

@@ -1,7 +1,8 @@
 """`huifang dialer`: the APScheduler loop that places calls, and the jobs every dialer schedules but only one
 runs per interval (recording retries, the SLA sweep, the e-callback's links and SMS, the monthly quality
-sample, the drop folder's imports when `[drop] dir` is set, result notifications: storage.jobs.run_once). Its
-subcommands pause, resume and report on calling (huifang.dialer_controls_cmd)."""
+sample, the drop folder's imports when `[drop] dir` is set, result notifications, the daily retention of the
+outbox and of the API's kept answers: storage.jobs.run_once). Its subcommands pause, resume and report on
+calling (huifang.dialer_controls_cmd)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,12 @@ def qa_sample(app: App) -> object:
     return sample_job(app)
 
 
+def prune(app: App) -> object:
+    from huifang.notifications_cmd import prune_job
+
+    return prune_job(app)
+
+
 def drop(app: App) -> object:
     from huifang.watch_cmd import drop_job
 
@@ -105,6 +112,12 @@ class Job:
     every: Callable[[App], timedelta]
     run: Callable[[App], object]
     enabled: Callable[[App], bool] = _always  # scheduled only when this says so (the drop job: [drop] dir set)
+    # a job that runs less often than it is scheduled (retention: looked at hourly, run daily, so a dialer that is
+    # restarted more often than daily still runs it); None: once per `every`
+    once_per: Callable[[App], timedelta] | None = None
+
+    def min_gap(self, app: App) -> timedelta:
+        return (self.once_per or self.every)(app) * MIN_GAP
 
 
 MIN_GAP = 0.8  # of the interval: a little less than a whole one, so a run a little early is not skipped
@@ -116,6 +129,7 @@ JOBS = {job.name: job for job in (
     Job("drop", lambda app: timedelta(seconds=app.settings.drop.interval_seconds), drop,
         enabled=lambda app: bool(app.settings.drop.dir)),
     Job("notifications", lambda app: timedelta(seconds=app.settings.dialer.tick_seconds), send_notifications),
+    Job("prune", lambda app: timedelta(hours=1), prune, once_per=lambda app: timedelta(days=1)),
 )}
 
 
@@ -123,7 +137,7 @@ def run_job(app: App, name: str) -> JobOutcome[object]:
     """Run a scheduled job unless another dialer is running it or ran it this interval (PostgreSQL: advisory
     lock `job:<name>` and the job's row in job_runs; SQLite runs one dialer)."""
     job = JOBS[name]
-    return run_once(app.engine, name, lambda: job.run(app), min_gap=job.every(app) * MIN_GAP)
+    return run_once(app.engine, name, lambda: job.run(app), min_gap=job.min_gap(app))
 
 
 @click.group("dialer", invoke_without_command=True)

@@ -8,9 +8,12 @@ the queued tasks whose policy it changes, are held (status held, no hold yet): i
 a chunk and the end, none of them is dialled. Importing the same file again finishes the job (policies are
 matched by policy_no, the committed rows come back unchanged) and the phone rules release them.
 
-Imports write one at a time (PostgreSQL: the advisory lock `intake:writes` for each of their transactions;
-SQLite's write lock does it there): two at once (two API batches, the console and the CLI) would both insert a
-new policy number, or both add the same phone hold. Reading and validating rows needs no lock.
+Chunks of different imports (two API batches, the console and the CLI) commit side by side on PostgreSQL: when
+two insert the same new policy number, agent or branch at once, the database's unique keys refuse the later one
+(or its deadlock detector picks one), and that chunk is written again from the start, where the other's rows are
+now there to update (`STORE_ATTEMPTS`). New rows are inserted in key order, so two chunks meet in one order.
+The phone rules, which add and release holds, run one import at a time (the advisory lock `intake:writes`):
+two at once would both add the same hold. SQLite's write lock serialises everything there.
 """
 
 from __future__ import annotations
@@ -41,6 +44,18 @@ from storage.repositories import tasks as task_repo
 from tasks.lifecycle import TaskEvent, apply
 
 CHUNK_ROWS = 2000  # rows per transaction: short enough for other writers, long enough to batch inserts
+STORE_ATTEMPTS = 5  # a chunk that lost a race for a new key to another import's chunk is written again
+# PostgreSQL's codes for a lost race: unique_violation, deadlock_detected, serialization_failure
+RACE_SQLSTATES = frozenset({"23505", "40P01", "40001"})
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL refusing a write because a concurrent transaction got there first: raised by
+    psycopg directly (COPY) or wrapped by SQLAlchemy. SQLite serialises writers, so never there."""
+    for error in (exc, getattr(exc, "orig", None)):
+        if getattr(error, "sqlstate", None) in RACE_SQLSTATES:
+            return True
+    return False
 
 
 @dataclass
@@ -163,9 +178,7 @@ class PolicyIntake:
                         part.rejected.extend(item)
                     else:
                         derived.append(item)
-                with self.unit_of_work() as session:
-                    hold_for_transaction(session, INTAKE)
-                    ids = self._store(session, derived, part)
+                ids = self._store_chunk(derived, part)
             except Exception as exc:
                 raise ImportInterrupted(summary, committed_through, exc) from exc
             summary.add(part)
@@ -239,6 +252,22 @@ class PolicyIntake:
 
     # -- per chunk -------------------------------------------------------------------------------
 
+    def _store_chunk(self, items: list[_Derived], part: ImportSummary) -> list[int]:
+        """`_store` in a transaction of its own, written again when it lost a race for a new key (module
+        docstring); the ids of committed branches and agents it had cached are forgotten with the rollback."""
+        counts = (part.imported, part.updated, part.unchanged, part.excluded, part.tasks_created)
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            branches, agents = dict(self._branches), dict(self._agents)
+            try:
+                with self.unit_of_work() as session:
+                    return self._store(session, items, part)
+            except Exception as exc:
+                self._branches, self._agents = branches, agents
+                (part.imported, part.updated, part.unchanged, part.excluded, part.tasks_created) = counts
+                if attempt == STORE_ATTEMPTS or not lost_race(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _store(self, session: Session, items: list[_Derived], summary: ImportSummary) -> list[int]:
         """Write one chunk. Its new tasks, and the queued tasks of policies it changes, wait held for the
         phone rules at the end of the import (module docstring)."""
@@ -250,7 +279,7 @@ class PolicyIntake:
         # every policy's new number, and the old one of each it updates (read before it is overwritten)
         phones.update(d.record.applicant_phone.stored for d in items)
         phones.update(policy.applicant_phone for policy in existing.values())
-        new_items = [d for d in items if d.record.policy_no not in existing]
+        new_items = sorted((d for d in items if d.record.policy_no not in existing), key=lambda d: d.record.policy_no)
         ids = policy_repo.insert_many(session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
                                                 for d in new_items])
         summary.imported += len(new_items)
@@ -282,7 +311,7 @@ class PolicyIntake:
         summary.tasks_created += task_repo.insert_many(
             session,
             [t | {"status": TaskStatus.HELD, "attempts": 0, "reason_codes": [], "created_at": now, "updated_at": now}
-             for t in new_tasks],
+             for t in sorted(new_tasks, key=lambda t: t["policy_id"])],
         )
         summary.excluded += sum(1 for d in items if not d.decision.required)
         remember_for_recheck(session, phones)
@@ -296,7 +325,7 @@ class PolicyIntake:
         missing = [c for c in branch_names if c not in self._branches]
         if missing:
             self._branches.update(org_repo.branch_ids(session, missing))
-            new = {c: branch_names[c] for c in missing if c not in self._branches}
+            new = {c: branch_names[c] for c in sorted(missing) if c not in self._branches}
             self._branches.update(org_repo.insert_branches(session, new, now))
         agents = {d.record.agent_code: d.record for d in items}
         known = org_repo.agents_by_code(session, list(agents))
@@ -310,11 +339,11 @@ class PolicyIntake:
             if latest.phone != agent.phone:
                 phones.update((agent.phone, latest.phone))
             self._agents[code] = agent.id
-        org_repo.rename_agents(session, changed)
+        org_repo.rename_agents(session, sorted(changed, key=lambda a: a.id))
         rows: list[dict[str, object]] = [
             {"code": c, "name": r.agent_name, "phone": r.agent_phone.stored,
              "branch_id": self._branches[r.branch_code], "created_at": now}
-            for c, r in agents.items() if c not in known
+            for c, r in sorted(agents.items()) if c not in known
         ]
         self._agents.update(org_repo.insert_agents(session, rows))
         return phones

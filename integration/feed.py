@@ -12,6 +12,11 @@ transaction only delays the feed until it ends, it never makes it skip. SQLite r
 transaction takes the write lock when it begins: storage.db), so ids come in commit order; its rows keep txid 0.
 
 The cursor is base64url of "txid.id" of the last event returned: opaque to callers, stable across restarts.
+
+Retention (integration.retention) deletes old delivered events from the same table and keeps the highest (txid, id)
+it deleted. A cursor below that mark would skip deleted events without a word, so it is refused (CursorExpired;
+the API answers 410 and the poller resyncs); a read without a cursor starts after the mark. The mark is read after
+the events: a prune that committed before the events were read is seen, so a skip is always refused.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import BigInteger, ColumnElement, literal, literal_column, selec
 from sqlalchemy.orm import Session
 
 from integration.events import EventType
+from integration.retention import pruned_to
 from kit.actor import Actor
 from kit.clock import isoformat_local
 from storage.models import IntegrationEvent, Policy
@@ -35,6 +41,11 @@ MAX_LIMIT = 1000
 
 class BadCursor(ValueError):
     """The cursor is not one this feed gave out; the message says so (a 400 for the API)."""
+
+
+class CursorExpired(ValueError):
+    """The cursor points before events retention deleted (notifications.keep_days): reading on from it would skip
+    them. The poller must resync (the API answers 410)."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +87,12 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 def results(session: Session, actor: Actor, since: str | None, limit: int) -> FeedPage:
-    """Up to `limit` (1..1000) `task.result` events after `since` (None: from the first), in the actor's branch
-    scope. Read-only: the caller's transaction is not changed."""
+    """Up to `limit` (1..1000) `task.result` events after `since` (None: from the first one retention kept), in the
+    actor's branch scope. Read-only: the caller's transaction is not changed. Raises BadCursor for a cursor the
+    feed did not give out, CursorExpired for one before events retention deleted."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit: must be between 1 and {MAX_LIMIT}")
-    after = decode_cursor(since) if since else (0, 0)
+    after = decode_cursor(since) if since else pruned_to(session, EventType.TASK_RESULT.value)
     E = IntegrationEvent
     stmt = select(E.txid, E.id, E.event_id, E.type, E.created_at, E.policy_no, E.payload).where(
         E.type == EventType.TASK_RESULT.value, tuple_(E.txid, E.id) > tuple_(literal(after[0]), literal(after[1])))
@@ -89,10 +101,13 @@ def results(session: Session, actor: Actor, since: str | None, limit: int) -> Fe
     if actor.branch_codes is not None:
         stmt = scoped(stmt.join(Policy, Policy.policy_no == E.policy_no), actor, Policy.branch_id)
     rows = session.execute(stmt.order_by(E.txid, E.id).limit(limit + 1)).all()
+    if since and after < pruned_to(session, EventType.TASK_RESULT.value):
+        raise CursorExpired(f"since: {since!r} points before results deleted by retention (the feed keeps them "
+                            "notifications.keep_days): reading on from it would skip them")
     more = len(rows) > limit
     rows = rows[:limit]
     items = [FeedItem(r.event_id, r.type, isoformat_local(r.created_at), r.policy_no, dict(r.payload)) for r in rows]
-    cursor = encode_cursor(rows[-1].txid, rows[-1].id) if rows else (since or encode_cursor(0, 0))
+    cursor = encode_cursor(rows[-1].txid, rows[-1].id) if rows else (since or encode_cursor(*after))
     return FeedPage(items, cursor, more)
 
 

@@ -248,6 +248,10 @@ class NotificationSettings:
     batch_size: int = 200  # events a sender claims at a time (all sent within one lease)
     timeout_s: float = 10.0  # one POST's connect and read timeout
     claim_seconds: int = 300  # a sender's lease on its batch; a sender that died is taken over after it
+    # retention (integration.retention): a delivered event (any event but a dead letter, with no endpoint) older
+    # than this is deleted; GET /api/v1/results cursors older than it are refused (410 cursor_expired)
+    keep_days: int = 90
+    prune_batch_size: int = 1000  # rows one prune transaction deletes (outbox events or the API's kept answers)
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,7 @@ class ApiSettings:
     rate_per_minute: int = 120  # calls one API key may make per minute (every route); more are refused with 429
     max_batch: int = 1000  # the most policies one POST /api/v1/policies may carry
     max_body_bytes: int = 4_194_304  # the largest body /api/v1 accepts (1,000 policies are about 1 MB)
+    idempotency_keep_hours: int = 24  # an Idempotency-Key's kept answer is replayed this long, then deleted
 
 
 @dataclass(frozen=True)

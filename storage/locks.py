@@ -5,8 +5,8 @@ and every release agree on the key without a registry. SQLite runs one dialer pr
 (`BEGIN IMMEDIATE`, storage.db) already serialises every transaction, so these locks are no-ops there.
 
 Names in use: `dialer:claims` (claims are counted against max_concurrent_calls one dialer at a time),
-`intake:writes` (imports write one at a time: two at once, say two API batches, would both insert a new policy
-number, or both add the same phone hold), `drop:import` (the drop folder's watchers import one file at a time:
+`intake:writes` (imports evaluate the phone rules one at a time: two at once, say two API batches, would both add
+the same phone hold; their chunks write side by side, intake.service), `drop:import` (the drop folder's watchers import one file at a time:
 intake.drop) and `job:<name>` for each run-once job (storage.jobs).
 """
 

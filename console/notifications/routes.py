@@ -22,10 +22,13 @@ PAGE_SIZE = 200
 def _render(error: str = "", status_code: int = 200) -> tuple[str, int]:
     with unit_of_work() as db:
         actor = page_actor(db, KEEPERS)
-        dead = [outbox.as_json(e) for e in db.scalars(outbox.listed(dead_only=True, limit=PAGE_SIZE))]
+        # the times as instants, for the page's Beijing time (as_json's are UTC ISO strings, for scripts)
+        dead = [{**outbox.as_json(e), "occurred": e.created_at, "given_up": e.dead_at}
+                for e in db.scalars(outbox.listed(dead_only=True, limit=PAGE_SIZE))]
         pending = len(list(db.scalars(outbox.listed(dead_only=False, limit=PAGE_SIZE * 5)))) - len(dead)
+    settings = context().settings.notifications
     html = render_template("console/notifications/page.html", actor=actor, dead=dead, pending=max(pending, 0),
-                           endpoint=context().settings.notifications.endpoint, error=error,
+                           endpoint=settings.endpoint, keep_days=settings.keep_days, error=error,
                            messages=get_flashed_messages(with_categories=True))
     return html, status_code
 

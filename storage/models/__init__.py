@@ -7,7 +7,7 @@ from storage.models.coordination import DialerHeartbeat, DialerPacing, DialerPau
 from storage.models.drop import DroppedFile
 from storage.models.ecallback import EcallbackLink, EcallbackSnapshot
 from storage.models.imports import ImportJob
-from storage.models.integration import IntegrationEvent
+from storage.models.integration import IntegrationEvent, IntegrationPruned
 from storage.models.messaging import SmsMessage, SmsOutbox
 from storage.models.org import Agent, Branch
 from storage.models.policy import PhoneRecheck, Policy
@@ -18,5 +18,5 @@ from storage.models.user import User
 
 __all__ = ["Agent", "ApiIdempotency", "ApiKey", "AuditEvent", "Branch", "Call", "CallEvent", "CallbackTask", "Case",
            "CaseEvent", "DialerHeartbeat", "DialerPacing", "DialerPause", "DroppedFile", "EcallbackLink",
-           "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "JobRun", "PhoneRecheck", "Policy", "QaReview",
+           "EcallbackSnapshot", "ImportJob", "IntegrationEvent", "IntegrationPruned", "JobRun", "PhoneRecheck", "Policy", "QaReview",
            "QaSample", "Recording", "SmsMessage", "SmsOutbox", "TaskHold", "User"]

@@ -32,7 +32,8 @@ class ApiKey(IdMixin, Base):
 
 class ApiIdempotency(IdMixin, Base):
     """The answer given to a key's first request with an `Idempotency-Key`: the same key and body again get it
-    back unchanged; the same key with another body is refused."""
+    back unchanged; the same key with another body is refused. Kept `api.idempotency_keep_hours`: an older answer
+    is not replayed (the key is new again) and is deleted by retention (api.policies.prune_answers)."""
 
     __tablename__ = "api_idempotency"
     __table_args__ = (UniqueConstraint("api_key_id", "idempotency_key", name="uq_api_idempotency_key"),)
@@ -43,4 +44,4 @@ class ApiIdempotency(IdMixin, Base):
     route: Mapped[str] = mapped_column(String(64))
     status: Mapped[int]
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # replayed for api.idempotency_keep_hours, then deleted

@@ -33,7 +33,8 @@ class IntegrationEvent(IdMixin, Base):
     type: Mapped[str] = mapped_column(String(32))  # task.result | case.opened | case.closed
     policy_no: Mapped[str] = mapped_column(String(40), index=True)  # as policies.policy_no
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the body's "data"
-    created_at: Mapped[datetime]  # the business clock at the change: the body's "occurred_at"
+    # the business clock at the change: the body's "occurred_at"; indexed for retention (integration.retention)
+    created_at: Mapped[datetime] = mapped_column(index=True)
     # PostgreSQL: the recording transaction's id (pg_current_xact_id(), a server default of the migration), so the
     # feed can wait for transactions still open (integration.feed); SQLite (writers serialised): 0
     txid: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
@@ -46,3 +47,17 @@ class IntegrationEvent(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # a sender's lease (recordings.downloader's pattern)
     claim_expires_at: Mapped[datetime | None]
+
+
+class IntegrationPruned(Base):
+    """Per event type, the last event retention deleted (integration.retention): the highest (txid, id) of every
+    deleted event, raised in the transaction that deletes. A feed cursor below it would have skipped deleted events,
+    so the feed refuses it (integration.feed.CursorExpired) and a feed read without a cursor starts after it."""
+
+    __tablename__ = "integration_pruned"
+
+    type: Mapped[str] = mapped_column(String(32), primary_key=True)  # as integration_events.type
+    txid: Mapped[int] = mapped_column(BigInteger)
+    event_pk: Mapped[int] = mapped_column(BigInteger)  # the deleted event's integration_events.id
+    deleted: Mapped[int] = mapped_column(BigInteger)  # events of this type deleted in all
+    pruned_at: Mapped[datetime]  # the business clock of the last prune that deleted one

@@ -251,7 +251,9 @@ def test_claims_are_counted_against_the_cap_one_dialer_at_a_time(backend: str, b
 
 def _waiting_for_a_lock(bench: Bench) -> bool:
     with bench.engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+        return bool(conn.scalar(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE a.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted")))
 
 
 def test_every_call_keeps_the_number_it_dialled_after_a_phone_correction(bench: Bench) -> None:
