@@ -149,7 +149,7 @@ def wait_ready(base: str, log_path: Path) -> None:
     raise SystemExit(f"huifang serve did not answer: {log_path.read_text()[-2000:]}")
 
 
-def profile_one_batch(env: dict[str, str], key: str, body: bytes) -> dict[str, Any]:
+def profile_one_batch(env: dict[str, str], key: str, body: bytes, only: str) -> dict[str, Any]:
     """One batch through the route in this process (no HTTP), under cProfile: where a batch's time goes."""
     from datetime import datetime
 
@@ -167,10 +167,10 @@ def profile_one_batch(env: dict[str, str], key: str, body: bytes) -> dict[str, A
     wall = time.perf_counter() - started
     stream = io.StringIO()
     stats = pstats.Stats(profiler, stream=stream)
-    stats.sort_stats("cumulative").print_stats(r"intake/|api/|phone_quality|json|validate", 30)
+    stats.sort_stats("cumulative").print_stats(only, 40)
     app.close()
     return {"status": response.status_code, "wall_s": round(wall, 3), "answer": response.get_json(),
-            "top_cumulative": [line for line in stream.getvalue().splitlines() if line.strip()][:45]}
+            "top_cumulative": [line for line in stream.getvalue().splitlines() if line.strip()][:55]}
 
 
 def main() -> None:
@@ -183,6 +183,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-only", default=r"intake/|api/|phone_quality|json|validate",
+                        help="the profile's functions whose file or name match this regular expression")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -232,7 +234,8 @@ def main() -> None:
             fresh = json.loads(make_bodies(argparse.Namespace(policies=args.batch, batch=args.batch, seed=args.seed + 1))[0])
             for item in fresh["policies"]:  # new policies (synthetic numbers repeat across seeds)
                 item["policy_no"] = "PROF" + item["policy_no"]
-            out["profile_one_batch"] = profile_one_batch(extra, key, json.dumps(fresh, ensure_ascii=False).encode())
+            out["profile_one_batch"] = profile_one_batch(extra, key, json.dumps(fresh, ensure_ascii=False).encode(),
+                                                      args.profile_only)
         print(json.dumps(out, ensure_ascii=False, indent=2))
     finally:
         if server is not None:
