@@ -113,3 +113,21 @@ def test_the_dialer_serves_its_own_metrics_behind_the_token(monkeypatch: pytest.
         server.server_close()
         app.close()
 
+
+
+def test_the_master_freezes_what_it_built_before_each_fork() -> None:
+    """Objects made before the fork (the app, the flows, the ASR grammar) are left out of the workers' full
+    collections, which stop every thread of a worker while they scan them."""
+    import gc
+
+    from huifang.serving.gunicorn_app import options
+
+    hooks = options(load_settings(environ={}), "127.0.0.1:0", after_fork=lambda: None)
+    made_before_fork = [object() for _ in range(10)]  # noqa: F841 - alive while the hook runs
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        hooks["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
