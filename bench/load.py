@@ -20,7 +20,8 @@ Measured: webhook latency per route at the client (request sent → response rea
 once, calls completed with the expected result (standard), every whole-call recording stored (the recordings
 table, polled until a deadline), placements per dialer and tasks placed twice (the fake Twilio's table), CPU
 seconds of the gunicorn tree, the dialers, the harnesses and PostgreSQL, and the machine's busy CPU.
-JSON on stdout, progress on stderr; the database is dropped unless --keep-db.
+JSON on stdout, progress on stderr; the database and the workdir (the server's and dialers' logs: one line per request) are
+removed unless --keep-db.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -294,8 +296,11 @@ def main() -> None:
             if harness.pid is not None:
                 harness.join(timeout=10)
         engine.dispose()
-        if not args.keep_db:
+        if not args.keep_db:  # the database and the workdir (recordings, prompts, the servers' logs) go together
             admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept: database {DATABASE}, workdir {workdir} (serve.log has one line per request)")
         if out:  # what was measured, also when stopped early (Ctrl-C)
             out["complete"] = len(out["levels"]) == len(args.levels)
             print(json.dumps(out, indent=2, ensure_ascii=False))
