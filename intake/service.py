@@ -11,7 +11,8 @@ matched by policy_no, the committed rows come back unchanged) and the phone rule
 Chunks of different imports (two API batches, the console and the CLI) commit side by side on PostgreSQL: when
 two insert the same new policy number, agent or branch at once, the database's unique keys refuse the later one
 (or its deadlock detector picks one), and that chunk is written again from the start, where the other's rows are
-now there to update (`STORE_ATTEMPTS`). New rows are inserted in key order, so two chunks meet in one order.
+now there to update (`STORE_ATTEMPTS`). New policies keep the file's order (ids break the dialer's ties); two
+chunks inserting the same new policies in different orders deadlock, and PostgreSQL's detector refuses one.
 The phone rules, which add and release holds, run one import at a time (the advisory lock `intake:writes`):
 two at once would both add the same hold. SQLite's write lock serialises everything there.
 """
@@ -279,7 +280,7 @@ class PolicyIntake:
         # every policy's new number, and the old one of each it updates (read before it is overwritten)
         phones.update(d.record.applicant_phone.stored for d in items)
         phones.update(policy.applicant_phone for policy in existing.values())
-        new_items = sorted((d for d in items if d.record.policy_no not in existing), key=lambda d: d.record.policy_no)
+        new_items = [d for d in items if d.record.policy_no not in existing]  # the file's order: the dialer's tie-break
         ids = policy_repo.insert_many(session, [self._policy_values(d) | {"created_at": now, "updated_at": now}
                                                 for d in new_items])
         summary.imported += len(new_items)
