@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 from api.keys import add_key  # noqa: E402
-from bench.common import PG_SERVER, admin, free_port, log  # noqa: E402
+from bench.common import PG_SERVER, admin, free_port, log, wait_until_answering  # noqa: E402
 from bench.load_measure import percentiles, snapshot, used  # noqa: E402
 from huifang.app import App  # noqa: E402
 from huifang.config import load_settings  # noqa: E402
@@ -138,15 +138,6 @@ def database_counts(url: str) -> dict[str, int]:
     return out
 
 
-def wait_ready(base: str, log_path: Path) -> None:
-    for _ in range(900):
-        try:
-            if requests.get(f"{base}/api/v1/openapi.json", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"huifang serve did not answer: {log_path.read_text()[-2000:]}")
 
 
 def profile_one_batch(env: dict[str, str], key: str, body: bytes, only: str) -> dict[str, Any]:
@@ -211,7 +202,7 @@ def main() -> None:
         server = subprocess.Popen([*cli, "serve", "--webhooks-only", *mode, "--host", "127.0.0.1", "--port", str(port)],
                                   cwd=workdir, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
                                   stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))  # noqa: SIM115
-        wait_ready(base, log_path)
+        wait_until_answering(f"{base}/api/v1/openapi.json", log_path)
         groups = {"server": [server.pid]}
         log(f"first import: {len(bodies)} batches of {args.batch} with {args.clients} clients ({args.server})")
         first = measured(groups, lambda: send_all(base, key, bodies, args.clients))

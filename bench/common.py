@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
+from pathlib import Path
 
+import requests
 from sqlalchemy import create_engine, text
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
@@ -26,3 +29,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_until_answering(url: str, log_path: Path, seconds: float = 180.0) -> None:
+    """Poll `url` until it answers 200 (a server starting up); otherwise exit showing the end of its log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds:.0f} s: {log_path.read_text()[-2000:]}")

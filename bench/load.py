@@ -45,10 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # run as a script from a checkout: the checkout first, and not bench/ itself (bench/api.py would shadow api/)
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
-import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.common import PG_SERVER, admin, free_port, log  # noqa: E402
+from bench.common import PG_SERVER, admin, free_port, log, wait_until_answering  # noqa: E402
 from bench.load_measure import histograms, peak, percentiles, server_percentiles, snapshot, used  # noqa: E402
 from bench.load_twilio import TABLE, HarnessConfig, harness_main  # noqa: E402
 from huifang.app import App  # noqa: E402
@@ -197,15 +196,6 @@ def prepare_database(url: str, env: dict[str, str], workdir: Path, args: argpars
     return tasks
 
 
-def wait_healthy(base: str, log_path: Path) -> None:
-    for _ in range(600):
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"huifang serve did not become ready: {log_path.read_text()[-2000:]}")
 
 
 def main() -> None:
@@ -246,7 +236,7 @@ def main() -> None:
     out: dict[str, Any] = {}
     engine = create_engine(url)
     try:
-        wait_healthy(base, workdir / "serve.log")
+        wait_until_answering(f"{base}/readyz", workdir / "serve.log", 120)
         for harness in harnesses:
             harness.start()
         for _ in harnesses:

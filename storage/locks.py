@@ -22,6 +22,17 @@ from sqlalchemy.orm import Session
 
 CLAIMS = "dialer:claims"
 INTAKE = "intake:writes"
+# PostgreSQL's codes for a lost race: unique_violation, deadlock_detected, serialization_failure
+RACE_SQLSTATES = frozenset({"23505", "40P01", "40001"})
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL refusing a write because a concurrent transaction got there first: raised by
+    psycopg directly (COPY) or wrapped by SQLAlchemy. SQLite serialises writers, so never there."""
+    for error in (exc, getattr(exc, "orig", None)):
+        if getattr(error, "sqlstate", None) in RACE_SQLSTATES:
+            return True
+    return False
 
 
 def lock_key(name: str) -> int:

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from intake.reader import open_table
-from intake.service import ImportSummary, PolicyIntake, lost_race
+from intake.service import ImportSummary, PolicyIntake
 from kit.calendar import BusinessCalendar
 from kit.clock import FrozenClock
 from kit.settings import Settings
 from kit.vocab import TaskStatus
 from storage.db import UnitOfWork, make_session_factory, units_of_work
+from storage.locks import lost_race
 from storage.models import Agent, Branch, CallbackTask, Policy
 from tests.factories import policy_row, write_csv
 
